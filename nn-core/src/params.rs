@@ -1,0 +1,92 @@
+//! The flat parameter buffer: every weight of a network in one 64-byte-aligned `f32` run, per layer
+//! kernel `[in][out]` then bias, in Keras' `get_weights()` order. One buffer makes an optimizer step
+//! a single sweep and save/load a single copy; the alignment lets SIMD loads start on cache lines.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// One cache line of `f32`s; the unit the buffer is allocated in, which is what aligns it.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct CacheLine([f32; 16]);
+
+/// A heap buffer of `f32`, 64-byte aligned, zero-initialised, fixed length.
+#[derive(Clone)]
+pub struct AlignedBuf {
+    lines: Vec<CacheLine>,
+    len: usize,
+}
+
+impl AlignedBuf {
+    /// `len` zeros.
+    pub fn zeros(len: usize) -> Self {
+        AlignedBuf {
+            lines: vec![CacheLine([0.0; 16]); len.div_ceil(16)],
+            len,
+        }
+    }
+
+    /// Number of `f32`s (not counting the padding up to the cache line).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the buffer holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The values as a slice.
+    pub fn as_slice(&self) -> &[f32] {
+        // SAFETY: `CacheLine` is `repr(C)` over `[f32; 16]`, so `lines` is `16 * lines.len()`
+        // contiguous, initialised `f32`s, and `len <= 16 * lines.len()` by construction.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast::<f32>(), self.len) }
+    }
+
+    /// The values as a mutable slice.
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        // SAFETY: as in `as_slice`; the `&mut self` borrow makes this the only view.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast::<f32>(), self.len) }
+    }
+}
+
+impl std::ops::Deref for AlignedBuf {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        self.as_slice()
+    }
+}
+
+impl std::ops::DerefMut for AlignedBuf {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        self.as_mut_slice()
+    }
+}
+
+impl std::fmt::Debug for AlignedBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlignedBuf")
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+/// The random stream weight initialisers draw from. ChaCha8 because its output for a seed is
+/// fixed by its specification, so a seed gives the same weights on every platform and version.
+pub struct InitRng(ChaCha8Rng);
+
+impl InitRng {
+    /// The stream for `seed`.
+    pub fn seeded(seed: u64) -> Self {
+        InitRng(ChaCha8Rng::seed_from_u64(seed))
+    }
+
+    /// Keras' `glorot_uniform`: U(−l, l) with l = √(6 / (fan_in + fan_out)), row-major `[in][out]`.
+    pub fn glorot_uniform(&mut self, kernel: &mut [f32], fan_in: usize, fan_out: usize) {
+        debug_assert_eq!(kernel.len(), fan_in * fan_out);
+        let limit = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
+        for w in kernel {
+            *w = self.0.random_range(-limit..limit);
+        }
+    }
+}

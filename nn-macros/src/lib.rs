@@ -1,0 +1,35 @@
+//! `sequential!`: Keras' Sequential model as a Rust type.
+//!
+//! The macro reads a layer list, checks every shape and argument at compile time (errors point at
+//! the offending token), and expands into a struct implementing `seqnet::Network` whose layers
+//! are `nn-core` types with literal widths. Three stages, one module each: `parse` (syntax),
+//! `shape` (meaning and errors), `expand` (code).
+
+mod expand;
+mod parse;
+mod shape;
+mod suggest;
+
+use proc_macro::TokenStream;
+
+/// Declares a network as a struct. See the `seqnet` crate documentation for the full syntax.
+///
+/// ```ignore
+/// sequential! {
+///     /// The tutorial's classifier.
+///     pub struct SeedNet {
+///         Input(shape = (10,), name = "input_features"),
+///         Dense(64, activation = relu),
+///         Dense(32, activation = relu),
+///         Dense(1, activation = sigmoid),
+///     }
+/// }
+/// ```
+#[proc_macro]
+pub fn sequential(input: TokenStream) -> TokenStream {
+    let model = syn::parse_macro_input!(input as parse::ModelDecl);
+    match shape::check(&model) {
+        Ok(plan) => expand::expand(&model, &plan).into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
