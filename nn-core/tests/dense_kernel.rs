@@ -1,0 +1,87 @@
+//! The fused Dense forward against the naive f64 triple loop, on odd sizes and random ones.
+
+use nn_core::activations::*;
+use nn_core::kernels::dense::{dense_forward_fused, DenseDims};
+use nn_core::kernels::reference;
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+
+const ODD: [usize; 7] = [1, 3, 7, 17, 63, 65, 257];
+
+fn random(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
+
+/// Runs the fused kernel and the reference and compares, also checking the kept pre-activation.
+fn compare<A: Activation>(act: A, rows: usize, k: usize, n: usize, bias: bool, seed: u64) {
+    let x = random(rows * k, seed);
+    let w = random(k * n, seed + 1);
+    let b = random(n, seed + 2);
+    let b = bias.then_some(&b[..]);
+    let mut y = vec![f32::NAN; rows * n];
+    let mut z = vec![f32::NAN; rows * n];
+    let dims = DenseDims { rows, k, n };
+    dense_forward_fused(&x, &w, b, &act, dims, &mut y, Some(&mut z));
+    let want_y = reference::dense_forward(&x, &w, b, &act, rows, k, n);
+    let want_z = reference::dense_forward(&x, &w, b, &Linear, rows, k, n);
+    // Each output sums k products of values in [-1, 1]: the f32 rounding grows with √k.
+    let tol = 1e-6 * (k as f32).sqrt().max(1.0) * 4.0;
+    for i in 0..rows * n {
+        assert!(
+            (y[i] - want_y[i]).abs() <= tol * (1.0 + want_y[i].abs()),
+            "{rows}×{k}×{n} {}: y[{i}] = {} want {}",
+            A::NAME,
+            y[i],
+            want_y[i]
+        );
+        assert!((z[i] - want_z[i]).abs() <= tol * (1.0 + want_z[i].abs()));
+    }
+    // Inference mode (no pre-activation buffer) must give the same outputs.
+    let mut y2 = vec![f32::NAN; rows * n];
+    dense_forward_fused(&x, &w, b, &act, dims, &mut y2, None);
+    assert_eq!(y, y2);
+}
+
+#[test]
+fn fused_forward_matches_naive_loop_on_odd_sizes() {
+    for &rows in &ODD {
+        for &k in &ODD {
+            for &n in &ODD {
+                if rows * k * n > 2_000_000 {
+                    continue;
+                }
+                let seed = (rows * 1_000_000 + k * 1000 + n) as u64;
+                compare(Relu, rows, k, n, true, seed);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_epilogue_matches_naive_loop() {
+    for (rows, k, n) in [(5, 10, 64), (33, 17, 3), (4, 64, 9), (1, 1, 1), (9, 7, 16)] {
+        compare(Linear, rows, k, n, true, 1);
+        compare(Sigmoid, rows, k, n, true, 2);
+        compare(Tanh, rows, k, n, false, 3);
+        compare(Softmax, rows, k, n, true, 4);
+        compare(LeakyRelu::default(), rows, k, n, true, 5);
+        compare(Elu, rows, k, n, true, 6);
+        compare(Selu, rows, k, n, true, 7);
+        compare(Gelu::default(), rows, k, n, true, 8);
+        compare(Swish, rows, k, n, true, 9);
+        compare(Softplus, rows, k, n, true, 10);
+        compare(Softsign, rows, k, n, true, 11);
+        compare(HardSigmoid, rows, k, n, true, 12);
+        compare(Exponential, rows, k, n, true, 13);
+    }
+}
+
+proptest! {
+    #[test]
+    fn fused_forward_matches_naive_loop_on_random_shapes(
+        rows in 1usize..40, k in 1usize..70, n in 1usize..70, bias: bool, seed: u64,
+    ) {
+        compare(Relu, rows, k, n, bias, seed);
+    }
+}
