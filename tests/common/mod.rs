@@ -1,0 +1,79 @@
+//! Reading Keras' reference values from `../shared/reference/` for the parity tests.
+#![allow(dead_code)] // each test binary uses a different part
+
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// The reference folder beside the repository, as the project's layout places it.
+pub fn reference_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference")
+}
+
+/// The data folder beside the repository.
+pub fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+/// A reference JSON file, or `None` (with a message saying why the test is skipped) when the
+/// folder is not there.
+pub fn load_reference(file: &str) -> Option<Value> {
+    let path = reference_dir().join(file);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(serde_json::from_str(&text).expect("reference file is valid JSON")),
+        Err(e) => {
+            eprintln!(
+                "skipping: Keras reference {} not readable ({e})",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// Every number of a nested JSON array, row-major.
+pub fn flat(v: &Value) -> Vec<f32> {
+    let mut out = Vec::new();
+    fn walk(v: &Value, out: &mut Vec<f32>) {
+        match v {
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Number(n) => out.push(n.as_f64().expect("a number") as f32),
+            other => panic!("expected numbers, found {other}"),
+        }
+    }
+    walk(v, &mut out);
+    out
+}
+
+/// Rows of a JSON matrix as fixed-width arrays.
+pub fn rows<const N: usize>(v: &Value) -> Vec<[f32; N]> {
+    v.as_array()
+        .expect("an array of rows")
+        .iter()
+        .map(|r| flat(r).try_into().expect("row of the model's width"))
+        .collect()
+}
+
+/// The per-layer `{kernel, bias}` weights of a golden case, in `get_weights()` order.
+pub fn layer_weights(layers: &Value) -> Vec<Vec<f32>> {
+    layers
+        .as_array()
+        .expect("a list of layers")
+        .iter()
+        .flat_map(|l| [flat(&l["kernel"]), flat(&l["bias"])])
+        .collect()
+}
+
+/// Asserts |got − want| ≤ abs + rel·|want| element-wise, naming the first index that is off.
+pub fn assert_close(what: &str, got: &[f32], want: &[f32], rel: f32, abs: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    let mut worst = 0.0f32;
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let err = (g - w).abs();
+        assert!(
+            err <= abs + rel * w.abs(),
+            "{what}[{i}]: got {g}, Keras {w} (error {err:e})"
+        );
+        worst = worst.max(err);
+    }
+    eprintln!("{what}: {} values, largest difference {worst:e}", got.len());
+}

@@ -1,0 +1,9 @@
+use seqnet::prelude::*;
+
+sequential! {
+    struct Net {
+        Input(shape = (10,)),
+    }
+}
+
+fn main() {}
