@@ -3,6 +3,7 @@
 //! weights, and later training).
 
 use crate::error::{row_count, Error, Result};
+use crate::kernels::dense::Delta;
 use crate::params::AlignedBuf;
 use crate::spec::ModelSpec;
 
@@ -15,6 +16,13 @@ pub trait Network: Sized {
     const OUTPUT_WIDTH: usize;
     /// Values in the flat parameter buffer.
     const PARAM_COUNT: usize;
+    /// One input row, `[f32; INPUT_WIDTH]`.
+    type InputRow: crate::rows::Row;
+    /// One output row, `[f32; OUTPUT_WIDTH]`.
+    type OutputRow: crate::rows::Row;
+    /// Keras' name of the last layer's activation (`"sigmoid"`, `"softmax"`, …): the losses
+    /// that Keras computes from logits after these need to know.
+    const OUTPUT_ACTIVATION: &'static str;
 
     /// The checked layer list.
     fn spec() -> ModelSpec;
@@ -31,6 +39,22 @@ pub trait Network: Sized {
     /// Runs `rows` rows of `x` (`rows × INPUT_WIDTH`) through every layer, leaving each layer's
     /// output (and, when `keep_pre_activations`, its x·W + b) in `tape`.
     fn forward(&self, x: &[f32], rows: usize, tape: &mut Tape, keep_pre_activations: bool);
+
+    /// Back-propagates through every layer. `tape` holds a training forward pass of the same
+    /// `rows` of `x` and, in the last layer's delta buffer, the loss gradient (`start` says
+    /// whether with respect to the output or to the last pre-activation). Writes the gradient of
+    /// every parameter into `grads`, laid out like `params()`.
+    fn backward(&self, x: &[f32], rows: usize, tape: &mut Tape, grads: &mut [f32], start: Delta);
+
+    /// Keras' `compile`: this network with an optimizer, a loss and metrics, ready to `fit`.
+    fn compile<O: crate::optim::Optimizer>(
+        self,
+        optimizer: O,
+        loss: crate::loss::Loss,
+        metrics: impl IntoIterator<Item = crate::metrics::Metric>,
+    ) -> crate::train::Compiled<Self, O> {
+        crate::train::Compiled::new(self, optimizer, loss, metrics)
+    }
 
     /// Keras' model summary as text.
     fn summary_string(&self) -> String {
@@ -114,39 +138,48 @@ pub trait Network: Sized {
 }
 
 /// The per-layer buffers a forward pass writes: each computing layer's output and, for training,
-/// its pre-activation. Sized once for a number of rows and reused, so the pass allocates nothing.
+/// its pre-activation and a gradient buffer of the same size. Sized once for a number of rows and
+/// reused, so a pass allocates nothing.
 #[derive(Debug)]
 pub struct Tape {
     capacity_rows: usize,
     widths: Vec<usize>,
     outputs: Vec<AlignedBuf>,
     pre_activations: Vec<AlignedBuf>,
+    deltas: Vec<AlignedBuf>,
+}
+
+/// What one layer's backward pass reads and writes.
+pub struct BackwardIo<'a> {
+    /// The layer's input in the forward pass.
+    pub input: &'a [f32],
+    /// Its pre-activation.
+    pub pre_activation: &'a [f32],
+    /// Its output.
+    pub output: &'a [f32],
+    /// The gradient arriving at its output; turned into dL/dz in place.
+    pub delta: &'a mut [f32],
+    /// Where dL/d(input) goes: the previous layer's delta, `None` for the first layer.
+    pub input_delta: Option<&'a mut [f32]>,
 }
 
 impl Tape {
-    /// Buffers for up to `capacity_rows` rows through `N`; pre-activation buffers only when
-    /// `keep_pre_activations`.
-    pub fn for_network<N: Network>(capacity_rows: usize, keep_pre_activations: bool) -> Self {
+    /// Buffers for up to `capacity_rows` rows through `N`; pre-activation and gradient buffers
+    /// only for `training`.
+    pub fn for_network<N: Network>(capacity_rows: usize, training: bool) -> Self {
         let widths = N::activation_widths();
-        let outputs = widths
-            .iter()
-            .map(|w| AlignedBuf::zeros(w * capacity_rows))
-            .collect();
-        let pre_activations = widths
-            .iter()
-            .map(|w| {
-                AlignedBuf::zeros(if keep_pre_activations {
-                    w * capacity_rows
-                } else {
-                    0
-                })
-            })
-            .collect();
+        let make = |keep: bool| -> Vec<AlignedBuf> {
+            widths
+                .iter()
+                .map(|w| AlignedBuf::zeros(if keep { w * capacity_rows } else { 0 }))
+                .collect()
+        };
         Tape {
             capacity_rows,
+            outputs: make(true),
+            pre_activations: make(training),
+            deltas: make(training),
             widths,
-            outputs,
-            pre_activations,
         }
     }
 
@@ -182,9 +215,50 @@ impl Tape {
         (input, output, pre)
     }
 
+    /// The buffers layer `layer`'s backward pass needs, for `rows` rows of input `x`.
+    pub fn backward_io<'a>(
+        &'a mut self,
+        layer: usize,
+        x: &'a [f32],
+        rows: usize,
+    ) -> BackwardIo<'a> {
+        assert!(
+            rows <= self.capacity_rows,
+            "tape holds fewer rows than asked"
+        );
+        let width = self.widths[layer];
+        let input = match layer {
+            0 => x,
+            _ => &self.outputs[layer - 1][..rows * self.widths[layer - 1]],
+        };
+        let (before, from) = self.deltas.split_at_mut(layer);
+        let input_delta = match layer {
+            0 => None,
+            _ => Some(&mut before[layer - 1][..rows * self.widths[layer - 1]]),
+        };
+        BackwardIo {
+            input,
+            pre_activation: &self.pre_activations[layer][..rows * width],
+            output: &self.outputs[layer][..rows * width],
+            delta: &mut from[0][..rows * width],
+            input_delta,
+        }
+    }
+
     /// The last layer's output for `rows` rows.
     pub fn output(&self, rows: usize) -> &[f32] {
         let last = self.widths.len() - 1;
         &self.outputs[last][..rows * self.widths[last]]
+    }
+
+    /// The last layer's output, pre-activation and gradient buffer: what a loss reads and writes.
+    pub fn output_and_delta(&mut self, rows: usize) -> (&[f32], &[f32], &mut [f32]) {
+        let last = self.widths.len() - 1;
+        let len = rows * self.widths[last];
+        (
+            &self.outputs[last][..len],
+            &self.pre_activations[last][..len],
+            &mut self.deltas[last][..len],
+        )
     }
 }

@@ -52,6 +52,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
     let mut init = Vec::new();
     let mut forward = Vec::new();
     let mut forward_one = Vec::new();
+    let mut backward = Vec::new();
     let mut widths = Vec::new();
     let mut prev_one = quote!(x);
     for (i, (layer, units, act, use_bias)) in dense.iter().enumerate() {
@@ -94,10 +95,27 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
         });
         prev_one = quote!(#a);
         widths.push(quote!(#units));
+        let start = if i + 1 == dense.len() {
+            quote!(start)
+        } else {
+            quote!(#rt::kernels::dense::Delta::Output)
+        };
+        backward.push(quote! {
+            Self::#layer_c.backward(
+                #params,
+                tape.backward_io(#i, x, rows),
+                rows,
+                #start,
+                &mut grads[Self::#offset_c..Self::#offset_c + Self::#layer_c.param_count()],
+            );
+        });
     }
     let last = dense.len() - 1;
     let last_layer = format_ident!("__LAYER_{}", last);
     let last_offset = format_ident!("__OFFSET_{}", last);
+    let last_act = format_ident!("{}", dense[last].2.ty);
+    // Layers back-propagate last to first.
+    backward.reverse();
 
     let input_name = &plan.input.name;
     let input_shape = &plan.input.shape;
@@ -194,9 +212,13 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
         }
 
         impl #decl_generics #rt::Network for #name #use_generics {
+            type InputRow = [f32; #in_width];
+            type OutputRow = [f32; #out_width];
             const INPUT_WIDTH: usize = #in_width;
             const OUTPUT_WIDTH: usize = #out_width;
             const PARAM_COUNT: usize = Self::#last_offset + Self::#last_layer.param_count();
+            const OUTPUT_ACTIVATION: &'static str =
+                <#rt::activations::#last_act as #rt::activations::Activation>::NAME;
 
             fn spec() -> #rt::ModelSpec {
                 #rt::ModelSpec {
@@ -231,6 +253,19 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
             ) {
                 let p = self.params.as_slice();
                 #(#forward)*
+            }
+
+            fn backward(
+                &self,
+                x: &[f32],
+                rows: usize,
+                tape: &mut #rt::Tape,
+                grads: &mut [f32],
+                start: #rt::kernels::dense::Delta,
+            ) {
+                assert_eq!(grads.len(), <Self as #rt::Network>::PARAM_COUNT, "gradient buffer size");
+                let p = self.params.as_slice();
+                #(#backward)*
             }
         }
     }

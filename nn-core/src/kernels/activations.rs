@@ -38,11 +38,12 @@ pub trait Activation: Copy + Send + Sync + std::fmt::Debug + 'static {
         }
     }
 
-    /// dz = dy ⊙ act'(z) for one row (for softmax, the Jacobian-vector product).
+    /// Turns one row of dL/dy into dL/dz in place: dz = dy ⊙ act'(z) (for softmax, the
+    /// Jacobian-vector product). In place because the backward pass reads each dy once.
     #[inline]
-    fn backward_row(&self, z: &[f32], y: &[f32], dy: &[f32], dz: &mut [f32]) {
-        for (((dz, &z), &y), &dy) in dz.iter_mut().zip(z).zip(y).zip(dy) {
-            *dz = dy * self.derivative(z, y);
+    fn backward_row(&self, z: &[f32], y: &[f32], delta: &mut [f32]) {
+        for ((d, &z), &y) in delta.iter_mut().zip(z).zip(y) {
+            *d *= self.derivative(z, y);
         }
     }
 
@@ -265,10 +266,10 @@ impl Activation for Softmax {
         }
     }
     /// dz_i = y_i · (dy_i − Σ_j dy_j y_j).
-    fn backward_row(&self, _z: &[f32], y: &[f32], dy: &[f32], dz: &mut [f32]) {
-        let dot: f32 = y.iter().zip(dy).map(|(y, dy)| y * dy).sum();
-        for ((dz, &y), &dy) in dz.iter_mut().zip(y).zip(dy) {
-            *dz = y * (dy - dot);
+    fn backward_row(&self, _z: &[f32], y: &[f32], delta: &mut [f32]) {
+        let dot: f32 = y.iter().zip(delta.iter()).map(|(y, dy)| y * dy).sum();
+        for (d, &y) in delta.iter_mut().zip(y) {
+            *d = y * (*d - dot);
         }
     }
 }

@@ -131,3 +131,116 @@ fn load8(s: &[f32]) -> f32x8 {
     let lanes: [f32; LANES] = s[..LANES].try_into().expect("eight lanes");
     f32x8::new(lanes)
 }
+
+/// Which gradient the backward pass starts from in `delta`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delta {
+    /// dL/dy, the gradient with respect to the layer's output: the activation's derivative is
+    /// applied first.
+    Output,
+    /// dL/dz, already with respect to the pre-activation (a loss fused with its output
+    /// activation, e.g. sigmoid + binary cross-entropy gives p − y directly).
+    PreActivation,
+}
+
+/// The gradient buffers one Dense backward pass writes.
+pub struct DenseGrads<'a> {
+    /// dL/dW, `k × n`, overwritten.
+    pub kernel: &'a mut [f32],
+    /// dL/db, `n`, overwritten; `None` for a layer without bias.
+    pub bias: Option<&'a mut [f32]>,
+    /// dL/dx, `rows × k`, overwritten; `None` for the first layer, whose input needs none.
+    pub input: Option<&'a mut [f32]>,
+}
+
+/// The fused Dense backward, one sweep over the rows: each row of `delta` is turned into dz in
+/// place (the activation derivative, unless it is already dz), added into db, accumulated into
+/// dW = xᵀ·dz as a rank-1 update, and multiplied by Wᵀ into dx, while the row is in L1.
+///
+/// `z` and `y` are the forward pass's pre-activation and output. Row order is fixed, so the
+/// result does not depend on anything but the inputs.
+#[allow(clippy::too_many_arguments)]
+pub fn dense_backward_fused<A: Activation>(
+    x: &[f32],
+    w: &[f32],
+    z: &[f32],
+    y: &[f32],
+    delta: &mut [f32],
+    act: &A,
+    start: Delta,
+    dims: DenseDims,
+    grads: DenseGrads<'_>,
+) {
+    let DenseDims { rows, k, n } = dims;
+    let DenseGrads {
+        kernel: dw,
+        bias: mut db,
+        input: mut dx,
+    } = grads;
+    assert_eq!(x.len(), rows * k, "dense backward: x is not rows × k");
+    assert_eq!(w.len(), k * n, "dense backward: kernel is not k × n");
+    assert!(z.len() == rows * n && y.len() == rows * n && delta.len() == rows * n);
+    assert_eq!(dw.len(), k * n, "dense backward: dW is not k × n");
+
+    dw.fill(0.0);
+    if let Some(db) = db.as_deref_mut() {
+        assert_eq!(db.len(), n, "dense backward: db is not n long");
+        db.fill(0.0);
+    }
+    if let Some(dx) = dx.as_deref() {
+        assert_eq!(dx.len(), rows * k, "dense backward: dx is not rows × k");
+    }
+
+    for r in 0..rows {
+        let d = &mut delta[r * n..(r + 1) * n];
+        if start == Delta::Output {
+            act.backward_row(&z[r * n..(r + 1) * n], &y[r * n..(r + 1) * n], d);
+        }
+        let d: &[f32] = d;
+        if let Some(db) = db.as_deref_mut() {
+            axpy(1.0, d, db);
+        }
+        let xr = &x[r * k..(r + 1) * k];
+        for (p, &xv) in xr.iter().enumerate() {
+            axpy(xv, d, &mut dw[p * n..(p + 1) * n]);
+        }
+        if let Some(dx) = dx.as_deref_mut() {
+            for (p, out) in dx[r * k..(r + 1) * k].iter_mut().enumerate() {
+                *out = dot(d, &w[p * n..(p + 1) * n]);
+            }
+        }
+    }
+}
+
+/// acc += a · v, eight lanes at a time.
+#[inline(always)]
+fn axpy(a: f32, v: &[f32], acc: &mut [f32]) {
+    let full = v.len() - v.len() % LANES;
+    let av = f32x8::splat(a);
+    let mut i = 0;
+    while i < full {
+        let sum = av.mul_add(load8(&v[i..]), load8(&acc[i..]));
+        acc[i..i + LANES].copy_from_slice(sum.as_array());
+        i += LANES;
+    }
+    for j in full..v.len() {
+        acc[j] = a.mul_add(v[j], acc[j]);
+    }
+}
+
+/// Σ a_i b_i, eight lanes at a time, then the lanes summed.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let full = a.len() - a.len() % LANES;
+    let mut acc = f32x8::ZERO;
+    let mut i = 0;
+    while i < full {
+        acc = load8(&a[i..]).mul_add(load8(&b[i..]), acc);
+        i += LANES;
+    }
+    let mut sum = acc.reduce_add();
+    for j in full..a.len() {
+        sum = a[j].mul_add(b[j], sum);
+    }
+    sum
+}

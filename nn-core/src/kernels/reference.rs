@@ -34,3 +34,36 @@ pub fn dense_forward<A: Activation>(
     }
     y
 }
+
+/// Gradients of one Dense layer from dL/dz by the textbook loops in f64:
+/// (dW = xᵀ·dz, db = Σ_rows dz, dx = dz·Wᵀ).
+pub fn dense_backward_from_dz(
+    x: &[f32],
+    w: &[f32],
+    dz: &[f32],
+    rows: usize,
+    k: usize,
+    n: usize,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut dw = vec![0.0f32; k * n];
+    let mut db = vec![0.0f32; n];
+    let mut dx = vec![0.0f32; rows * k];
+    for p in 0..k {
+        for j in 0..n {
+            dw[p * n + j] = (0..rows)
+                .map(|r| x[r * k + p] as f64 * dz[r * n + j] as f64)
+                .sum::<f64>() as f32;
+        }
+    }
+    for j in 0..n {
+        db[j] = (0..rows).map(|r| dz[r * n + j] as f64).sum::<f64>() as f32;
+    }
+    for r in 0..rows {
+        for p in 0..k {
+            dx[r * k + p] = (0..n)
+                .map(|j| dz[r * n + j] as f64 * w[p * n + j] as f64)
+                .sum::<f64>() as f32;
+        }
+    }
+    (dw, db, dx)
+}

@@ -1,7 +1,10 @@
 //! `Dense`: y = act(x·W + b), the layer the macro instantiates with literal widths.
 
 use crate::kernels::activations::Activation;
-use crate::kernels::dense::{dense_forward_fused, DenseDims};
+use crate::kernels::dense::{
+    dense_backward_fused, dense_forward_fused, Delta, DenseDims, DenseGrads,
+};
+use crate::network::BackwardIo;
 use crate::params::InitRng;
 
 /// A fully connected layer from `IN` to `OUT` units with activation `A`, with a bias when `BIAS`.
@@ -71,6 +74,40 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Dense<I
             },
             y,
             z,
+        );
+    }
+
+    /// Backward `rows` rows: from the gradient in `io.delta` (dL/dy, or dL/dz when `start` says
+    /// so), writes dL/dW and dL/db into `grads` (this layer's slice of the gradient buffer, laid
+    /// out like its parameters) and dL/dx into `io.input_delta` when there is one.
+    #[inline]
+    pub fn backward(
+        &self,
+        params: &[f32],
+        io: BackwardIo<'_>,
+        rows: usize,
+        start: Delta,
+        grads: &mut [f32],
+    ) {
+        let (kernel, bias) = grads.split_at_mut(Self::KERNEL_LEN);
+        dense_backward_fused(
+            io.input,
+            Self::kernel(params),
+            io.pre_activation,
+            io.output,
+            io.delta,
+            &self.activation,
+            start,
+            DenseDims {
+                rows,
+                k: IN,
+                n: OUT,
+            },
+            DenseGrads {
+                kernel,
+                bias: BIAS.then_some(bias),
+                input: io.input_delta,
+            },
         );
     }
 }
