@@ -40,6 +40,45 @@ pub enum Error {
         value: f32,
     },
 
+    /// A class label that is not one of the model's classes.
+    #[error(
+        "label {label} at row {row} is not a class id: the model has {classes} outputs, so labels \
+         must be whole numbers from 0 to {max}",
+        max = classes - 1
+    )]
+    LabelOutOfRange {
+        row: usize,
+        label: f32,
+        classes: usize,
+    },
+
+    /// The loss became NaN or infinite during training (reported by `TerminateOnNaN`).
+    #[error(
+        "the loss became {loss} at epoch {epoch}, batch {batch}: training diverged \
+         (try a lower learning rate, standardised inputs, or gradient clipping)"
+    )]
+    NonFiniteLoss {
+        epoch: usize,
+        batch: usize,
+        loss: f64,
+    },
+
+    /// Not enough rows for what was asked (a validation split that leaves nothing to train on).
+    #[error("{what}")]
+    NotEnoughData { what: String },
+
+    /// Reading or writing a file failed.
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+
+    /// A data file that does not have the expected form.
+    #[error("{path}, line {line}: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        message: String,
+    },
+
     /// An argument outside the range where it means anything.
     #[error("{what} must be {expected}, got {got}")]
     InvalidArgument {
@@ -47,6 +86,19 @@ pub enum Error {
         expected: &'static str,
         got: String,
     },
+}
+
+/// Checks that every value is finite, naming the first that is not.
+pub fn check_finite(what: &'static str, data: &[f32], width: usize) -> Result<()> {
+    match data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::NonFinite {
+            what,
+            row: i / width.max(1),
+            column: i % width.max(1),
+            value: data[i],
+        }),
+    }
 }
 
 /// `Result` with seqnet's [`Error`].

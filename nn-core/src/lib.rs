@@ -5,17 +5,31 @@
 //! parameter buffer ([`params`]), batch inference ([`inference`]) and Keras' summary table
 //! ([`summary`]). See ARCHITECTURE.md at the repository root for how the pieces fit.
 
+pub mod data;
 pub mod error;
 pub mod inference;
 pub mod kernels;
 pub mod layers;
+pub mod loss;
+pub mod metrics;
 pub mod network;
+pub mod optim;
 pub mod params;
+pub mod rows;
 pub mod spec;
 pub mod summary;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use kernels::activations;
+pub use loss::Loss;
+pub use metrics::{accuracy_score, Metric};
 pub use network::{Network, Tape};
+pub use optim::{Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD};
 pub use params::{AlignedBuf, InitRng};
+pub use rows::{Labels, Row};
 pub use spec::{InputSpec, LayerSpec, ModelSpec, WeightSpec};
+pub use train::{
+    Callback, Compiled, EarlyStopping, Fit, History, LambdaCallback, Logs, ReduceLROnPlateau,
+    Scores, TerminateOnNaN,
+};

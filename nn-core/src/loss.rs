@@ -1,0 +1,332 @@
+//! Keras' losses, each giving the batch loss and its gradient in one pass over the outputs.
+//!
+//! Reduction is Keras' "sum_over_batch_size": per-row losses (mean over the last axis for the
+//! element-wise losses, sum over classes for cross-entropies) times the row's sample weight,
+//! summed, divided by the number of rows (not by the sum of weights).
+//!
+//! Cross-entropy after a matching output activation (binary after sigmoid, categorical or sparse
+//! after softmax) is computed from the logits, as Keras on TensorFlow does: no clipping, exact for
+//! saturated outputs, and the gradient with respect to the logits is simply p − y. Otherwise the
+//! probabilities are clipped to [ε, 1 − ε] with Keras' ε = 1e-7, as Keras does.
+
+use crate::error::{check_finite, Error, Result};
+use crate::kernels::activations::{sigmoid, softplus};
+use crate::kernels::dense::Delta;
+
+/// Keras' `backend.epsilon()`.
+pub const EPSILON: f32 = 1e-7;
+
+/// A loss, as `compile` takes it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Loss {
+    /// `binary_crossentropy`: labels 0/1 (or soft labels in [0, 1]), one per output.
+    BinaryCrossentropy { from_logits: bool },
+    /// `categorical_crossentropy`: one-hot (or probability) labels, one per output.
+    CategoricalCrossentropy { from_logits: bool },
+    /// `sparse_categorical_crossentropy`: one class id per row.
+    SparseCategoricalCrossentropy { from_logits: bool },
+    /// `mean_squared_error`.
+    MeanSquaredError,
+    /// `mean_absolute_error`.
+    MeanAbsoluteError,
+    /// `huber` with its `delta` (Keras' default 1.0).
+    Huber { delta: f32 },
+}
+
+impl Loss {
+    /// `binary_crossentropy` on probabilities.
+    pub fn binary_crossentropy() -> Self {
+        Loss::BinaryCrossentropy { from_logits: false }
+    }
+    /// `categorical_crossentropy` on probabilities.
+    pub fn categorical_crossentropy() -> Self {
+        Loss::CategoricalCrossentropy { from_logits: false }
+    }
+    /// `sparse_categorical_crossentropy` on probabilities.
+    pub fn sparse_categorical_crossentropy() -> Self {
+        Loss::SparseCategoricalCrossentropy { from_logits: false }
+    }
+    /// `huber` with Keras' default delta 1.0.
+    pub fn huber() -> Self {
+        Loss::Huber { delta: 1.0 }
+    }
+
+    /// Keras' name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::BinaryCrossentropy { .. } => "binary_crossentropy",
+            Loss::CategoricalCrossentropy { .. } => "categorical_crossentropy",
+            Loss::SparseCategoricalCrossentropy { .. } => "sparse_categorical_crossentropy",
+            Loss::MeanSquaredError => "mean_squared_error",
+            Loss::MeanAbsoluteError => "mean_absolute_error",
+            Loss::Huber { .. } => "huber",
+        }
+    }
+
+    /// Label values per row for a model with `outputs` outputs.
+    pub fn label_width(&self, outputs: usize) -> usize {
+        match self {
+            Loss::SparseCategoricalCrossentropy { .. } => 1,
+            _ => outputs,
+        }
+    }
+
+    /// Checks labels once, before training: finite, and class ids in range for the sparse loss.
+    pub fn check_labels(&self, labels: &[f32], outputs: usize) -> Result<()> {
+        check_finite("labels", labels, self.label_width(outputs))?;
+        if let Loss::SparseCategoricalCrossentropy { .. } = self {
+            if let Some((row, &label)) = labels
+                .iter()
+                .enumerate()
+                .find(|(_, &l)| l < 0.0 || l.fract() != 0.0 || l as usize >= outputs)
+            {
+                return Err(Error::LabelOutOfRange {
+                    row,
+                    label,
+                    classes: outputs,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// How this loss reads a model's output: from the pre-activation logits (when the output
+    /// activation is the one the loss pairs with), from the output taken as logits
+    /// (`from_logits`), or from clipped probabilities.
+    pub fn reads(&self, output_activation: &str) -> Reads {
+        let (from_logits, pair) = match self {
+            Loss::BinaryCrossentropy { from_logits } => (*from_logits, "sigmoid"),
+            Loss::CategoricalCrossentropy { from_logits }
+            | Loss::SparseCategoricalCrossentropy { from_logits } => (*from_logits, "softmax"),
+            _ => return Reads::Output,
+        };
+        if output_activation == pair {
+            Reads::PreActivation
+        } else if from_logits {
+            Reads::OutputAsLogits
+        } else {
+            Reads::ClippedProbabilities
+        }
+    }
+
+    /// The batch loss and, when `grad` is given, its gradient, written into `grad` (with respect
+    /// to the output, or to the pre-activation: the returned `Delta` says which).
+    ///
+    /// `batch.output` and `batch.pre_activation` are the model's last layer, `rows × width`;
+    /// `batch.labels` is `rows × label_width`. Labels are assumed checked by `check_labels`.
+    pub fn evaluate(&self, batch: LossBatch<'_>, mut grad: Option<&mut [f32]>) -> (f64, Delta) {
+        let LossBatch {
+            output,
+            pre_activation,
+            labels,
+            sample_weight,
+            output_activation,
+            width,
+        } = batch;
+        let rows = output.len() / width;
+        let reads = self.reads(output_activation);
+        let source = match reads {
+            Reads::PreActivation => pre_activation,
+            _ => output,
+        };
+        let label_width = self.label_width(width);
+        let mut total = 0.0f64;
+        for r in 0..rows {
+            let weight = sample_weight.map_or(1.0, |w| w[r]);
+            let scale = weight / rows as f32;
+            let v = &source[r * width..(r + 1) * width];
+            let t = &labels[r * label_width..(r + 1) * label_width];
+            let g = grad
+                .as_deref_mut()
+                .map(|g| &mut g[r * width..(r + 1) * width]);
+            total += weight as f64 * self.row(reads, v, t, g, scale) as f64;
+        }
+        let delta = match reads {
+            Reads::PreActivation => Delta::PreActivation,
+            _ => Delta::Output,
+        };
+        (total / rows.max(1) as f64, delta)
+    }
+
+    /// One row's loss; its gradient times `scale` into `g`.
+    fn row(&self, reads: Reads, v: &[f32], t: &[f32], g: Option<&mut [f32]>, scale: f32) -> f32 {
+        let n = v.len() as f32;
+        match (self, reads) {
+            (Loss::BinaryCrossentropy { .. }, Reads::PreActivation | Reads::OutputAsLogits) => {
+                if let Some(g) = g {
+                    for ((g, &z), &t) in g.iter_mut().zip(v).zip(t) {
+                        *g = (sigmoid(z) - t) * scale / n;
+                    }
+                }
+                // max(z, 0) − z·t + ln(1 + e^−|z|), TensorFlow's sigmoid_cross_entropy_with_logits.
+                v.iter()
+                    .zip(t)
+                    .map(|(&z, &t)| softplus(z) - z * t)
+                    .sum::<f32>()
+                    / n
+            }
+            (Loss::BinaryCrossentropy { .. }, _) => {
+                if let Some(g) = g {
+                    for ((g, &y), &t) in g.iter_mut().zip(v).zip(t) {
+                        let inside = (EPSILON..=1.0 - EPSILON).contains(&y);
+                        *g = if inside {
+                            (y - t) / (y * (1.0 - y)) * scale / n
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+                let sum: f32 = v
+                    .iter()
+                    .zip(t)
+                    .map(|(&y, &t)| {
+                        let p = y.clamp(EPSILON, 1.0 - EPSILON);
+                        -(t * p.ln() + (1.0 - t) * (1.0 - p).ln())
+                    })
+                    .sum();
+                sum / n
+            }
+            (
+                Loss::CategoricalCrossentropy { .. } | Loss::SparseCategoricalCrossentropy { .. },
+                Reads::PreActivation | Reads::OutputAsLogits,
+            ) => {
+                let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let sum_exp: f32 = v.iter().map(|&z| (z - max).exp()).sum();
+                let lse = max + sum_exp.ln();
+                let target = |j: usize| -> f32 {
+                    match self {
+                        Loss::SparseCategoricalCrossentropy { .. } => f32::from(t[0] as usize == j),
+                        _ => t[j],
+                    }
+                };
+                let target_sum: f32 = (0..v.len()).map(target).sum();
+                if let Some(g) = g {
+                    for (j, g) in g.iter_mut().enumerate() {
+                        let p = (v[j] - max).exp() / sum_exp;
+                        *g = (target_sum * p - target(j)) * scale;
+                    }
+                }
+                (0..v.len()).map(|j| target(j) * (lse - v[j])).sum()
+            }
+            (Loss::SparseCategoricalCrossentropy { .. }, _) => {
+                // TensorFlow: sparse softmax cross-entropy of log(clip(p)), which renormalises.
+                let label = t[0] as usize;
+                let clipped = |y: f32| y.clamp(EPSILON, 1.0 - EPSILON);
+                let sum: f32 = v.iter().map(|&y| clipped(y)).sum();
+                if let Some(g) = g {
+                    for (j, g) in g.iter_mut().enumerate() {
+                        let inside = (EPSILON..=1.0 - EPSILON).contains(&v[j]);
+                        let own = if j == label { 1.0 / clipped(v[j]) } else { 0.0 };
+                        *g = if inside {
+                            (1.0 / sum - own) * scale
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+                sum.ln() - clipped(v[label]).ln()
+            }
+            (Loss::CategoricalCrossentropy { .. }, _) => {
+                // Keras: normalise the row to sum 1, clip, then −Σ t·ln q.
+                let s: f32 = v.iter().sum();
+                let q = |j: usize| (v[j] / s).clamp(EPSILON, 1.0 - EPSILON);
+                if let Some(g) = g {
+                    // dL/dq_i = −t_i/q_i where unclipped; dq_i/dy_j = δ_ij/s − y_i/s².
+                    let dq = |i: usize| {
+                        let raw = v[i] / s;
+                        if (EPSILON..=1.0 - EPSILON).contains(&raw) {
+                            -t[i] / q(i)
+                        } else {
+                            0.0
+                        }
+                    };
+                    let weighted: f32 = (0..v.len()).map(|i| dq(i) * v[i]).sum::<f32>() / (s * s);
+                    for (j, g) in g.iter_mut().enumerate() {
+                        *g = (dq(j) / s - weighted) * scale;
+                    }
+                }
+                -(0..v.len()).map(|j| t[j] * q(j).ln()).sum::<f32>()
+            }
+            (Loss::MeanSquaredError, _) => {
+                if let Some(g) = g {
+                    for ((g, &y), &t) in g.iter_mut().zip(v).zip(t) {
+                        *g = 2.0 * (y - t) * scale / n;
+                    }
+                }
+                v.iter()
+                    .zip(t)
+                    .map(|(&y, &t)| (y - t) * (y - t))
+                    .sum::<f32>()
+                    / n
+            }
+            (Loss::MeanAbsoluteError, _) => {
+                if let Some(g) = g {
+                    for ((g, &y), &t) in g.iter_mut().zip(v).zip(t) {
+                        let e = y - t;
+                        let sign = if e > 0.0 {
+                            1.0
+                        } else if e < 0.0 {
+                            -1.0
+                        } else {
+                            0.0
+                        };
+                        *g = sign * scale / n;
+                    }
+                }
+                v.iter().zip(t).map(|(&y, &t)| (y - t).abs()).sum::<f32>() / n
+            }
+            (Loss::Huber { delta }, _) => {
+                let d = *delta;
+                if let Some(g) = g {
+                    for ((g, &y), &t) in g.iter_mut().zip(v).zip(t) {
+                        let e = y - t;
+                        *g = e.clamp(-d, d) * scale / n;
+                    }
+                }
+                let sum: f32 = v
+                    .iter()
+                    .zip(t)
+                    .map(|(&y, &t)| {
+                        let e = (y - t).abs();
+                        if e <= d {
+                            0.5 * e * e
+                        } else {
+                            d * e - 0.5 * d * d
+                        }
+                    })
+                    .sum();
+                sum / n
+            }
+        }
+    }
+}
+
+/// What a loss reads from the last layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reads {
+    /// The pre-activation, as logits (cross-entropy after its matching activation).
+    PreActivation,
+    /// The output, taken as logits (`from_logits = true`).
+    OutputAsLogits,
+    /// The output, as probabilities clipped to [ε, 1 − ε].
+    ClippedProbabilities,
+    /// The output as it is (regression losses).
+    Output,
+}
+
+/// One batch as a loss sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct LossBatch<'a> {
+    /// The model's outputs, `rows × width`.
+    pub output: &'a [f32],
+    /// The last layer's pre-activation, `rows × width` (read only after a matching activation).
+    pub pre_activation: &'a [f32],
+    /// Labels, `rows × label_width`.
+    pub labels: &'a [f32],
+    /// One weight per row (class weights), or `None` for 1.
+    pub sample_weight: Option<&'a [f32]>,
+    /// Keras' name of the output activation.
+    pub output_activation: &'a str,
+    /// Outputs per row.
+    pub width: usize,
+}

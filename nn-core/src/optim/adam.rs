@@ -1,0 +1,144 @@
+//! Adam and AdamW in Keras 3's form: ε is added to √v (not to a bias-corrected √v̂), with the
+//! bias correction folded into the step size: α = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ).
+
+use super::{state, Clipping, Optimizer};
+
+/// Keras' `Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)`.
+#[derive(Clone, Debug)]
+pub struct Adam {
+    pub learning_rate: f32,
+    pub beta_1: f32,
+    pub beta_2: f32,
+    pub epsilon: f32,
+    pub amsgrad: bool,
+    pub clipping: Clipping,
+    iterations: u64,
+    m: Vec<f32>,
+    v: Vec<f32>,
+    v_max: Vec<f32>,
+}
+
+impl Adam {
+    /// Adam with Keras' defaults at this learning rate.
+    pub fn new(learning_rate: f32) -> Self {
+        Adam {
+            learning_rate,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            amsgrad: false,
+            clipping: Clipping::default(),
+            iterations: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+            v_max: Vec::new(),
+        }
+    }
+
+    /// The AMSGrad variant: divides by the largest v seen so far.
+    pub fn amsgrad(mut self, on: bool) -> Self {
+        self.amsgrad = on;
+        self
+    }
+
+    /// The update without clipping or weight decay.
+    fn update(&mut self, params: &mut [f32], grads: &[f32]) {
+        let t = (self.iterations + 1) as f32;
+        let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
+        let alpha = self.learning_rate * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t));
+        let n = params.len();
+        let m = state(&mut self.m, n, 0.0);
+        let v = state(&mut self.v, n, 0.0);
+        if self.amsgrad {
+            let v_max = state(&mut self.v_max, n, 0.0);
+            for i in 0..n {
+                let g = grads[i];
+                m[i] += (g - m[i]) * (1.0 - b1);
+                v[i] += (g * g - v[i]) * (1.0 - b2);
+                v_max[i] = v_max[i].max(v[i]);
+                params[i] -= alpha * m[i] / (v_max[i].sqrt() + eps);
+            }
+        } else {
+            for ((w, &g), (m, v)) in params
+                .iter_mut()
+                .zip(grads)
+                .zip(m.iter_mut().zip(v.iter_mut()))
+            {
+                *m += (g - *m) * (1.0 - b1);
+                *v += (g * g - *v) * (1.0 - b2);
+                *w -= alpha * *m / (v.sqrt() + eps);
+            }
+        }
+        self.iterations += 1;
+    }
+}
+
+impl Optimizer for Adam {
+    fn name(&self) -> &'static str {
+        "adam"
+    }
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        self.learning_rate = learning_rate;
+    }
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+    fn clipping_mut(&mut self) -> &mut Clipping {
+        &mut self.clipping
+    }
+    fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
+        self.clipping.apply(grads, tensors);
+        self.update(params, grads);
+    }
+}
+
+/// Keras' `AdamW(learning_rate=0.001, weight_decay=0.004, …)`: before each Adam update every
+/// weight is shrunk by w ← w − w·weight_decay·lr (decoupled weight decay).
+#[derive(Clone, Debug)]
+pub struct AdamW {
+    pub adam: Adam,
+    pub weight_decay: f32,
+}
+
+impl AdamW {
+    /// AdamW with Keras' defaults at this learning rate.
+    pub fn new(learning_rate: f32) -> Self {
+        AdamW {
+            adam: Adam::new(learning_rate),
+            weight_decay: 0.004,
+        }
+    }
+
+    /// Sets the decay rate.
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+}
+
+impl Optimizer for AdamW {
+    fn name(&self) -> &'static str {
+        "adamw"
+    }
+    fn learning_rate(&self) -> f32 {
+        self.adam.learning_rate
+    }
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        self.adam.learning_rate = learning_rate;
+    }
+    fn iterations(&self) -> u64 {
+        self.adam.iterations
+    }
+    fn clipping_mut(&mut self) -> &mut Clipping {
+        &mut self.adam.clipping
+    }
+    fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
+        self.adam.clipping.apply(grads, tensors);
+        let decay = self.weight_decay * self.adam.learning_rate;
+        params.iter_mut().for_each(|w| *w -= *w * decay);
+        self.adam.update(params, grads);
+    }
+}

@@ -1,0 +1,71 @@
+//! Keras' optimizers with its defaults and exact update rules, each one sweep over the flat
+//! parameter buffer (element-wise loops over contiguous slices, which the compiler vectorises).
+//!
+//! Gradient clipping (`clipnorm` per weight tensor, `global_clipnorm`, `clipvalue`) is applied to
+//! the gradients before the update, as Keras does.
+
+mod adam;
+mod clip;
+mod others;
+
+pub use adam::{Adam, AdamW};
+pub use clip::Clipping;
+pub use others::{Adagrad, RMSprop, SGD};
+
+/// An optimizer over the flat parameter buffer.
+pub trait Optimizer: Send {
+    /// Keras' name (`adam`, `sgd`, …).
+    fn name(&self) -> &'static str;
+
+    /// The current learning rate.
+    fn learning_rate(&self) -> f32;
+
+    /// Sets the learning rate (ReduceLROnPlateau, schedules).
+    fn set_learning_rate(&mut self, learning_rate: f32);
+
+    /// Updates applied so far (Keras' `optimizer.iterations`).
+    fn iterations(&self) -> u64;
+
+    /// Gradient clipping settings.
+    fn clipping_mut(&mut self) -> &mut Clipping;
+
+    /// One update of `params` from `grads`, both laid out like the network's parameters;
+    /// `tensors` is the length of each weight tensor in order (per-tensor `clipnorm` needs them).
+    /// `grads` may be clipped in place.
+    fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]);
+
+    /// Clip each weight tensor's gradient to this L2 norm (Keras' `clipnorm`).
+    fn clipnorm(mut self, norm: f32) -> Self
+    where
+        Self: Sized,
+    {
+        self.clipping_mut().clipnorm = Some(norm);
+        self
+    }
+
+    /// Clip the gradient of all weights together to this L2 norm (`global_clipnorm`).
+    fn global_clipnorm(mut self, norm: f32) -> Self
+    where
+        Self: Sized,
+    {
+        self.clipping_mut().global_clipnorm = Some(norm);
+        self
+    }
+
+    /// Clip every gradient value to [−value, value] (`clipvalue`).
+    fn clipvalue(mut self, value: f32) -> Self
+    where
+        Self: Sized,
+    {
+        self.clipping_mut().clipvalue = Some(value);
+        self
+    }
+}
+
+/// A zeroed state buffer the length of the parameters, made on the first step.
+fn state(buffer: &mut Vec<f32>, len: usize, initial: f32) -> &mut [f32] {
+    if buffer.len() != len {
+        *buffer = vec![initial; len];
+    }
+    buffer
+}

@@ -1,0 +1,207 @@
+//! SGD (with momentum and Nesterov), RMSprop and Adagrad, in Keras 3's forms.
+
+use super::{state, Clipping, Optimizer};
+
+macro_rules! optimizer_common {
+    ($name:literal) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+        fn learning_rate(&self) -> f32 {
+            self.learning_rate
+        }
+        fn set_learning_rate(&mut self, learning_rate: f32) {
+            self.learning_rate = learning_rate;
+        }
+        fn iterations(&self) -> u64 {
+            self.iterations
+        }
+        fn clipping_mut(&mut self) -> &mut Clipping {
+            &mut self.clipping
+        }
+    };
+}
+
+/// Keras' `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)`:
+/// m ← μm − lr·g; w ← w + m, or with Nesterov w ← w + μm − lr·g.
+#[derive(Clone, Debug)]
+pub struct SGD {
+    pub learning_rate: f32,
+    pub momentum: f32,
+    pub nesterov: bool,
+    pub clipping: Clipping,
+    iterations: u64,
+    velocity: Vec<f32>,
+}
+
+impl SGD {
+    /// Plain SGD at this learning rate.
+    pub fn new(learning_rate: f32) -> Self {
+        SGD {
+            learning_rate,
+            momentum: 0.0,
+            nesterov: false,
+            clipping: Clipping::default(),
+            iterations: 0,
+            velocity: Vec::new(),
+        }
+    }
+    /// Sets the momentum μ.
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+    /// Nesterov momentum.
+    pub fn nesterov(mut self, on: bool) -> Self {
+        self.nesterov = on;
+        self
+    }
+}
+
+impl Optimizer for SGD {
+    optimizer_common!("sgd");
+    fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
+        self.clipping.apply(grads, tensors);
+        let (lr, mu) = (self.learning_rate, self.momentum);
+        if mu == 0.0 {
+            params
+                .iter_mut()
+                .zip(&*grads)
+                .for_each(|(w, &g)| *w -= lr * g);
+        } else {
+            let m = state(&mut self.velocity, params.len(), 0.0);
+            for ((w, &g), m) in params.iter_mut().zip(&*grads).zip(m) {
+                *m = mu * *m - lr * g;
+                *w += if self.nesterov { mu * *m - lr * g } else { *m };
+            }
+        }
+        self.iterations += 1;
+    }
+}
+
+/// Keras' `RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)`:
+/// v ← ρv + (1 − ρ)g²; w ← w − lr·g/√(v + ε) (ε inside the root), centred subtracting the mean
+/// gradient squared, with optional momentum on the increment.
+#[derive(Clone, Debug)]
+pub struct RMSprop {
+    pub learning_rate: f32,
+    pub rho: f32,
+    pub momentum: f32,
+    pub epsilon: f32,
+    pub centered: bool,
+    pub clipping: Clipping,
+    iterations: u64,
+    velocity: Vec<f32>,
+    average_gradient: Vec<f32>,
+    momentum_buffer: Vec<f32>,
+}
+
+impl RMSprop {
+    /// RMSprop with Keras' defaults at this learning rate.
+    pub fn new(learning_rate: f32) -> Self {
+        RMSprop {
+            learning_rate,
+            rho: 0.9,
+            momentum: 0.0,
+            epsilon: 1e-7,
+            centered: false,
+            clipping: Clipping::default(),
+            iterations: 0,
+            velocity: Vec::new(),
+            average_gradient: Vec::new(),
+            momentum_buffer: Vec::new(),
+        }
+    }
+    /// Sets the momentum.
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+    /// The centred variant.
+    pub fn centered(mut self, on: bool) -> Self {
+        self.centered = on;
+        self
+    }
+}
+
+impl Optimizer for RMSprop {
+    optimizer_common!("rmsprop");
+    fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
+        self.clipping.apply(grads, tensors);
+        let n = params.len();
+        let (lr, rho, eps) = (self.learning_rate, self.rho, self.epsilon);
+        let v = state(&mut self.velocity, n, 0.0);
+        let mg = state(
+            &mut self.average_gradient,
+            if self.centered { n } else { 0 },
+            0.0,
+        );
+        let mom = state(
+            &mut self.momentum_buffer,
+            if self.momentum > 0.0 { n } else { 0 },
+            0.0,
+        );
+        for i in 0..n {
+            let g = grads[i];
+            v[i] = rho * v[i] + (1.0 - rho) * g * g;
+            let denominator = if self.centered {
+                mg[i] = rho * mg[i] + (1.0 - rho) * g;
+                v[i] - mg[i] * mg[i] + eps
+            } else {
+                v[i] + eps
+            };
+            let increment = lr * g / denominator.sqrt();
+            if self.momentum > 0.0 {
+                mom[i] = self.momentum * mom[i] + increment;
+                params[i] -= mom[i];
+            } else {
+                params[i] -= increment;
+            }
+        }
+        self.iterations += 1;
+    }
+}
+
+/// Keras' `Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7)`:
+/// a ← a + g²; w ← w − lr·g/√(a + ε).
+#[derive(Clone, Debug)]
+pub struct Adagrad {
+    pub learning_rate: f32,
+    pub initial_accumulator_value: f32,
+    pub epsilon: f32,
+    pub clipping: Clipping,
+    iterations: u64,
+    accumulator: Vec<f32>,
+}
+
+impl Adagrad {
+    /// Adagrad with Keras' defaults at this learning rate.
+    pub fn new(learning_rate: f32) -> Self {
+        Adagrad {
+            learning_rate,
+            initial_accumulator_value: 0.1,
+            epsilon: 1e-7,
+            clipping: Clipping::default(),
+            iterations: 0,
+            accumulator: Vec::new(),
+        }
+    }
+}
+
+impl Optimizer for Adagrad {
+    optimizer_common!("adagrad");
+    fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
+        self.clipping.apply(grads, tensors);
+        let (lr, eps) = (self.learning_rate, self.epsilon);
+        let a = state(
+            &mut self.accumulator,
+            params.len(),
+            self.initial_accumulator_value,
+        );
+        for ((w, &g), a) in params.iter_mut().zip(&*grads).zip(a) {
+            *a += g * g;
+            *w -= lr * g / (*a + eps).sqrt();
+        }
+        self.iterations += 1;
+    }
+}

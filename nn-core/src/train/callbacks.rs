@@ -1,0 +1,383 @@
+//! Callbacks: code `fit` calls at batch and epoch ends, with Keras' EarlyStopping,
+//! ReduceLROnPlateau and TerminateOnNaN, and closures.
+
+use super::history::Logs;
+use crate::error::{Error, Result};
+use crate::metrics::Metric;
+
+/// What a callback may read and change while `fit` runs.
+pub struct TrainState<'a> {
+    /// The network's parameters (EarlyStopping keeps and restores its best ones).
+    pub params: &'a mut [f32],
+    /// The optimizer's learning rate; a change is applied before the next batch.
+    pub learning_rate: f32,
+    /// Set to end training after this epoch (or batch).
+    pub stop_training: bool,
+}
+
+/// Code run during `fit`. Every method has an empty default; an `Err` ends `fit` with it.
+pub trait Callback {
+    /// Before the first epoch.
+    fn on_train_begin(&mut self, _state: &mut TrainState<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// After each batch, with the epoch's running loss and metrics so far.
+    fn on_batch_end(
+        &mut self,
+        _epoch: usize,
+        _batch: usize,
+        _logs: &Logs,
+        _state: &mut TrainState<'_>,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// After each epoch, with its loss, metrics and validation values.
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        _logs: &mut Logs,
+        _state: &mut TrainState<'_>,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// After the last epoch.
+    fn on_train_end(&mut self, _state: &mut TrainState<'_>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether a smaller or a larger monitored value is better.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Decided from the name: accuracy, precision, recall and AUC go up; everything else down.
+    Auto,
+    Min,
+    Max,
+}
+
+impl Mode {
+    fn higher_is_better(self, monitor: &str) -> bool {
+        match self {
+            Mode::Auto => Metric::higher_is_better(monitor),
+            Mode::Min => false,
+            Mode::Max => true,
+        }
+    }
+}
+
+/// Keras' `EarlyStopping`: stop when `monitor` has not improved by more than `min_delta` for
+/// `patience` epochs; optionally put back the best epoch's weights when it stops.
+#[derive(Clone, Debug)]
+pub struct EarlyStopping {
+    pub monitor: String,
+    pub min_delta: f64,
+    pub patience: usize,
+    pub mode: Mode,
+    pub baseline: Option<f64>,
+    pub restore_best_weights: bool,
+    pub start_from_epoch: usize,
+    wait: usize,
+    best: Option<f64>,
+    best_weights: Option<Vec<f32>>,
+    /// The epoch training stopped at, if it did.
+    pub stopped_epoch: Option<usize>,
+    /// The epoch whose value was best.
+    pub best_epoch: Option<usize>,
+}
+
+impl EarlyStopping {
+    /// Keras' defaults (`patience` 0, `min_delta` 0) on `monitor`.
+    pub fn new(monitor: &str) -> Self {
+        EarlyStopping {
+            monitor: monitor.to_string(),
+            min_delta: 0.0,
+            patience: 0,
+            mode: Mode::Auto,
+            baseline: None,
+            restore_best_weights: false,
+            start_from_epoch: 0,
+            wait: 0,
+            best: None,
+            best_weights: None,
+            stopped_epoch: None,
+            best_epoch: None,
+        }
+    }
+    pub fn patience(mut self, patience: usize) -> Self {
+        self.patience = patience;
+        self
+    }
+    pub fn min_delta(mut self, min_delta: f64) -> Self {
+        self.min_delta = min_delta.abs();
+        self
+    }
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+    pub fn baseline(mut self, baseline: f64) -> Self {
+        self.baseline = Some(baseline);
+        self
+    }
+    pub fn restore_best_weights(mut self, on: bool) -> Self {
+        self.restore_best_weights = on;
+        self
+    }
+    pub fn start_from_epoch(mut self, epoch: usize) -> Self {
+        self.start_from_epoch = epoch;
+        self
+    }
+
+    fn improves(&self, value: f64, reference: Option<f64>) -> bool {
+        match reference {
+            None => true,
+            Some(r) if self.mode.higher_is_better(&self.monitor) => value - self.min_delta > r,
+            Some(r) => value + self.min_delta < r,
+        }
+    }
+}
+
+impl Callback for EarlyStopping {
+    fn on_train_begin(&mut self, _state: &mut TrainState<'_>) -> Result<()> {
+        self.wait = 0;
+        self.best = None;
+        self.best_weights = None;
+        self.stopped_epoch = None;
+        self.best_epoch = None;
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &mut Logs,
+        state: &mut TrainState<'_>,
+    ) -> Result<()> {
+        let Some(&current) = logs.get(&self.monitor) else {
+            return Err(Error::InvalidArgument {
+                what: "EarlyStopping monitor",
+                expected: "one of the logged names",
+                got: format!(
+                    "{:?} (logged: {})",
+                    self.monitor,
+                    logs.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        };
+        if epoch < self.start_from_epoch {
+            return Ok(());
+        }
+        if self.restore_best_weights && self.best_weights.is_none() {
+            self.best_weights = Some(state.params.to_vec());
+        }
+        self.wait += 1;
+        if self.improves(current, self.best) {
+            self.best = Some(current);
+            self.best_epoch = Some(epoch);
+            if self.restore_best_weights {
+                self.best_weights = Some(state.params.to_vec());
+            }
+            if self.baseline.is_none() || self.improves(current, self.baseline) {
+                self.wait = 0;
+                return Ok(());
+            }
+        }
+        if self.wait >= self.patience && epoch > 0 {
+            self.stopped_epoch = Some(epoch);
+            state.stop_training = true;
+            if let Some(best) = self
+                .best_weights
+                .as_ref()
+                .filter(|_| self.restore_best_weights)
+            {
+                state.params.copy_from_slice(best);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Keras' `ReduceLROnPlateau`: multiply the learning rate by `factor` when `monitor` has not
+/// improved by `min_delta` for `patience` epochs, then wait `cooldown` epochs.
+#[derive(Clone, Debug)]
+pub struct ReduceLROnPlateau {
+    pub monitor: String,
+    pub factor: f32,
+    pub patience: usize,
+    pub mode: Mode,
+    pub min_delta: f64,
+    pub cooldown: usize,
+    pub min_lr: f32,
+    wait: usize,
+    cooldown_counter: usize,
+    best: Option<f64>,
+}
+
+impl ReduceLROnPlateau {
+    /// Keras' defaults: factor 0.1, patience 10, min_delta 1e-4, cooldown 0, min_lr 0.
+    pub fn new(monitor: &str) -> Self {
+        ReduceLROnPlateau {
+            monitor: monitor.to_string(),
+            factor: 0.1,
+            patience: 10,
+            mode: Mode::Auto,
+            min_delta: 1e-4,
+            cooldown: 0,
+            min_lr: 0.0,
+            wait: 0,
+            cooldown_counter: 0,
+            best: None,
+        }
+    }
+    pub fn factor(mut self, factor: f32) -> Self {
+        self.factor = factor;
+        self
+    }
+    pub fn patience(mut self, patience: usize) -> Self {
+        self.patience = patience;
+        self
+    }
+    pub fn min_delta(mut self, min_delta: f64) -> Self {
+        self.min_delta = min_delta;
+        self
+    }
+    pub fn cooldown(mut self, cooldown: usize) -> Self {
+        self.cooldown = cooldown;
+        self
+    }
+    pub fn min_lr(mut self, min_lr: f32) -> Self {
+        self.min_lr = min_lr;
+        self
+    }
+}
+
+impl Callback for ReduceLROnPlateau {
+    fn on_train_begin(&mut self, _state: &mut TrainState<'_>) -> Result<()> {
+        if !(self.factor > 0.0 && self.factor < 1.0) {
+            return Err(Error::InvalidArgument {
+                what: "ReduceLROnPlateau factor",
+                expected: "between 0 and 1 (exclusive)",
+                got: self.factor.to_string(),
+            });
+        }
+        self.wait = 0;
+        self.cooldown_counter = 0;
+        self.best = None;
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        logs: &mut Logs,
+        state: &mut TrainState<'_>,
+    ) -> Result<()> {
+        logs.insert("learning_rate".into(), state.learning_rate as f64);
+        let Some(&current) = logs.get(&self.monitor) else {
+            return Err(Error::InvalidArgument {
+                what: "ReduceLROnPlateau monitor",
+                expected: "one of the logged names",
+                got: format!("{:?}", self.monitor),
+            });
+        };
+        let higher = self.mode.higher_is_better(&self.monitor);
+        let improved = match self.best {
+            None => true,
+            Some(b) if higher => current > b + self.min_delta,
+            Some(b) => current < b - self.min_delta,
+        };
+        if self.cooldown_counter > 0 {
+            self.cooldown_counter -= 1;
+            self.wait = 0;
+        }
+        if improved {
+            self.best = Some(current);
+            self.wait = 0;
+        } else if self.cooldown_counter == 0 {
+            self.wait += 1;
+            if self.wait >= self.patience && state.learning_rate > self.min_lr {
+                state.learning_rate = (state.learning_rate * self.factor).max(self.min_lr);
+                self.cooldown_counter = self.cooldown;
+                self.wait = 0;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Keras' `TerminateOnNaN`: ends `fit` with [`Error::NonFiniteLoss`], naming the epoch and
+/// batch, as soon as a batch loss is NaN or infinite.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TerminateOnNaN;
+
+impl Callback for TerminateOnNaN {
+    fn on_batch_end(
+        &mut self,
+        epoch: usize,
+        batch: usize,
+        logs: &Logs,
+        state: &mut TrainState<'_>,
+    ) -> Result<()> {
+        match logs.get("batch_loss") {
+            Some(&loss) if !loss.is_finite() => {
+                state.stop_training = true;
+                Err(Error::NonFiniteLoss { epoch, batch, loss })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `f(epoch, logs)`.
+type EpochFn<'a> = Box<dyn FnMut(usize, &Logs) + 'a>;
+/// `f(epoch, batch, logs)`.
+type BatchFn<'a> = Box<dyn FnMut(usize, usize, &Logs) + 'a>;
+
+/// A closure run at each epoch end: `LambdaCallback::on_epoch_end(|epoch, logs| …)`.
+pub struct LambdaCallback<'a> {
+    epoch_end: Option<EpochFn<'a>>,
+    batch_end: Option<BatchFn<'a>>,
+}
+
+impl<'a> LambdaCallback<'a> {
+    /// Calls `f(epoch, logs)` after every epoch.
+    pub fn on_epoch_end(f: impl FnMut(usize, &Logs) + 'a) -> Self {
+        LambdaCallback {
+            epoch_end: Some(Box::new(f)),
+            batch_end: None,
+        }
+    }
+    /// Calls `f(epoch, batch, logs)` after every batch.
+    pub fn on_batch_end(f: impl FnMut(usize, usize, &Logs) + 'a) -> Self {
+        LambdaCallback {
+            epoch_end: None,
+            batch_end: Some(Box::new(f)),
+        }
+    }
+}
+
+impl Callback for LambdaCallback<'_> {
+    fn on_batch_end(
+        &mut self,
+        epoch: usize,
+        batch: usize,
+        logs: &Logs,
+        _: &mut TrainState<'_>,
+    ) -> Result<()> {
+        if let Some(f) = self.batch_end.as_mut() {
+            f(epoch, batch, logs);
+        }
+        Ok(())
+    }
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &mut Logs,
+        _: &mut TrainState<'_>,
+    ) -> Result<()> {
+        if let Some(f) = self.epoch_end.as_mut() {
+            f(epoch, logs);
+        }
+        Ok(())
+    }
+}

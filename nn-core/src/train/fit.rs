@@ -1,0 +1,287 @@
+//! `fit`: Keras' training loop. Per epoch: shuffle (seeded), then per batch gather the rows,
+//! train one step, update the running loss and metrics, run batch callbacks; then validate,
+//! run epoch callbacks, record the History.
+
+use super::callbacks::{Callback, TrainState};
+use super::history::{History, Logs};
+use super::progress::EpochProgress;
+use super::Compiled;
+use crate::error::{check_finite, Error, Result};
+use crate::network::{Network, Tape};
+use crate::optim::Optimizer;
+use crate::rows::Labels;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use std::collections::HashMap;
+
+/// `fit`'s arguments, with Keras' defaults (`..Fit::default()`).
+pub struct Fit<'a> {
+    /// Last epoch (exclusive), as Keras counts: `initial_epoch..epochs`. Default 1.
+    pub epochs: usize,
+    /// Rows per gradient step. Default 32.
+    pub batch_size: usize,
+    /// Fraction of the rows, taken from the end before any shuffling, held out for validation.
+    pub validation_split: f32,
+    /// Validation rows and labels, flat (`x.as_flattened()`); overrides `validation_split`.
+    pub validation_data: Option<(&'a [f32], &'a [f32])>,
+    /// Shuffle the training rows before each epoch. Default true.
+    pub shuffle: bool,
+    /// Seed of the shuffling, so a run can be repeated exactly.
+    pub seed: u64,
+    /// Per-class loss weights: class id → weight. Every class in the labels must be listed.
+    pub class_weight: Option<HashMap<usize, f32>>,
+    /// Epoch to start counting from (to resume a run). Default 0.
+    pub initial_epoch: usize,
+    /// 0 silent, 1 progress bar per epoch, 2 one line per epoch. Default 1.
+    pub verbose: u8,
+    /// Run in order at each batch and epoch end.
+    pub callbacks: Vec<Box<dyn Callback + 'a>>,
+}
+
+impl Default for Fit<'_> {
+    fn default() -> Self {
+        Fit {
+            epochs: 1,
+            batch_size: 32,
+            validation_split: 0.0,
+            validation_data: None,
+            shuffle: true,
+            seed: 0,
+            class_weight: None,
+            initial_epoch: 0,
+            verbose: 1,
+            callbacks: Vec::new(),
+        }
+    }
+}
+
+impl<N: Network, O: Optimizer> Compiled<N, O> {
+    /// Keras' `fit`: trains on `x` and `y` and returns the per-epoch History.
+    ///
+    /// Errors name what is wrong with the data or options before anything is trained; during
+    /// training only a callback can end the run with an error (`TerminateOnNaN`).
+    pub fn fit<Y: Labels + ?Sized>(
+        &mut self,
+        x: &[N::InputRow],
+        y: &Y,
+        options: Fit<'_>,
+    ) -> Result<History> {
+        let Fit {
+            epochs,
+            batch_size,
+            validation_split,
+            validation_data,
+            shuffle,
+            seed,
+            class_weight,
+            initial_epoch,
+            verbose,
+            mut callbacks,
+        } = options;
+        let (xf, yf) = self.checked(x, y.values())?;
+        let label_width = self.label_width();
+        if batch_size == 0 {
+            return Err(Error::InvalidArgument {
+                what: "batch_size",
+                expected: "at least 1",
+                got: "0".into(),
+            });
+        }
+        if !(0.0..1.0).contains(&validation_split) {
+            return Err(Error::InvalidArgument {
+                what: "validation_split",
+                expected: "in [0, 1)",
+                got: validation_split.to_string(),
+            });
+        }
+
+        // Validation rows: given, or the last fraction of the data as Keras takes it.
+        let rows = x.len();
+        let (train_rows, validation) = match validation_data {
+            Some((vx, vy)) => {
+                let vrows = crate::error::row_count("validation input", vx, N::INPUT_WIDTH)?;
+                if vy.len() != vrows * label_width {
+                    return Err(Error::SizeMismatch {
+                        what: "validation label values (rows × labels per row)",
+                        expected: vrows * label_width,
+                        got: vy.len(),
+                    });
+                }
+                check_finite("validation input", vx, N::INPUT_WIDTH)?;
+                self.loss.check_labels(vy, N::OUTPUT_WIDTH)?;
+                (rows, (vrows > 0).then_some((vx, vy)))
+            }
+            None if validation_split > 0.0 => {
+                let split_at = (rows as f64 * (1.0 - validation_split as f64)).floor() as usize;
+                if split_at == 0 || split_at == rows {
+                    return Err(Error::NotEnoughData {
+                        what: format!(
+                            "{rows} rows cannot be split into training and validation rows \
+                             with validation_split = {validation_split}"
+                        ),
+                    });
+                }
+                let v = (
+                    &xf[split_at * N::INPUT_WIDTH..],
+                    &yf[split_at * label_width..],
+                );
+                (split_at, Some(v))
+            }
+            None => (rows, None),
+        };
+        if train_rows == 0 {
+            return Err(Error::NotEnoughData {
+                what: "fit needs at least one training row".into(),
+            });
+        }
+        let weights = match &class_weight {
+            Some(map) => Some(self.sample_weights(&yf[..train_rows * label_width], map)?),
+            None => None,
+        };
+
+        let batch = batch_size.min(train_rows);
+        let steps = train_rows.div_ceil(batch);
+        let mut tape = Tape::for_network::<N>(batch, true);
+        let mut xb = vec![0.0f32; batch * N::INPUT_WIDTH];
+        let mut yb = vec![0.0f32; batch * label_width];
+        let mut wb = vec![0.0f32; batch];
+        let mut order: Vec<usize> = (0..train_rows).collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut metrics = self.metric_states();
+        let mut history = History::default();
+        let mut stop = false;
+
+        self.run_callbacks(&mut callbacks, &mut stop, |cb, state| {
+            cb.on_train_begin(state)
+        })?;
+        for epoch in initial_epoch..epochs {
+            if shuffle {
+                order.shuffle(&mut rng);
+            }
+            metrics.iter_mut().for_each(|m| m.reset());
+            let progress = EpochProgress::start(verbose, epoch, epochs, steps);
+            let (mut loss_sum, mut seen) = (0.0f64, 0usize);
+            let mut logs = Logs::new();
+
+            for (b, indices) in order.chunks(batch).enumerate() {
+                let r = indices.len();
+                for (slot, &i) in indices.iter().enumerate() {
+                    let (w, lw) = (N::INPUT_WIDTH, label_width);
+                    xb[slot * w..(slot + 1) * w].copy_from_slice(&xf[i * w..(i + 1) * w]);
+                    yb[slot * lw..(slot + 1) * lw].copy_from_slice(&yf[i * lw..(i + 1) * lw]);
+                    if let Some(weights) = &weights {
+                        wb[slot] = weights[i];
+                    }
+                }
+                let sample_weight = weights.as_ref().map(|_| &wb[..r]);
+                let loss = self.train_step(
+                    &xb[..r * N::INPUT_WIDTH],
+                    &yb[..r * label_width],
+                    sample_weight,
+                    r,
+                    &mut tape,
+                    &mut metrics,
+                );
+                loss_sum += loss * r as f64;
+                seen += r;
+                logs.insert("loss".into(), loss_sum / seen as f64);
+                for m in &metrics {
+                    logs.insert(m.name().into(), m.result());
+                }
+                logs.insert("batch_loss".into(), loss);
+                progress.batch_done(&logs);
+                self.run_callbacks(&mut callbacks, &mut stop, |cb, state| {
+                    cb.on_batch_end(epoch, b, &logs, state)
+                })?;
+                if stop {
+                    break;
+                }
+            }
+            logs.remove("batch_loss");
+
+            if let Some((vx, vy)) = validation {
+                let scores = self.evaluate_flat(vx, vy);
+                logs.insert("val_loss".into(), scores.loss);
+                for (name, v) in scores.metrics {
+                    logs.insert(format!("val_{name}"), v);
+                }
+            }
+            self.run_callbacks(&mut callbacks, &mut stop, |cb, state| {
+                cb.on_epoch_end(epoch, &mut logs, state)
+            })?;
+            history.push(epoch, &logs);
+            progress.finish(&logs);
+            if stop {
+                break;
+            }
+        }
+        self.run_callbacks(&mut callbacks, &mut stop, |cb, state| {
+            cb.on_train_end(state)
+        })?;
+        Ok(history)
+    }
+
+    /// Runs one hook of every callback with the model's state, applying learning-rate changes.
+    fn run_callbacks(
+        &mut self,
+        callbacks: &mut [Box<dyn Callback + '_>],
+        stop: &mut bool,
+        mut hook: impl FnMut(&mut dyn Callback, &mut TrainState<'_>) -> Result<()>,
+    ) -> Result<()> {
+        if callbacks.is_empty() {
+            return Ok(());
+        }
+        let mut state = TrainState {
+            params: self.model.params_mut(),
+            learning_rate: self.optimizer.learning_rate(),
+            stop_training: *stop,
+        };
+        let mut result = Ok(());
+        for cb in callbacks.iter_mut() {
+            result = hook(cb.as_mut(), &mut state);
+            if result.is_err() {
+                break;
+            }
+        }
+        *stop = state.stop_training;
+        let lr = state.learning_rate;
+        self.optimizer.set_learning_rate(lr);
+        result
+    }
+
+    /// One weight per row from Keras' `class_weight`: the class of a row is its label (one
+    /// output or a class id) or the argmax of its one-hot label.
+    fn sample_weights(
+        &self,
+        labels: &[f32],
+        class_weight: &HashMap<usize, f32>,
+    ) -> Result<Vec<f32>> {
+        let width = self.label_width();
+        labels
+            .chunks(width)
+            .enumerate()
+            .map(|(row, l)| {
+                let class = match l {
+                    [v] => v.round().max(0.0) as usize,
+                    _ => {
+                        l.iter()
+                            .enumerate()
+                            .fold(
+                                (0, f32::NEG_INFINITY),
+                                |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                            )
+                            .0
+                    }
+                };
+                class_weight
+                    .get(&class)
+                    .copied()
+                    .ok_or_else(|| Error::InvalidArgument {
+                        what: "class_weight",
+                        expected: "a weight for every class in the labels",
+                        got: format!("no weight for class {class} (row {row})"),
+                    })
+            })
+            .collect()
+    }
+}

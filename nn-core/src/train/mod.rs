@@ -1,0 +1,301 @@
+//! Training: `compile` turns a network into a [`Compiled`] model that has `fit`, `evaluate` and
+//! `train_on_batch`; a network that was not compiled has none of them, so fitting it is a type
+//! error. The loop itself is in `fit.rs`.
+
+mod callbacks;
+mod fit;
+mod history;
+mod progress;
+
+pub use callbacks::{
+    Callback, EarlyStopping, LambdaCallback, Mode, ReduceLROnPlateau, TerminateOnNaN, TrainState,
+};
+pub use fit::Fit;
+pub use history::{History, Logs};
+
+use crate::error::{check_finite, Error, Result};
+use crate::loss::{Loss, LossBatch};
+use crate::metrics::{Metric, MetricState};
+use crate::network::{Network, Tape};
+use crate::optim::Optimizer;
+use crate::params::AlignedBuf;
+use crate::rows::{Labels, Row};
+use std::collections::BTreeMap;
+
+/// Rows per forward pass in `evaluate` (Keras' default batch size); the result does not depend
+/// on it.
+const EVALUATE_BATCH: usize = 32;
+
+/// A network with its optimizer, loss and metrics: what Keras' `model.compile` makes.
+/// Dereferences to the network, so `predict`, `summary` and the weights stay at hand.
+pub struct Compiled<N: Network, O: Optimizer> {
+    model: N,
+    optimizer: O,
+    loss: Loss,
+    metrics: Vec<Metric>,
+    grads: AlignedBuf,
+    /// Length of each weight tensor, for per-tensor gradient clipping.
+    tensors: Vec<usize>,
+}
+
+/// `evaluate`'s result: the loss and each metric by name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scores {
+    /// Mean loss over all rows.
+    pub loss: f64,
+    /// Each compiled metric by its name.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+impl Scores {
+    /// `"loss"` or a metric's name.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        match name {
+            "loss" => Some(self.loss),
+            _ => self.metrics.get(name).copied(),
+        }
+    }
+}
+
+impl<N: Network, O: Optimizer> Compiled<N, O> {
+    /// Keras' `compile(optimizer, loss, metrics)`.
+    pub fn new(
+        model: N,
+        optimizer: O,
+        loss: Loss,
+        metrics: impl IntoIterator<Item = Metric>,
+    ) -> Self {
+        let tensors = N::spec().weights().map(|(_, w)| w.len()).collect();
+        Compiled {
+            model,
+            optimizer,
+            loss,
+            metrics: metrics.into_iter().collect(),
+            grads: AlignedBuf::zeros(N::PARAM_COUNT),
+            tensors,
+        }
+    }
+
+    /// The network.
+    pub fn model(&self) -> &N {
+        &self.model
+    }
+
+    /// The network, mutable.
+    pub fn model_mut(&mut self) -> &mut N {
+        &mut self.model
+    }
+
+    /// The network, giving up the optimizer state.
+    pub fn into_model(self) -> N {
+        self.model
+    }
+
+    /// The optimizer (its learning rate, iterations).
+    pub fn optimizer(&self) -> &O {
+        &self.optimizer
+    }
+
+    /// The optimizer, mutable.
+    pub fn optimizer_mut(&mut self) -> &mut O {
+        &mut self.optimizer
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// The gradient of the last training step, laid out like the parameters.
+    pub fn gradients(&self) -> &[f32] {
+        &self.grads
+    }
+
+    /// Label values per row this model's loss takes.
+    pub fn label_width(&self) -> usize {
+        self.loss.label_width(N::OUTPUT_WIDTH)
+    }
+
+    /// Keras' `train_on_batch`: one optimizer step on these rows; returns the loss before it.
+    pub fn train_on_batch<Y: Labels + ?Sized>(&mut self, x: &[N::InputRow], y: &Y) -> Result<f64> {
+        let (xf, yf) = self.checked(x, y.values())?;
+        if x.is_empty() {
+            return Err(Error::NotEnoughData {
+                what: "train_on_batch needs at least one row".into(),
+            });
+        }
+        let mut tape = Tape::for_network::<N>(x.len(), true);
+        Ok(self.train_step(xf, yf, None, x.len(), &mut tape, &mut []))
+    }
+
+    /// Keras' `evaluate`: the loss and metrics over all rows, in inference mode.
+    pub fn evaluate<Y: Labels + ?Sized>(&self, x: &[N::InputRow], y: &Y) -> Result<Scores> {
+        let (xf, yf) = self.checked(x, y.values())?;
+        if x.is_empty() {
+            return Err(Error::NotEnoughData {
+                what: "evaluate needs at least one row".into(),
+            });
+        }
+        Ok(self.evaluate_flat(xf, yf))
+    }
+
+    /// Class predictions: output > 0.5 for a one-output model, else the argmax of each row.
+    pub fn predict_classes(&self, x: &[N::InputRow]) -> Vec<usize> {
+        let mut out = vec![0.0; x.len() * N::OUTPUT_WIDTH];
+        crate::inference::predict_into(&self.model, N::InputRow::flat(x), &mut out);
+        out.chunks(N::OUTPUT_WIDTH)
+            .map(|row| match row {
+                [p] => usize::from(*p > 0.5),
+                _ => {
+                    row.iter()
+                        .enumerate()
+                        .fold(
+                            (0, f32::NEG_INFINITY),
+                            |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                        )
+                        .0
+                }
+            })
+            .collect()
+    }
+
+    /// Checks inputs and labels once: labels the right count and finite (class ids in range),
+    /// inputs finite.
+    fn checked<'a>(&self, x: &'a [N::InputRow], y: &'a [f32]) -> Result<(&'a [f32], &'a [f32])> {
+        let xf = N::InputRow::flat(x);
+        let width = self.label_width();
+        if y.len() != x.len() * width {
+            return Err(Error::SizeMismatch {
+                what: "label values (rows × labels per row)",
+                expected: x.len() * width,
+                got: y.len(),
+            });
+        }
+        check_finite("input", xf, N::INPUT_WIDTH)?;
+        self.loss.check_labels(y, N::OUTPUT_WIDTH)?;
+        Ok((xf, y))
+    }
+
+    fn metric_states(&self) -> Vec<MetricState> {
+        self.metrics
+            .iter()
+            .map(|&m| MetricState::new(m, N::OUTPUT_WIDTH, self.label_width()))
+            .collect()
+    }
+
+    /// Loss and metrics over checked flat data.
+    fn evaluate_flat(&self, x: &[f32], y: &[f32]) -> Scores {
+        let rows = x.len() / N::INPUT_WIDTH;
+        let label_width = self.label_width();
+        let mut tape = Tape::for_network::<N>(rows.min(EVALUATE_BATCH), true);
+        let mut states = self.metric_states();
+        let mut total = 0.0;
+        for (xb, yb) in x
+            .chunks(EVALUATE_BATCH * N::INPUT_WIDTH)
+            .zip(y.chunks(EVALUATE_BATCH * label_width))
+        {
+            let r = xb.len() / N::INPUT_WIDTH;
+            self.model.forward(xb, r, &mut tape, true);
+            let (output, pre_activation, _) = tape.output_and_delta(r);
+            let (loss, _) = self.loss.evaluate(
+                LossBatch {
+                    output,
+                    pre_activation,
+                    labels: yb,
+                    sample_weight: None,
+                    output_activation: N::OUTPUT_ACTIVATION,
+                    width: N::OUTPUT_WIDTH,
+                },
+                None,
+            );
+            total += loss * r as f64;
+            states
+                .iter_mut()
+                .for_each(|m| m.update(output, yb, N::OUTPUT_WIDTH));
+        }
+        Scores {
+            loss: total / rows as f64,
+            metrics: states
+                .iter()
+                .map(|m| (m.name().to_string(), m.result()))
+                .collect(),
+        }
+    }
+
+    /// The loss on these rows and its gradient for every parameter (laid out like the
+    /// parameters, as `get_weights()` orders them), without changing the weights.
+    pub fn loss_and_gradients<Y: Labels + ?Sized>(
+        &mut self,
+        x: &[N::InputRow],
+        y: &Y,
+    ) -> Result<(f64, &[f32])> {
+        let (xf, yf) = self.checked(x, y.values())?;
+        if x.is_empty() {
+            return Err(Error::NotEnoughData {
+                what: "a gradient needs at least one row".into(),
+            });
+        }
+        let mut tape = Tape::for_network::<N>(x.len(), true);
+        let loss = self.forward_backward(xf, yf, None, x.len(), &mut tape, &mut []);
+        Ok((loss, &self.grads))
+    }
+
+    /// Forward, loss, metrics, backward, optimizer step on `rows` rows; returns the loss.
+    fn train_step(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        sample_weight: Option<&[f32]>,
+        rows: usize,
+        tape: &mut Tape,
+        metrics: &mut [MetricState],
+    ) -> f64 {
+        let loss = self.forward_backward(x, y, sample_weight, rows, tape, metrics);
+        self.optimizer
+            .step(self.model.params_mut(), &mut self.grads, &self.tensors);
+        loss
+    }
+
+    /// Forward, loss, metrics and backward into `self.grads`; returns the loss.
+    fn forward_backward(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        sample_weight: Option<&[f32]>,
+        rows: usize,
+        tape: &mut Tape,
+        metrics: &mut [MetricState],
+    ) -> f64 {
+        self.model.forward(x, rows, tape, true);
+        let (output, pre_activation, delta) = tape.output_and_delta(rows);
+        let (loss, start) = self.loss.evaluate(
+            LossBatch {
+                output,
+                pre_activation,
+                labels: y,
+                sample_weight,
+                output_activation: N::OUTPUT_ACTIVATION,
+                width: N::OUTPUT_WIDTH,
+            },
+            Some(delta),
+        );
+        for m in metrics.iter_mut() {
+            m.update(output, y, N::OUTPUT_WIDTH);
+        }
+        self.model.backward(x, rows, tape, &mut self.grads, start);
+        loss
+    }
+}
+
+impl<N: Network, O: Optimizer> std::ops::Deref for Compiled<N, O> {
+    type Target = N;
+    fn deref(&self) -> &N {
+        &self.model
+    }
+}
+
+impl<N: Network, O: Optimizer> std::ops::DerefMut for Compiled<N, O> {
+    fn deref_mut(&mut self) -> &mut N {
+        &mut self.model
+    }
+}
