@@ -109,18 +109,6 @@ impl MetricState {
             return;
         }
         let label_width = labels.len() / rows;
-        let argmax = |row: &[f32]| {
-            row.iter()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
-                    if v > best.1 {
-                        (i, v)
-                    } else {
-                        best
-                    }
-                })
-                .0
-        };
         match self.resolved {
             Metric::BinaryAccuracy { threshold } => {
                 for (&p, &t) in output.iter().zip(labels) {
@@ -197,6 +185,20 @@ impl MetricState {
             _ => ratio(self.total, self.count),
         }
     }
+}
+
+/// Index of the largest value (the first one on ties), as NumPy's `argmax`.
+pub fn argmax(row: &[f32]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+            if v > best.1 {
+                (i, v)
+            } else {
+                best
+            }
+        })
+        .0
 }
 
 /// Keras' AUC thresholds: just below 0, (i)/(n − 1) for the inner ones, just above 1.

@@ -45,6 +45,12 @@ impl Labels for Vec<f32> {
     }
 }
 
+impl<const N: usize> Labels for [f32; N] {
+    fn values(&self) -> &[f32] {
+        self
+    }
+}
+
 impl<const W: usize> Labels for [[f32; W]] {
     fn values(&self) -> &[f32] {
         self.as_flattened()

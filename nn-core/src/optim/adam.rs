@@ -74,21 +74,7 @@ impl Adam {
 }
 
 impl Optimizer for Adam {
-    fn name(&self) -> &'static str {
-        "adam"
-    }
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate
-    }
-    fn set_learning_rate(&mut self, learning_rate: f32) {
-        self.learning_rate = learning_rate;
-    }
-    fn iterations(&self) -> u64 {
-        self.iterations
-    }
-    fn clipping_mut(&mut self) -> &mut Clipping {
-        &mut self.clipping
-    }
+    optimizer_common!("adam");
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.clipping.apply(grads, tensors);
         self.update(params, grads);

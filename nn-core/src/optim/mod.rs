@@ -4,6 +4,27 @@
 //! Gradient clipping (`clipnorm` per weight tensor, `global_clipnorm`, `clipvalue`) is applied to
 //! the gradients before the update, as Keras does.
 
+/// The accessors of an optimizer with `learning_rate`, `iterations` and `clipping` fields.
+macro_rules! optimizer_common {
+    ($name:literal) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+        fn learning_rate(&self) -> f32 {
+            self.learning_rate
+        }
+        fn set_learning_rate(&mut self, learning_rate: f32) {
+            self.learning_rate = learning_rate;
+        }
+        fn iterations(&self) -> u64 {
+            self.iterations
+        }
+        fn clipping_mut(&mut self) -> &mut Clipping {
+            &mut self.clipping
+        }
+    };
+}
+
 mod adam;
 mod clip;
 mod others;

@@ -2,26 +2,6 @@
 
 use super::{state, Clipping, Optimizer};
 
-macro_rules! optimizer_common {
-    ($name:literal) => {
-        fn name(&self) -> &'static str {
-            $name
-        }
-        fn learning_rate(&self) -> f32 {
-            self.learning_rate
-        }
-        fn set_learning_rate(&mut self, learning_rate: f32) {
-            self.learning_rate = learning_rate;
-        }
-        fn iterations(&self) -> u64 {
-            self.iterations
-        }
-        fn clipping_mut(&mut self) -> &mut Clipping {
-            &mut self.clipping
-        }
-    };
-}
-
 /// Keras' `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)`:
 /// m ← μm − lr·g; w ← w + m, or with Nesterov w ← w + μm − lr·g.
 #[derive(Clone, Debug)]

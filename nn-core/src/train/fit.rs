@@ -21,7 +21,8 @@ pub struct Fit<'a> {
     /// Rows per gradient step. Default 32.
     pub batch_size: usize,
     /// Fraction of the rows, taken from the end before any shuffling, held out for validation.
-    pub validation_split: f32,
+    /// `f64`, as Python's float: in `f32`, 800 × (1 − 0.1) would floor to 719.
+    pub validation_split: f64,
     /// Validation rows and labels, flat (`x.as_flattened()`); overrides `validation_split`.
     pub validation_data: Option<(&'a [f32], &'a [f32])>,
     /// Shuffle the training rows before each epoch. Default true.
@@ -112,7 +113,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 (rows, (vrows > 0).then_some((vx, vy)))
             }
             None if validation_split > 0.0 => {
-                let split_at = (rows as f64 * (1.0 - validation_split as f64)).floor() as usize;
+                let split_at = (rows as f64 * (1.0 - validation_split)).floor() as usize;
                 if split_at == 0 || split_at == rows {
                     return Err(Error::NotEnoughData {
                         what: format!(
@@ -263,15 +264,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             .map(|(row, l)| {
                 let class = match l {
                     [v] => v.round().max(0.0) as usize,
-                    _ => {
-                        l.iter()
-                            .enumerate()
-                            .fold(
-                                (0, f32::NEG_INFINITY),
-                                |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-                            )
-                            .0
-                    }
+                    _ => crate::metrics::argmax(l),
                 };
                 class_weight
                     .get(&class)

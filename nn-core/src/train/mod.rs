@@ -146,15 +146,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         out.chunks(N::OUTPUT_WIDTH)
             .map(|row| match row {
                 [p] => usize::from(*p > 0.5),
-                _ => {
-                    row.iter()
-                        .enumerate()
-                        .fold(
-                            (0, f32::NEG_INFINITY),
-                            |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-                        )
-                        .0
-                }
+                _ => crate::metrics::argmax(row),
             })
             .collect()
     }
@@ -197,17 +189,9 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             let r = xb.len() / N::INPUT_WIDTH;
             self.model.forward(xb, r, &mut tape, true);
             let (output, pre_activation, _) = tape.output_and_delta(r);
-            let (loss, _) = self.loss.evaluate(
-                LossBatch {
-                    output,
-                    pre_activation,
-                    labels: yb,
-                    sample_weight: None,
-                    output_activation: N::OUTPUT_ACTIVATION,
-                    width: N::OUTPUT_WIDTH,
-                },
-                None,
-            );
+            let (loss, _) = self
+                .loss
+                .evaluate(loss_batch::<N>(output, pre_activation, yb, None), None);
             total += loss * r as f64;
             states
                 .iter_mut()
@@ -269,14 +253,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         self.model.forward(x, rows, tape, true);
         let (output, pre_activation, delta) = tape.output_and_delta(rows);
         let (loss, start) = self.loss.evaluate(
-            LossBatch {
-                output,
-                pre_activation,
-                labels: y,
-                sample_weight,
-                output_activation: N::OUTPUT_ACTIVATION,
-                width: N::OUTPUT_WIDTH,
-            },
+            loss_batch::<N>(output, pre_activation, y, sample_weight),
             Some(delta),
         );
         for m in metrics.iter_mut() {
@@ -284,6 +261,23 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         }
         self.model.backward(x, rows, tape, &mut self.grads, start);
         loss
+    }
+}
+
+/// The last layer of `N` and its labels, as the loss reads them.
+fn loss_batch<'a, N: Network>(
+    output: &'a [f32],
+    pre_activation: &'a [f32],
+    labels: &'a [f32],
+    sample_weight: Option<&'a [f32]>,
+) -> LossBatch<'a> {
+    LossBatch {
+        output,
+        pre_activation,
+        labels,
+        sample_weight,
+        output_activation: N::OUTPUT_ACTIVATION,
+        width: N::OUTPUT_WIDTH,
     }
 }
 

@@ -1,0 +1,156 @@
+//! Learning on real data with fixed seeds reaches the accuracy Keras reaches: the tutorial's
+//! synthetic data, Breast Cancer Wisconsin and Iris. Same configurations as the examples.
+
+mod common;
+use seqnet::data::tutorial_data;
+use seqnet::prelude::*;
+
+sequential! {
+    struct SeedNet {
+        Input(shape = (10,), name = "input_features"),
+        Dense(64, activation = relu),
+        Dense(32, activation = relu),
+        Dense(1, activation = sigmoid),
+    }
+}
+
+sequential! {
+    struct CancerNet {
+        Input(shape = (30,)),
+        Dense(16, activation = relu),
+        Dense(8, activation = relu),
+        Dense(1, activation = sigmoid),
+    }
+}
+
+sequential! {
+    struct IrisNet {
+        Dense(16, activation = relu, input_shape = (4,)),
+        Dense(3, activation = softmax),
+    }
+}
+
+#[test]
+fn tutorial_pipeline_reaches_keras_accuracy() {
+    let (x, y) = tutorial_data(1000, 42);
+    let (x_train, x_test, y_train, y_test) = train_test_split(&x, &y, 0.2, 42).unwrap();
+    assert_eq!((x_train.len(), x_test.len()), (800, 200));
+    let mut model = SeedNet::new(42).compile(
+        Adam::new(0.001),
+        Loss::binary_crossentropy(),
+        [Metric::Accuracy],
+    );
+    let mut rows_seen = 0;
+    let history = model
+        .fit(
+            &x_train,
+            &y_train,
+            Fit {
+                epochs: 10,
+                validation_split: 0.1,
+                seed: 42,
+                verbose: 0,
+                callbacks: vec![Box::new(LambdaCallback::on_batch_end(|epoch, batch, _| {
+                    if epoch == 0 {
+                        rows_seen = rows_seen.max((batch + 1) * 32);
+                    }
+                }))],
+                ..Fit::default()
+            },
+        )
+        .unwrap();
+    // 800 × 0.9 = 720 training rows: 23 batches of 32 (the last one partial).
+    assert_eq!(rows_seen, 23 * 32);
+    assert_eq!(history.epoch.len(), 10);
+    let loss = history.get("loss").unwrap();
+    assert!(loss[9] < 0.5 * loss[0], "the loss must fall: {loss:?}");
+
+    let accuracy = model
+        .evaluate(&x_test, &y_test)
+        .unwrap()
+        .get("accuracy")
+        .unwrap();
+    assert!(
+        accuracy >= 0.94,
+        "test accuracy {accuracy} (Keras reaches 0.965)"
+    );
+    let predicted: Vec<f32> = model
+        .predict(&x_test)
+        .iter()
+        .map(|p| f32::from(p[0] > 0.5))
+        .collect();
+    assert_eq!(accuracy_score(&y_test, &predicted).unwrap(), accuracy);
+}
+
+/// Loads a data set, or `None` with a message when `../shared/data/` is not there.
+fn dataset(name: &str) -> Option<seqnet::data::Dataset> {
+    let path = common::data_dir().join(name);
+    if !path.exists() {
+        eprintln!("skipping: {} not found", path.display());
+        return None;
+    }
+    Some(load_csv(path).unwrap())
+}
+
+#[test]
+fn breast_cancer_reaches_95_percent() {
+    let Some(data) = dataset("breast_cancer.csv") else {
+        return;
+    };
+    assert_eq!((data.len(), data.width), (569, 30));
+    let x: Vec<[f32; 30]> = data.rows().unwrap();
+    let (x_train, x_test, y_train, y_test) = train_test_split(&x, &data.labels, 0.2, 42).unwrap();
+    let (scaler, x_train) = StandardScaler::fit_transform(&x_train).unwrap();
+    let x_test = scaler.transform(&x_test).unwrap();
+    let mut model = CancerNet::new(7).compile(
+        Adam::new(0.001),
+        Loss::binary_crossentropy(),
+        [Metric::Accuracy, Metric::Auc],
+    );
+    let options = Fit {
+        epochs: 60,
+        validation_split: 0.1,
+        seed: 7,
+        verbose: 0,
+        ..Fit::default()
+    };
+    model.fit(&x_train, &y_train, options).unwrap();
+    let scores = model.evaluate(&x_test, &y_test).unwrap();
+    let accuracy = scores.get("accuracy").unwrap();
+    assert!(accuracy >= 0.95, "breast cancer test accuracy {accuracy}");
+    assert!(
+        scores.get("auc").unwrap() >= 0.98,
+        "AUC {:?}",
+        scores.get("auc")
+    );
+}
+
+#[test]
+fn iris_reaches_93_percent() {
+    let Some(data) = dataset("iris.csv") else {
+        return;
+    };
+    let x: Vec<[f32; 4]> = data.rows().unwrap();
+    let (x_train, x_test, y_train, y_test) = train_test_split(&x, &data.labels, 0.2, 42).unwrap();
+    let (scaler, x_train) = StandardScaler::fit_transform(&x_train).unwrap();
+    let x_test = scaler.transform(&x_test).unwrap();
+    let mut model = IrisNet::new(3).compile(
+        Adam::new(0.01),
+        Loss::sparse_categorical_crossentropy(),
+        [Metric::Accuracy],
+    );
+    let options = Fit {
+        epochs: 100,
+        batch_size: 16,
+        seed: 3,
+        verbose: 0,
+        ..Fit::default()
+    };
+    model.fit(&x_train, &y_train, options).unwrap();
+    let accuracy = model
+        .evaluate(&x_test, &y_test)
+        .unwrap()
+        .get("accuracy")
+        .unwrap();
+    assert!(accuracy >= 0.93, "iris test accuracy {accuracy}");
+}

@@ -1,0 +1,402 @@
+//! `fit`'s options, callbacks, History and errors behave as Keras' do.
+
+use seqnet::data::tutorial_data;
+use seqnet::prelude::*;
+use seqnet::train::{Logs, Mode, TrainState};
+use std::collections::HashMap;
+
+sequential! {
+    struct Net {
+        Input(shape = (10,)),
+        Dense(8, activation = relu),
+        Dense(1, activation = sigmoid),
+    }
+}
+
+sequential! {
+    struct Classes {
+        Input(shape = (10,)),
+        Dense(3, activation = softmax),
+    }
+}
+
+fn quiet(epochs: usize) -> Fit<'static> {
+    Fit {
+        epochs,
+        verbose: 0,
+        ..Fit::default()
+    }
+}
+
+#[test]
+fn same_seed_same_weights_other_seed_other_weights() {
+    let (x, y) = tutorial_data(200, 1);
+    let train = |seed: u64| {
+        let mut m = Net::new(5).compile(Adam::new(0.01), Loss::binary_crossentropy(), []);
+        m.fit(&x, &y, Fit { seed, ..quiet(3) }).unwrap();
+        m.params().to_vec()
+    };
+    assert_eq!(train(1), train(1));
+    assert_ne!(train(1), train(2));
+}
+
+#[test]
+fn a_diverging_run_stops_with_the_epoch_and_batch() {
+    let (x, y) = tutorial_data(64, 3);
+    let mut m = Net::new(1).compile(SGD::new(1e30), Loss::binary_crossentropy(), []);
+    let options = Fit {
+        batch_size: 16,
+        callbacks: vec![Box::new(TerminateOnNaN)],
+        ..quiet(5)
+    };
+    let err = m.fit(&x, &y, options).unwrap_err();
+    let Error::NonFiniteLoss { epoch, batch, loss } = err.clone() else {
+        panic!("expected NonFiniteLoss, got {err}");
+    };
+    assert!(!loss.is_finite());
+    // The first step with lr 1e30 blows the weights up; the next batch's loss is not finite.
+    assert_eq!((epoch, batch), (0, 1));
+    assert!(err.to_string().contains("at epoch 0, batch 1"), "{err}");
+
+    // Without TerminateOnNaN the run goes on, and the History shows the NaN: reported, not hidden.
+    let mut m = Net::new(1).compile(SGD::new(1e30), Loss::binary_crossentropy(), []);
+    let history = m
+        .fit(
+            &x,
+            &y,
+            Fit {
+                batch_size: 16,
+                ..quiet(2)
+            },
+        )
+        .unwrap();
+    assert!(history.get("loss").unwrap().iter().all(|l| !l.is_finite()));
+}
+
+#[test]
+fn early_stopping_follows_keras_and_restores_the_best_weights() {
+    let mut params = vec![0.0f32; 3];
+    let mut es = EarlyStopping::new("val_loss")
+        .patience(2)
+        .restore_best_weights(true);
+    let losses = [1.0, 0.8, 0.9, 0.85, 0.7];
+    let mut stopped_at = None;
+    let mut state = TrainState {
+        params: &mut params,
+        learning_rate: 0.1,
+        stop_training: false,
+    };
+    es.on_train_begin(&mut state).unwrap();
+    for (epoch, &l) in losses.iter().enumerate() {
+        state.params.fill(epoch as f32); // the weights "of" this epoch
+        let mut logs = Logs::from([("val_loss".to_string(), l)]);
+        es.on_epoch_end(epoch, &mut logs, &mut state).unwrap();
+        if state.stop_training {
+            stopped_at = Some(epoch);
+            break;
+        }
+    }
+    // Best at epoch 1; epochs 2 and 3 do not improve; patience 2 stops at epoch 3.
+    assert_eq!(stopped_at, Some(3));
+    assert_eq!(es.best_epoch, Some(1));
+    assert_eq!(
+        state.params,
+        &[1.0, 1.0, 1.0],
+        "weights of the best epoch restored"
+    );
+
+    // min_delta: an improvement smaller than it does not count; mode max for accuracy.
+    let mut es = EarlyStopping::new("val_accuracy")
+        .min_delta(0.05)
+        .patience(1);
+    let mut state = TrainState {
+        params: &mut params,
+        learning_rate: 0.1,
+        stop_training: false,
+    };
+    for (epoch, acc) in [0.80, 0.83, 0.84].into_iter().enumerate() {
+        let mut logs = Logs::from([("val_accuracy".to_string(), acc)]);
+        es.on_epoch_end(epoch, &mut logs, &mut state).unwrap();
+        if state.stop_training {
+            assert_eq!(epoch, 1);
+            break;
+        }
+    }
+    assert!(state.stop_training);
+
+    let mut bad = EarlyStopping::new("val_los");
+    let mut logs = Logs::from([("val_loss".to_string(), 1.0)]);
+    let err = bad.on_epoch_end(0, &mut logs, &mut state).unwrap_err();
+    assert!(err.to_string().contains("val_los"), "{err}");
+}
+
+#[test]
+fn reduce_lr_on_plateau_follows_keras() {
+    let mut params = vec![0.0f32];
+    let mut cb = ReduceLROnPlateau::new("loss")
+        .factor(0.5)
+        .patience(2)
+        .min_lr(0.03);
+    let mut state = TrainState {
+        params: &mut params,
+        learning_rate: 0.1,
+        stop_training: false,
+    };
+    cb.on_train_begin(&mut state).unwrap();
+    let mut rates = Vec::new();
+    for (epoch, l) in [1.0, 1.0, 1.0, 1.0, 1.0, 1.0].into_iter().enumerate() {
+        let mut logs = Logs::from([("loss".to_string(), l)]);
+        cb.on_epoch_end(epoch, &mut logs, &mut state).unwrap();
+        assert_eq!(
+            logs["learning_rate"] as f32,
+            rates.last().copied().unwrap_or(0.1)
+        );
+        rates.push(state.learning_rate);
+    }
+    assert_eq!(rates, [0.1, 0.1, 0.05, 0.05, 0.03, 0.03]);
+    assert_eq!(Mode::Auto, cb.mode);
+}
+
+#[test]
+fn reduce_lr_changes_the_optimizer_during_fit() {
+    let (x, y) = tutorial_data(64, 3);
+    let mut m = Net::new(1).compile(Adam::new(0.01), Loss::binary_crossentropy(), []);
+    let options = Fit {
+        callbacks: vec![Box::new(
+            // min_delta 10: no epoch counts as an improvement after the first.
+            ReduceLROnPlateau::new("loss").patience(1).min_delta(10.0),
+        )],
+        ..quiet(3)
+    };
+    let history = m.fit(&x, &y, options).unwrap();
+    assert_eq!(
+        history.get("learning_rate").unwrap(),
+        &[0.01f32 as f64, 0.01f32 as f64, 0.001f32 as f64]
+    );
+    // Reduced after epochs 1 and 2 (the log shows the rate each epoch ran with).
+    assert_eq!(m.optimizer().learning_rate, 0.01f32 * 0.1 * 0.1);
+}
+
+#[test]
+fn history_reads_by_name_and_writes_csv_and_json() {
+    let (x, y) = tutorial_data(100, 4);
+    let mut m = Net::new(2).compile(
+        Adam::new(0.01),
+        Loss::binary_crossentropy(),
+        [Metric::Accuracy],
+    );
+    let h = m
+        .fit(
+            &x,
+            &y,
+            Fit {
+                validation_split: 0.2,
+                initial_epoch: 1,
+                ..quiet(3)
+            },
+        )
+        .unwrap();
+    assert_eq!(h.epoch, [1, 2]);
+    let keys: Vec<&str> = h.keys().collect();
+    assert_eq!(keys, ["accuracy", "loss", "val_accuracy", "val_loss"]);
+    let csv = h.to_csv();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "epoch,accuracy,loss,val_accuracy,val_loss");
+    assert!(lines[1].starts_with("1,"));
+    assert_eq!(lines.len(), 3);
+    let json: serde_json::Value = serde_json::from_str(&h.to_json()).unwrap();
+    assert_eq!(json["epoch"], serde_json::json!([1, 2]));
+    assert_eq!(
+        json["val_loss"][1].as_f64(),
+        h.get("val_loss").map(|v| v[1])
+    );
+
+    // The validation values are evaluate() on the last 20 rows, unshuffled.
+    let val = m.evaluate(&x[80..], &y[80..]).unwrap();
+    assert!((val.loss - h.last("val_loss").unwrap()).abs() < 1e-12);
+}
+
+#[test]
+fn class_weight_scales_each_row_loss() {
+    let (x, y) = tutorial_data(40, 5);
+    let weights = HashMap::from([(0, 1.0f32), (1, 3.0)]);
+    let mut m = Net::new(3).compile(SGD::new(0.0), Loss::binary_crossentropy(), []);
+    let h = m
+        .fit(
+            &x,
+            &y,
+            Fit {
+                batch_size: 40,
+                class_weight: Some(weights.clone()),
+                ..quiet(1)
+            },
+        )
+        .unwrap();
+    // Keras: Σ w·loss over the batch, divided by the number of rows.
+    let expected: f64 = x
+        .iter()
+        .zip(&y)
+        .map(|(row, &label)| {
+            let l = m
+                .evaluate(std::slice::from_ref(row), &[label])
+                .unwrap()
+                .loss;
+            l * if label == 1.0 { 3.0 } else { 1.0 }
+        })
+        .sum::<f64>()
+        / 40.0;
+    assert!((h.last("loss").unwrap() - expected).abs() < 1e-6);
+
+    let partial = HashMap::from([(0, 1.0f32)]);
+    let err = m
+        .fit(
+            &x,
+            &y,
+            Fit {
+                class_weight: Some(partial),
+                ..quiet(1)
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("no weight for class 1"), "{err}");
+}
+
+#[test]
+fn bad_data_is_a_clear_error_and_trains_nothing() {
+    let (x, y) = tutorial_data(20, 6);
+    let mut m =
+        Classes::new(1).compile(Adam::new(0.01), Loss::sparse_categorical_crossentropy(), []);
+    let before = m.params().to_vec();
+
+    let mut labels = vec![0.0f32; 20];
+    labels[7] = 3.0;
+    let err = m.fit(&x, &labels, quiet(1)).unwrap_err();
+    assert_eq!(
+        err,
+        Error::LabelOutOfRange {
+            row: 7,
+            label: 3.0,
+            classes: 3
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "label 3 at row 7 is not a class id: the model has 3 outputs, so labels must be whole \
+         numbers from 0 to 2"
+    );
+    labels[7] = 1.5;
+    assert!(matches!(
+        m.fit(&x, &labels, quiet(1)),
+        Err(Error::LabelOutOfRange { row: 7, .. })
+    ));
+
+    let err = m.fit(&x, &y[..19], quiet(1)).unwrap_err();
+    assert_eq!(
+        err,
+        Error::SizeMismatch {
+            what: "label values (rows × labels per row)",
+            expected: 20,
+            got: 19
+        }
+    );
+
+    let mut nan_x = x.clone();
+    nan_x[4][2] = f32::NAN;
+    let err = m.fit(&nan_x, &y, quiet(1)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFinite {
+                what: "input",
+                row: 4,
+                column: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // One row at 0.1: floor(0.9) = 0 training rows.
+    let err = m
+        .fit(
+            &x[..1],
+            &y[..1],
+            Fit {
+                validation_split: 0.1,
+                ..quiet(1)
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot be split"), "{err}");
+    assert!(m
+        .fit(
+            &x,
+            &y,
+            Fit {
+                batch_size: 0,
+                ..quiet(1)
+            }
+        )
+        .is_err());
+    assert!(m
+        .fit(
+            &x,
+            &y,
+            Fit {
+                validation_split: 1.0,
+                ..quiet(1)
+            }
+        )
+        .is_err());
+    assert!(m.evaluate(&x[..0], &y[..0]).is_err());
+
+    assert_eq!(m.params(), &before[..], "a rejected call must not train");
+}
+
+#[test]
+fn validation_data_and_predict_classes() {
+    let (x, y) = tutorial_data(300, 8);
+    let (xv, yv) = tutorial_data(50, 9);
+    let mut m = Net::new(4).compile(
+        Adam::new(0.01),
+        Loss::binary_crossentropy(),
+        [Metric::Accuracy],
+    );
+    let h = m
+        .fit(
+            &x,
+            &y,
+            Fit {
+                validation_data: Some((xv.as_flattened(), &yv)),
+                ..quiet(2)
+            },
+        )
+        .unwrap();
+    let val = m.evaluate(&xv, &yv).unwrap();
+    assert_eq!(h.last("val_accuracy"), val.get("accuracy"));
+    let classes = m.predict_classes(&xv);
+    let probabilities = m.predict(&xv);
+    for (c, p) in classes.iter().zip(&probabilities) {
+        assert_eq!(*c, usize::from(p[0] > 0.5));
+    }
+    let err = m
+        .fit(
+            &x,
+            &y,
+            Fit {
+                validation_data: Some((&xv.as_flattened()[1..], &yv)),
+                ..quiet(1)
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RaggedRows {
+                what: "validation input",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
