@@ -1,6 +1,9 @@
-//! Compute kernels: the fused Dense forward, activations, and the naive references they are
-//! tested against.
+//! Compute kernels: the packed GEMM and its per-ISA microkernels, the fused Dense passes built on
+//! it, activations, and the naive references they are tested against.
 
 pub mod activations;
 pub mod dense;
+pub mod gemm;
+pub mod isa;
+pub mod peak;
 pub mod reference;

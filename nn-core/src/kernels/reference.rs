@@ -67,3 +67,19 @@ pub fn dense_backward_from_dz(
     }
     (dw, db, dx)
 }
+
+/// C = A·B for strided views by the textbook triple loop in f64.
+pub fn gemm(a: super::gemm::MatRef<'_>, b: super::gemm::MatRef<'_>) -> Vec<f32> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let mut c = vec![0.0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = 0.0f64;
+            for p in 0..k {
+                acc += a.data[i * a.rs + p * a.cs] as f64 * b.data[p * b.rs + j * b.cs] as f64;
+            }
+            c[i * n + j] = acc as f32;
+        }
+    }
+    c
+}

@@ -1,0 +1,346 @@
+//! A packed, cache-blocked SGEMM: C (m×n, row-major) = A (m×k) · B (k×n), with a fused epilogue
+//! (bias, pre-activation copy, element-wise activation) applied to each output tile right after
+//! its last k-block, while it is in L1.
+//!
+//! The loops are BLIS's: columns in NC blocks (B block in L3), k in KC blocks (a KC×NR B panel
+//! stays in L1 across the row panels), rows in MC blocks (the packed A block in L2), then the
+//! MR×NR register-tile microkernel of the chosen ISA. A and B are strided views, so Xᵀ·dZ and
+//! dZ·Wᵀ are read transposed by the packing and never materialised.
+//!
+//! Every output element is computed by one microkernel call sequence whose order depends only on
+//! k, never on how rows are split among threads, so results are bit-identical for any thread count.
+
+mod avx2;
+mod avx512;
+mod gemv;
+mod pack;
+mod portable;
+
+pub use gemv::gemv;
+
+use super::activations::Activation;
+use super::isa::Isa;
+use rayon::prelude::*;
+use std::cell::RefCell;
+
+/// A read-only strided matrix: element (i, j) is `data[i * rs + j * cs]`.
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a> {
+    pub data: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    /// Distance between rows.
+    pub rs: usize,
+    /// Distance between columns.
+    pub cs: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// A row-major `rows × cols` matrix.
+    pub fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        MatRef {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// The transpose, as a view.
+    pub fn t(self) -> Self {
+        MatRef {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+
+    /// Panics unless every element lies inside `data`: the one bounds check the packing relies on.
+    fn check(&self, what: &str) {
+        if self.rows > 0 && self.cols > 0 {
+            let last = (self.rows - 1) * self.rs + (self.cols - 1) * self.cs;
+            assert!(
+                last < self.data.len(),
+                "gemm: {what} view reaches past its data"
+            );
+        }
+    }
+}
+
+/// What happens to a finished output tile.
+pub struct Epilogue<'a, A: Activation> {
+    /// Added to every row.
+    pub bias: Option<&'a [f32]>,
+    /// Applied element-wise after the bias (ignored for row-wise activations: the caller applies
+    /// them once whole rows exist).
+    pub activation: &'a A,
+    /// Receives the pre-activation (m×n, row-major) when given.
+    pub pre_activation: Option<&'a mut [f32]>,
+}
+
+/// A register-tile microkernel: C[0..MR][0..NR] (=, or += when `accumulate`) the product of an
+/// MR-row packed A panel and an NR-column packed B panel over `kc`.
+pub(crate) trait Microkernel {
+    const MR: usize;
+    const NR: usize;
+    /// # Safety
+    /// `a` holds `kc·MR` and `b` `kc·NR` readable values; `c` is writable at `r·ldc + j` for
+    /// r < MR, j < NR; the CPU has the kernel's instruction set.
+    unsafe fn run(
+        kc: usize,
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    );
+}
+
+/// k per block: a KC×NR B panel (32 KB with NR = 32) stays in the 48 KB L1 across row panels.
+pub(crate) const KC: usize = 256;
+/// Rows per A block: MC×KC floats (384 KB) stay in L2.
+const MC: usize = 384;
+/// Columns per B block: KC×NC floats (4 MB) stay in L3.
+const NC: usize = 4096;
+/// The largest MR × NR of any microkernel (AVX-512's 12 × 32).
+const MAX_TILE: usize = 12 * 32;
+/// Below this many multiply-adds a GEMM stays on the calling thread: fork/join costs more.
+const PARALLEL_MIN_MACS: usize = 1 << 21;
+
+/// C = A·B (or C += A·B when `accumulate`), no epilogue.
+pub fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
+    gemm_fused(
+        isa,
+        a,
+        b,
+        c,
+        accumulate,
+        Epilogue {
+            bias: None,
+            activation: &super::activations::Linear,
+            pre_activation: None,
+        },
+    );
+}
+
+/// C = act(A·B + bias) (with `accumulate`, A·B is added to C first), the pre-activation copied out
+/// when asked.
+pub fn gemm_fused<A: Activation>(
+    isa: Isa,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+    epilogue: Epilogue<'_, A>,
+) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if is_x86_feature_detected!("avx512f") => {
+            driver::<avx512::Kernel, A>(a, b, c, accumulate, epilogue)
+        }
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") => {
+            driver::<avx2::Kernel, A>(a, b, c, accumulate, epilogue)
+        }
+        _ => driver::<portable::Kernel, A>(a, b, c, accumulate, epilogue),
+    }
+}
+
+thread_local! {
+    /// Packing buffers, per thread, grown once and reused: no allocation per call.
+    static PACKS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+fn driver<K: Microkernel, A: Activation>(
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+    epilogue: Epilogue<'_, A>,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "gemm: inner dimensions differ");
+    assert_eq!(c.len(), m * n, "gemm: C is not m × n");
+    a.check("A");
+    b.check("B");
+    if let Some(bias) = epilogue.bias {
+        assert_eq!(bias.len(), n, "gemm: bias is not n long");
+    }
+    if let Some(z) = epilogue.pre_activation.as_deref() {
+        assert_eq!(z.len(), m * n, "gemm: pre-activation is not m × n");
+    }
+    if m == 0 || n == 0 {
+        return;
+    }
+    let Epilogue {
+        bias,
+        activation,
+        pre_activation,
+    } = epilogue;
+
+    // Rows are split among threads in multiples of MR; each part is an independent GEMM.
+    let threads = rayon::current_num_threads();
+    let parts = if m * n * k >= PARALLEL_MIN_MACS && threads > 1 {
+        threads.min(m.div_ceil(K::MR))
+    } else {
+        1
+    };
+    let rows_per_part = m.div_ceil(parts).div_ceil(K::MR) * K::MR;
+    let task = |(i, (c_part, z_part)): (usize, (&mut [f32], Option<&mut [f32]>))| {
+        let row0 = i * rows_per_part;
+        let rows = c_part.len() / n;
+        let a_part = MatRef {
+            data: &a.data[row0 * a.rs..],
+            rows,
+            ..a
+        };
+        PACKS.with(|packs| {
+            let (pa, pb) = &mut *packs.borrow_mut();
+            part::<K, A>(
+                a_part,
+                b,
+                c_part,
+                accumulate,
+                (bias, activation, z_part),
+                pa,
+                pb,
+            );
+        });
+    };
+    match pre_activation {
+        Some(z) if parts > 1 => c
+            .par_chunks_mut(rows_per_part * n)
+            .zip(z.par_chunks_mut(rows_per_part * n))
+            .map(|(c, z)| (c, Some(z)))
+            .enumerate()
+            .for_each(task),
+        None if parts > 1 => c
+            .par_chunks_mut(rows_per_part * n)
+            .map(|c| (c, None))
+            .enumerate()
+            .for_each(task),
+        z => task((0, (c, z))),
+    }
+}
+
+/// One thread's share: all columns of a band of rows.
+fn part<K: Microkernel, A: Activation>(
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    c: &mut [f32],
+    accumulate: bool,
+    (bias, activation, mut z): (Option<&[f32]>, &A, Option<&mut [f32]>),
+    pa: &mut Vec<f32>,
+    pb: &mut Vec<f32>,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let (mr, nr) = (K::MR, K::NR);
+    // Scratch for edge tiles, on the stack: no allocation per call.
+    let mut tile = [0.0f32; MAX_TILE];
+    assert!(
+        mr * nr <= MAX_TILE,
+        "microkernel tile larger than the scratch"
+    );
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        // k = 0: no product; the tile is zero (or C as it is) before the epilogue.
+        let k_blocks = if k == 0 { 1 } else { k.div_ceil(KC) };
+        for kb in 0..k_blocks {
+            let pc = kb * KC;
+            let kc = KC.min(k - pc.min(k));
+            let first = kb == 0;
+            let last = kb + 1 == k_blocks;
+            pack::pack_b(b, pc, kc, jc, nc, nr, pb);
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                pack::pack_a(a, ic, mc, pc, kc, mr, pa);
+                for jr in (0..nc).step_by(nr) {
+                    let cols = nr.min(nc - jr);
+                    let bp = &pb[jr / nr * kc * nr..];
+                    for ir in (0..mc).step_by(mr) {
+                        let rows = mr.min(mc - ir);
+                        let ap = &pa[ir / mr * kc * mr..];
+                        let (row, col) = (ic + ir, jc + jr);
+                        let add = accumulate || !first;
+                        if rows == mr && cols == nr {
+                            // SAFETY: the packed panels hold kc·MR and kc·NR values (pack_a/b
+                            // pad to full panels); the tile at (row, col) lies inside C, which is
+                            // m × n with row < m − MR + 1 and col < n − NR + 1; the dispatch in
+                            // gemm_fused chose K only after detecting its instruction set.
+                            unsafe {
+                                K::run(
+                                    kc,
+                                    ap.as_ptr(),
+                                    bp.as_ptr(),
+                                    c.as_mut_ptr().add(row * n + col),
+                                    n,
+                                    add,
+                                );
+                            }
+                        } else {
+                            // SAFETY: as above, with a full MR×NR scratch tile as the output.
+                            unsafe {
+                                K::run(kc, ap.as_ptr(), bp.as_ptr(), tile.as_mut_ptr(), nr, false)
+                            };
+                            for r in 0..rows {
+                                let dst = &mut c[(row + r) * n + col..][..cols];
+                                let src = &tile[r * nr..][..cols];
+                                if add {
+                                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+                                } else {
+                                    dst.copy_from_slice(src);
+                                }
+                            }
+                        }
+                        if last {
+                            finish_tile(
+                                c,
+                                n,
+                                row,
+                                col,
+                                rows,
+                                cols,
+                                bias,
+                                activation,
+                                z.as_deref_mut(),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The epilogue on a finished tile: + bias, keep the pre-activation, apply the activation.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn finish_tile<A: Activation>(
+    c: &mut [f32],
+    n: usize,
+    row: usize,
+    col: usize,
+    rows: usize,
+    cols: usize,
+    bias: Option<&[f32]>,
+    activation: &A,
+    mut z: Option<&mut [f32]>,
+) {
+    for r in row..row + rows {
+        let out = &mut c[r * n + col..][..cols];
+        if let Some(b) = bias {
+            out.iter_mut()
+                .zip(&b[col..col + cols])
+                .for_each(|(o, b)| *o += b);
+        }
+        if let Some(z) = z.as_deref_mut() {
+            z[r * n + col..][..cols].copy_from_slice(out);
+        }
+        if !A::ROW_WISE {
+            activation.apply_slice(out);
+        }
+    }
+}

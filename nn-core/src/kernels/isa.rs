@@ -1,0 +1,75 @@
+//! Which instruction set the kernels use, chosen once at run time.
+//!
+//! `wide` picks its instructions when it is compiled, so a default build (no RUSTFLAGS) gets SSE2
+//! from it. The hot microkernels are therefore `std::arch` code inside `#[target_feature]`
+//! functions, reached only after `is_x86_feature_detected!` said the CPU has the feature. On
+//! aarch64 the portable path is NEON already (NEON is baseline there and `wide` uses it).
+//!
+//! `SEQNET_ISA=avx512|avx2|portable` forces a path, for tests and benchmarks; asking for one the
+//! CPU lacks falls back to the best it has, so the variable can never make a kernel fault.
+
+use std::sync::OnceLock;
+
+/// A kernel family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Isa {
+    /// `wide` vectors (SSE2 on a default x86-64 build, NEON on aarch64).
+    Portable,
+    /// AVX2 + FMA, 256-bit.
+    Avx2,
+    /// AVX-512F, 512-bit.
+    Avx512,
+}
+
+impl Isa {
+    /// Every path this CPU can run, lowest first.
+    pub fn available() -> Vec<Isa> {
+        let mut v = vec![Isa::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                v.push(Isa::Avx2);
+            }
+            if is_x86_feature_detected!("avx512f") {
+                v.push(Isa::Avx512);
+            }
+        }
+        v
+    }
+
+    /// The best path, or the one `SEQNET_ISA` asks for when the CPU has it. Decided once.
+    pub fn current() -> Isa {
+        static CHOSEN: OnceLock<Isa> = OnceLock::new();
+        *CHOSEN.get_or_init(|| {
+            let available = Isa::available();
+            let best = *available.last().expect("portable is always available");
+            match std::env::var("SEQNET_ISA")
+                .ok()
+                .as_deref()
+                .and_then(Isa::parse)
+            {
+                Some(asked) if available.contains(&asked) => asked,
+                _ => best,
+            }
+        })
+    }
+
+    /// `avx512`, `avx2` or `portable`.
+    pub fn parse(name: &str) -> Option<Isa> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "avx512" | "avx512f" => Some(Isa::Avx512),
+            "avx2" => Some(Isa::Avx2),
+            "portable" | "wide" => Some(Isa::Portable),
+            _ => None,
+        }
+    }
+
+    /// The name `parse` reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
+}
