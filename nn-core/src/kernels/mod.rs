@@ -5,5 +5,7 @@ pub mod activations;
 pub mod dense;
 pub mod gemm;
 pub mod isa;
+#[macro_use]
+pub mod multiversion;
 pub mod peak;
 pub mod reference;

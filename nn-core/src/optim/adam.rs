@@ -51,23 +51,9 @@ impl Adam {
         let v = state(&mut self.v, n, 0.0);
         if self.amsgrad {
             let v_max = state(&mut self.v_max, n, 0.0);
-            for i in 0..n {
-                let g = grads[i];
-                m[i] += (g - m[i]) * (1.0 - b1);
-                v[i] += (g * g - v[i]) * (1.0 - b2);
-                v_max[i] = v_max[i].max(v[i]);
-                params[i] -= alpha * m[i] / (v_max[i].sqrt() + eps);
-            }
+            amsgrad_sweep(params, grads, m, v, v_max, [alpha, b1, b2, eps]);
         } else {
-            for ((w, &g), (m, v)) in params
-                .iter_mut()
-                .zip(grads)
-                .zip(m.iter_mut().zip(v.iter_mut()))
-            {
-                *m += (g - *m) * (1.0 - b1);
-                *v += (g * g - *v) * (1.0 - b2);
-                *w -= alpha * *m / (v.sqrt() + eps);
-            }
+            adam_sweep(params, grads, m, v, [alpha, b1, b2, eps]);
         }
         self.iterations += 1;
     }
@@ -126,5 +112,30 @@ impl Optimizer for AdamW {
         let decay = self.weight_decay * self.adam.learning_rate;
         params.iter_mut().for_each(|w| *w -= *w * decay);
         self.adam.update(params, grads);
+    }
+}
+
+crate::multiversion! {
+    /// m += (g − m)(1 − β₁); v += (g² − v)(1 − β₂); w −= α·m/(√v + ε), one pass.
+    fn adam_sweep(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: [f32; 4]) {
+        let [alpha, b1, b2, eps] = c;
+        for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *m += (g - *m) * (1.0 - b1);
+            *v += (g * g - *v) * (1.0 - b2);
+            *w -= alpha * *m / (v.sqrt() + eps);
+        }
+    }
+}
+
+crate::multiversion! {
+    /// Adam's sweep dividing by the largest v seen so far.
+    fn amsgrad_sweep(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], v_max: &mut [f32], c: [f32; 4]) {
+        let [alpha, b1, b2, eps] = c;
+        for ((((w, &g), m), v), v_max) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).zip(v_max.iter_mut()) {
+            *m += (g - *m) * (1.0 - b1);
+            *v += (g * g - *v) * (1.0 - b2);
+            *v_max = v_max.max(*v);
+            *w -= alpha * *m / (v_max.sqrt() + eps);
+        }
     }
 }

@@ -44,16 +44,10 @@ impl Optimizer for SGD {
         self.clipping.apply(grads, tensors);
         let (lr, mu) = (self.learning_rate, self.momentum);
         if mu == 0.0 {
-            params
-                .iter_mut()
-                .zip(&*grads)
-                .for_each(|(w, &g)| *w -= lr * g);
+            sgd_sweep(params, grads, lr);
         } else {
             let m = state(&mut self.velocity, params.len(), 0.0);
-            for ((w, &g), m) in params.iter_mut().zip(&*grads).zip(m) {
-                *m = mu * *m - lr * g;
-                *w += if self.nesterov { mu * *m - lr * g } else { *m };
-            }
+            momentum_sweep(params, grads, m, [lr, mu], self.nesterov);
         }
         self.iterations += 1;
     }
@@ -121,23 +115,7 @@ impl Optimizer for RMSprop {
             if self.momentum > 0.0 { n } else { 0 },
             0.0,
         );
-        for i in 0..n {
-            let g = grads[i];
-            v[i] = rho * v[i] + (1.0 - rho) * g * g;
-            let denominator = if self.centered {
-                mg[i] = rho * mg[i] + (1.0 - rho) * g;
-                v[i] - mg[i] * mg[i] + eps
-            } else {
-                v[i] + eps
-            };
-            let increment = lr * g / denominator.sqrt();
-            if self.momentum > 0.0 {
-                mom[i] = self.momentum * mom[i] + increment;
-                params[i] -= mom[i];
-            } else {
-                params[i] -= increment;
-            }
-        }
+        rmsprop_sweep(params, grads, v, mg, mom, [lr, rho, eps, self.momentum]);
         self.iterations += 1;
     }
 }
@@ -178,10 +156,63 @@ impl Optimizer for Adagrad {
             params.len(),
             self.initial_accumulator_value,
         );
-        for ((w, &g), a) in params.iter_mut().zip(&*grads).zip(a) {
+        adagrad_sweep(params, grads, a, [lr, eps]);
+        self.iterations += 1;
+    }
+}
+
+crate::multiversion! {
+    /// w −= lr·g.
+    fn sgd_sweep(w: &mut [f32], g: &[f32], lr: f32) {
+        for (w, &g) in w.iter_mut().zip(g) {
+            *w -= lr * g;
+        }
+    }
+}
+
+crate::multiversion! {
+    /// m ← μm − lr·g; w += m, or μm − lr·g with Nesterov.
+    fn momentum_sweep(w: &mut [f32], g: &[f32], m: &mut [f32], c: [f32; 2], nesterov: bool) {
+        let [lr, mu] = c;
+        for ((w, &g), m) in w.iter_mut().zip(g).zip(m) {
+            *m = mu * *m - lr * g;
+            *w += if nesterov { mu * *m - lr * g } else { *m };
+        }
+    }
+}
+
+crate::multiversion! {
+    /// RMSprop, centred when `mg` is not empty, with momentum when `mom` is not empty.
+    fn rmsprop_sweep(w: &mut [f32], g: &[f32], v: &mut [f32], mg: &mut [f32], mom: &mut [f32], c: [f32; 4]) {
+        let [lr, rho, eps, momentum] = c;
+        let (centered, with_momentum) = (!mg.is_empty(), !mom.is_empty());
+        for i in 0..w.len() {
+            let gi = g[i];
+            v[i] = rho * v[i] + (1.0 - rho) * gi * gi;
+            let denominator = if centered {
+                mg[i] = rho * mg[i] + (1.0 - rho) * gi;
+                v[i] - mg[i] * mg[i] + eps
+            } else {
+                v[i] + eps
+            };
+            let increment = lr * gi / denominator.sqrt();
+            if with_momentum {
+                mom[i] = momentum * mom[i] + increment;
+                w[i] -= mom[i];
+            } else {
+                w[i] -= increment;
+            }
+        }
+    }
+}
+
+crate::multiversion! {
+    /// a += g²; w −= lr·g/√(a + ε).
+    fn adagrad_sweep(w: &mut [f32], g: &[f32], a: &mut [f32], c: [f32; 2]) {
+        let [lr, eps] = c;
+        for ((w, &g), a) in w.iter_mut().zip(g).zip(a) {
             *a += g * g;
             *w -= lr * g / (*a + eps).sqrt();
         }
-        self.iterations += 1;
     }
 }

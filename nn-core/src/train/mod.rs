@@ -36,6 +36,8 @@ pub struct Compiled<N: Network, O: Optimizer> {
     grads: AlignedBuf,
     /// Length of each weight tensor, for per-tensor gradient clipping.
     tensors: Vec<usize>,
+    /// The training tape of the last `train_on_batch`, kept so the next one allocates nothing.
+    tape: Option<Tape>,
 }
 
 /// `evaluate`'s result: the loss and each metric by name.
@@ -73,6 +75,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             metrics: metrics.into_iter().collect(),
             grads: AlignedBuf::zeros(N::PARAM_COUNT),
             tensors,
+            tape: None,
         }
     }
 
@@ -124,8 +127,10 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 what: "train_on_batch needs at least one row".into(),
             });
         }
-        let mut tape = Tape::for_network::<N>(x.len(), true);
-        Ok(self.train_step(xf, yf, None, x.len(), &mut tape, &mut []))
+        let mut tape = self.take_tape(x.len());
+        let loss = self.train_step(xf, yf, None, x.len(), &mut tape, &mut []);
+        self.tape = Some(tape);
+        Ok(loss)
     }
 
     /// Keras' `evaluate`: the loss and metrics over all rows, in inference mode.
@@ -149,6 +154,14 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 _ => crate::metrics::argmax(row),
             })
             .collect()
+    }
+
+    /// The kept training tape if it holds `rows` rows, else a new one.
+    fn take_tape(&mut self, rows: usize) -> Tape {
+        match self.tape.take() {
+            Some(tape) if tape.capacity_rows() >= rows => tape,
+            _ => Tape::for_network::<N>(rows, true),
+        }
     }
 
     /// Checks inputs and labels once: labels the right count and finite (class ids in range),
@@ -219,8 +232,9 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 what: "a gradient needs at least one row".into(),
             });
         }
-        let mut tape = Tape::for_network::<N>(x.len(), true);
+        let mut tape = self.take_tape(x.len());
         let loss = self.forward_backward(xf, yf, None, x.len(), &mut tape, &mut []);
+        self.tape = Some(tape);
         Ok((loss, &self.grads))
     }
 

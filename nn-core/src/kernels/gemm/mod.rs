@@ -181,63 +181,113 @@ fn driver<K: Microkernel, A: Activation>(
         pre_activation,
     } = epilogue;
 
-    // Rows are split among threads in multiples of MR; each part is an independent GEMM.
+    // Threads split the output. Splitting rows makes every thread pack all of B, splitting
+    // columns all of A: split along the dimension whose other operand is smaller.
     let threads = rayon::current_num_threads();
-    let parts = if m * n * k >= PARALLEL_MIN_MACS && threads > 1 {
-        threads.min(m.div_ceil(K::MR))
+    let parallel = m * n * k >= PARALLEL_MIN_MACS && threads > 1;
+    let by_columns = n > m;
+    let (extent, unit) = if by_columns { (n, K::NR) } else { (m, K::MR) };
+    let parts = if parallel {
+        threads.min(extent.div_ceil(unit))
     } else {
         1
     };
-    let rows_per_part = m.div_ceil(parts).div_ceil(K::MR) * K::MR;
-    let task = |(i, (c_part, z_part)): (usize, (&mut [f32], Option<&mut [f32]>))| {
-        let row0 = i * rows_per_part;
-        let rows = c_part.len() / n;
-        let a_part = MatRef {
-            data: &a.data[row0 * a.rs..],
-            rows,
-            ..a
+    let per_part = extent.div_ceil(parts).div_ceil(unit) * unit;
+    let out = Output {
+        c: c.as_mut_ptr(),
+        z: pre_activation.map(|z| z.as_mut_ptr()),
+        ldc: n,
+    };
+    let task = |i: usize| {
+        let start = i * per_part;
+        if start >= extent {
+            return;
+        }
+        let len = per_part.min(extent - start);
+        let (a_part, b_part, out_part, bias_part) = if by_columns {
+            let b_part = MatRef {
+                data: &b.data[start * b.cs..],
+                cols: len,
+                ..b
+            };
+            (
+                a,
+                b_part,
+                out.offset(start),
+                bias.map(|b| &b[start..start + len]),
+            )
+        } else {
+            let a_part = MatRef {
+                data: &a.data[start * a.rs..],
+                rows: len,
+                ..a
+            };
+            (a_part, b, out.offset(start * n), bias)
         };
         PACKS.with(|packs| {
             let (pa, pb) = &mut *packs.borrow_mut();
-            part::<K, A>(
-                a_part,
-                b,
-                c_part,
-                accumulate,
-                (bias, activation, z_part),
-                pa,
-                pb,
-            );
+            // SAFETY: each part writes only its own rows (or columns) of C and Z: the parts
+            // cover disjoint ranges of `extent`, and `out_part` points at the part's first one,
+            // inside the m × n buffers whose lengths were checked above.
+            unsafe {
+                part::<K, A>(
+                    a_part, b_part, out_part, accumulate, bias_part, activation, pa, pb,
+                );
+            }
         });
     };
-    match pre_activation {
-        Some(z) if parts > 1 => c
-            .par_chunks_mut(rows_per_part * n)
-            .zip(z.par_chunks_mut(rows_per_part * n))
-            .map(|(c, z)| (c, Some(z)))
-            .enumerate()
-            .for_each(task),
-        None if parts > 1 => c
-            .par_chunks_mut(rows_per_part * n)
-            .map(|c| (c, None))
-            .enumerate()
-            .for_each(task),
-        z => task((0, (c, z))),
+    if parts > 1 {
+        (0..parts).into_par_iter().for_each(task);
+    } else {
+        task(0);
     }
 }
 
-/// One thread's share: all columns of a band of rows.
-fn part<K: Microkernel, A: Activation>(
+/// Where a part writes: C and the optional pre-activation copy, row stride `ldc`.
+#[derive(Clone, Copy)]
+struct Output {
+    c: *mut f32,
+    z: Option<*mut f32>,
+    ldc: usize,
+}
+
+// SAFETY: an Output is only handed to parts that write disjoint regions of the buffers it points
+// into (see the SAFETY note in `driver`), and those buffers outlive the parallel loop.
+unsafe impl Send for Output {}
+// SAFETY: as for Send: shared across tasks that write disjoint regions only.
+unsafe impl Sync for Output {}
+
+impl Output {
+    /// The same output, `elements` further on (wrapping_add: computing it is never UB; the
+    /// caller keeps it inside the buffers before writing through it).
+    fn offset(self, elements: usize) -> Output {
+        Output {
+            c: self.c.wrapping_add(elements),
+            z: self.z.map(|z| z.wrapping_add(elements)),
+            ldc: self.ldc,
+        }
+    }
+}
+
+/// One thread's share: `a.rows × b.cols` of the output, at `out`.
+///
+/// # Safety
+/// `out.c` (and `out.z`) must be writable at `r · out.ldc + j` for r < a.rows, j < b.cols, and
+/// no other thread may touch those elements meanwhile.
+#[allow(clippy::too_many_arguments)]
+unsafe fn part<K: Microkernel, A: Activation>(
     a: MatRef<'_>,
     b: MatRef<'_>,
-    c: &mut [f32],
+    out: Output,
     accumulate: bool,
-    (bias, activation, mut z): (Option<&[f32]>, &A, Option<&mut [f32]>),
+    bias: Option<&[f32]>,
+    activation: &A,
     pa: &mut Vec<f32>,
     pb: &mut Vec<f32>,
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let (mr, nr) = (K::MR, K::NR);
+    let ldc = out.ldc;
     // Scratch for edge tiles, on the stack: no allocation per call.
     let mut tile = [0.0f32; MAX_TILE];
     assert!(
@@ -265,28 +315,23 @@ fn part<K: Microkernel, A: Activation>(
                         let ap = &pa[ir / mr * kc * mr..];
                         let (row, col) = (ic + ir, jc + jr);
                         let add = accumulate || !first;
+                        // SAFETY: the caller makes rows < m, columns < n of `out` ours.
+                        let c_tile = unsafe { out.c.add(row * ldc + col) };
                         if rows == mr && cols == nr {
                             // SAFETY: the packed panels hold kc·MR and kc·NR values (pack_a/b
-                            // pad to full panels); the tile at (row, col) lies inside C, which is
-                            // m × n with row < m − MR + 1 and col < n − NR + 1; the dispatch in
-                            // gemm_fused chose K only after detecting its instruction set.
-                            unsafe {
-                                K::run(
-                                    kc,
-                                    ap.as_ptr(),
-                                    bp.as_ptr(),
-                                    c.as_mut_ptr().add(row * n + col),
-                                    n,
-                                    add,
-                                );
-                            }
+                            // pad to full panels); the full tile lies inside our m × n region;
+                            // the dispatch in gemm_fused chose K after detecting its ISA.
+                            unsafe { K::run(kc, ap.as_ptr(), bp.as_ptr(), c_tile, ldc, add) };
                         } else {
                             // SAFETY: as above, with a full MR×NR scratch tile as the output.
                             unsafe {
                                 K::run(kc, ap.as_ptr(), bp.as_ptr(), tile.as_mut_ptr(), nr, false)
                             };
                             for r in 0..rows {
-                                let dst = &mut c[(row + r) * n + col..][..cols];
+                                // SAFETY: row r < rows of the tile, `cols` values, in our region.
+                                let dst = unsafe {
+                                    std::slice::from_raw_parts_mut(c_tile.add(r * ldc), cols)
+                                };
                                 let src = &tile[r * nr..][..cols];
                                 if add {
                                     dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
@@ -296,17 +341,24 @@ fn part<K: Microkernel, A: Activation>(
                             }
                         }
                         if last {
-                            finish_tile(
-                                c,
-                                n,
-                                row,
-                                col,
-                                rows,
-                                cols,
-                                bias,
-                                activation,
-                                z.as_deref_mut(),
-                            );
+                            for r in 0..rows {
+                                let at = (row + r) * ldc + col;
+                                // SAFETY: this row's columns lie inside our region of C and Z.
+                                let (c_row, z_row) = unsafe {
+                                    (
+                                        std::slice::from_raw_parts_mut(out.c.add(at), cols),
+                                        out.z.map(|z| {
+                                            std::slice::from_raw_parts_mut(z.add(at), cols)
+                                        }),
+                                    )
+                                };
+                                finish_row(
+                                    c_row,
+                                    bias.map(|b| &b[col..col + cols]),
+                                    activation,
+                                    z_row,
+                                );
+                            }
                         }
                     }
                 }
@@ -315,32 +367,21 @@ fn part<K: Microkernel, A: Activation>(
     }
 }
 
-/// The epilogue on a finished tile: + bias, keep the pre-activation, apply the activation.
-#[allow(clippy::too_many_arguments)]
+/// The epilogue on one row of a finished tile: + bias, keep the pre-activation, activation.
 #[inline]
-fn finish_tile<A: Activation>(
-    c: &mut [f32],
-    n: usize,
-    row: usize,
-    col: usize,
-    rows: usize,
-    cols: usize,
+fn finish_row<A: Activation>(
+    out: &mut [f32],
     bias: Option<&[f32]>,
     activation: &A,
-    mut z: Option<&mut [f32]>,
+    z: Option<&mut [f32]>,
 ) {
-    for r in row..row + rows {
-        let out = &mut c[r * n + col..][..cols];
-        if let Some(b) = bias {
-            out.iter_mut()
-                .zip(&b[col..col + cols])
-                .for_each(|(o, b)| *o += b);
-        }
-        if let Some(z) = z.as_deref_mut() {
-            z[r * n + col..][..cols].copy_from_slice(out);
-        }
-        if !A::ROW_WISE {
-            activation.apply_slice(out);
-        }
+    if let Some(b) = bias {
+        out.iter_mut().zip(b).for_each(|(o, b)| *o += b);
+    }
+    if let Some(z) = z {
+        z.copy_from_slice(out);
+    }
+    if !A::ROW_WISE {
+        activation.apply_slice(out);
     }
 }

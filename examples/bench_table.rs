@@ -1,0 +1,273 @@
+//! Every benchmark figure in one table, each as a ratio to a reference measured in the same run:
+//! the machine's single-core FMA peak, the `matrixmultiply` crate, a naive loop. What
+//! BENCHMARKS.md records.
+//!
+//! Run: `cargo run --release --example bench_table` (add `MATMUL_NUM_THREADS=2` to give
+//! `matrixmultiply` two threads; `SEQNET_ISA=avx2` to run the model rows on a lower path).
+//! Timings are the best of many runs: on a shared machine the best is the least disturbed.
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use common::*;
+use seqnet::kernels::gemm::{gemm, MatRef};
+use seqnet::kernels::isa::Isa;
+use seqnet::kernels::peak::fma_peak_gflops;
+use seqnet::prelude::*;
+use std::time::Instant;
+
+/// Best wall time of `f` over `runs` runs (after one warm-up), in seconds.
+fn best(runs: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+}
+
+fn gflops(m: usize, k: usize, n: usize, seconds: f64) -> f64 {
+    2.0 * (m * k * n) as f64 / seconds / 1e9
+}
+
+fn main() {
+    let one = pool(1);
+    let two = pool(2);
+    let paths = Isa::available();
+    let top = *paths.last().expect("a path");
+    println!(
+        "kernel paths on this CPU: {:?} (models run on {:?})",
+        paths,
+        Isa::current()
+    );
+
+    println!("\n## FMA peak, one core (GFLOP/s)");
+    let mut peak = std::collections::HashMap::new();
+    for &isa in &paths {
+        let p = fma_peak_gflops(isa, 2_000_000, 40);
+        peak.insert(isa, p);
+        println!("| {:<8} | {p:7.1} |", isa.name());
+    }
+    let top_peak = peak[&top];
+
+    println!(
+        "\n## SGEMM square, one thread (GFLOP/s; % of that path's peak; × matrixmultiply; × naive)"
+    );
+    println!(
+        "| n | {} | matrixmultiply | naive |",
+        paths
+            .iter()
+            .map(|i| i.name())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    for n in [64usize, 128, 256, 512, 1024, 2048] {
+        let (a, b) = (random(n * n, 1), random(n * n, 2));
+        let mut c = vec![0.0; n * n];
+        let runs = if n >= 1024 { 8 } else { 40 };
+        let mm = gflops(
+            n,
+            n,
+            n,
+            best(runs, || matrixmultiply_gemm(n, n, n, &a, &b, &mut c)),
+        );
+        let naive = (n <= 512).then(|| {
+            gflops(
+                n,
+                n,
+                n,
+                best(runs.min(10), || naive_gemm(n, n, n, &a, &b, &mut c)),
+            )
+        });
+        let mut cells = Vec::new();
+        for &isa in &paths {
+            let t = one.install(|| {
+                best(runs, || {
+                    gemm(
+                        isa,
+                        MatRef::row_major(&a, n, n),
+                        MatRef::row_major(&b, n, n),
+                        &mut c,
+                        false,
+                    )
+                })
+            });
+            let g = gflops(n, n, n, t);
+            cells.push(format!(
+                "{g:6.1} ({:3.0}%, {:.2}×{})",
+                100.0 * g / peak[&isa],
+                g / mm,
+                naive.map_or(String::new(), |nv| format!(", {:.1}× naive", g / nv))
+            ));
+        }
+        println!(
+            "| {n} | {} | {mm:6.1} | {} |",
+            cells.join(" | "),
+            naive.map_or("-".into(), |v| format!("{v:.1}"))
+        );
+    }
+
+    println!("\n## SGEMM square on {}, two threads vs one", top.name());
+    for n in [512usize, 1024, 2048] {
+        let (a, b) = (random(n * n, 1), random(n * n, 2));
+        let mut c = vec![0.0; n * n];
+        let mut run = |p: &rayon::ThreadPool| {
+            gflops(
+                n,
+                n,
+                n,
+                p.install(|| {
+                    best(8, || {
+                        gemm(
+                            top,
+                            MatRef::row_major(&a, n, n),
+                            MatRef::row_major(&b, n, n),
+                            &mut c,
+                            false,
+                        )
+                    })
+                }),
+            )
+        };
+        let (g1, g2) = (run(&one), run(&two));
+        println!("| {n} | 1T {g1:6.1} | 2T {g2:6.1} | {:.2}× |", g2 / g1);
+    }
+
+    println!(
+        "\n## SGEMM MLP shapes on {}, one thread (GFLOP/s; % of peak; × matrixmultiply)",
+        top.name()
+    );
+    for (m, k, n) in MLP_SHAPES {
+        let (a, b) = (random(m * k, 3), random(k * n, 4));
+        let mut c = vec![0.0; m * n];
+        let runs = if m * k * n > 10_000_000 { 20 } else { 200 };
+        let ours = gflops(
+            m,
+            k,
+            n,
+            one.install(|| {
+                best(runs, || {
+                    gemm(
+                        top,
+                        MatRef::row_major(&a, m, k),
+                        MatRef::row_major(&b, k, n),
+                        &mut c,
+                        false,
+                    )
+                })
+            }),
+        );
+        let mm = gflops(
+            m,
+            k,
+            n,
+            best(runs, || matrixmultiply_gemm(m, k, n, &a, &b, &mut c)),
+        );
+        println!(
+            "| {m}×{k}×{n} | {ours:6.1} | {:3.0}% | {:.2}× |",
+            100.0 * ours / top_peak,
+            ours / mm
+        );
+    }
+
+    println!("\n## The tutorial model (10 → 64 → 32 → 1)");
+    let model = SeedNet::new(42);
+    let x1 = rows::<10>(1, 5);
+    let t = best(20, || {
+        for _ in 0..10_000 {
+            std::hint::black_box(model.predict_one(std::hint::black_box(&x1[0])));
+        }
+    }) / 10_000.0;
+    println!("| predict_one | {:.0} ns |", t * 1e9);
+    let x4096 = rows::<10>(4096, 6);
+    let t = one.install(|| {
+        best(20, || {
+            std::hint::black_box(model.predict(&x4096));
+        })
+    });
+    println!(
+        "| predict, 4096 rows, one thread | {:.2} M rows/s |",
+        4096.0 / t / 1e6
+    );
+    let (xt, yt) = seqnet::data::tutorial_data(8000, 7);
+    let t = best(5, || {
+        let mut m = SeedNet::new(1).compile(Adam::new(0.001), Loss::binary_crossentropy(), []);
+        one.install(|| {
+            for step in 0..250 {
+                let r = step * 32;
+                m.train_on_batch(&xt[r..r + 32], &yt[r..r + 32])
+                    .expect("a step");
+            }
+        });
+    });
+    println!(
+        "| 250 Adam steps of 32 rows (train_on_batch) | {:.2} ms ({:.1} µs/step) |",
+        t * 1e3,
+        t / 250.0 * 1e6
+    );
+    let (xe, ye) = seqnet::data::tutorial_data(720, 8);
+    let t = best(10, || {
+        let mut m = SeedNet::new(1).compile(
+            Adam::new(0.001),
+            Loss::binary_crossentropy(),
+            [Metric::Accuracy],
+        );
+        one.install(|| {
+            let options = Fit {
+                epochs: 1,
+                verbose: 0,
+                ..Fit::default()
+            };
+            m.fit(&xe, &ye, options).expect("an epoch")
+        });
+    });
+    println!(
+        "| one epoch of fit (720 rows, batch 32, accuracy) | {:.2} ms |",
+        t * 1e3
+    );
+
+    println!("\n## 784 → 512 → 512 → 10");
+    let x128 = rows::<784>(128, 9);
+    let y128 = classes(128, 10, 10);
+    let mut m = Mlp784::new(3).compile(
+        Adam::new(0.001),
+        Loss::sparse_categorical_crossentropy(),
+        [],
+    );
+    for (label, p) in [("one thread", &one), ("two threads", &two)] {
+        let t = p.install(|| {
+            best(20, || {
+                m.train_on_batch(&x128, &y128).expect("a step");
+            })
+        });
+        let flops = 3.0 * 2.0 * 128.0 * (784.0 * 512.0 + 512.0 * 512.0 + 512.0 * 10.0);
+        println!(
+            "| train step b=128, {label} | {:.1} k samples/s | {:.0}% of {} peak × threads |",
+            128.0 / t / 1e3,
+            100.0 * flops / t / 1e9 / (top_peak * if label == "one thread" { 1.0 } else { 2.0 }),
+            top.name()
+        );
+    }
+    let model = Mlp784::new(3);
+    let x1024 = rows::<784>(1024, 11);
+    for (label, p) in [("one thread", &one), ("two threads", &two)] {
+        let t = p.install(|| {
+            best(10, || {
+                std::hint::black_box(model.predict(&x1024));
+            })
+        });
+        println!(
+            "| inference b=1024, {label} | {:.1} k samples/s |",
+            1024.0 / t / 1e3
+        );
+    }
+}
