@@ -2,8 +2,8 @@
 //! the machine's single-core FMA peak, the `matrixmultiply` crate, a naive loop. What
 //! BENCHMARKS.md records.
 //!
-//! Run: `cargo run --release --example bench_table` (add `MATMUL_NUM_THREADS=2` to give
-//! `matrixmultiply` two threads; `SEQNET_ISA=avx2` to run the model rows on a lower path).
+//! Run: `cargo run --release --example bench_table` (`matrixmultiply` runs on one thread unless
+//! `MATMUL_NUM_THREADS` says otherwise; `SEQNET_ISA=avx2` runs the model rows on a lower path).
 //! Timings are the best of many runs: on a shared machine the best is the least disturbed.
 
 #[path = "../benches/common/mod.rs"]
@@ -40,6 +40,11 @@ fn gflops(m: usize, k: usize, n: usize, seconds: f64) -> f64 {
 }
 
 fn main() {
+    // matrixmultiply defaults to one thread per physical core; the comparisons are one thread
+    // against one thread unless the caller says otherwise. Set before its first use.
+    if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
+        std::env::set_var("MATMUL_NUM_THREADS", "1");
+    }
     let one = pool(1);
     let two = pool(2);
     let paths = Isa::available();

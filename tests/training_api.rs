@@ -403,3 +403,48 @@ fn validation_data_and_predict_classes() {
         "{err}"
     );
 }
+
+sequential! {
+    /// Wide enough that its GEMMs are split among threads (≥ 2M multiply-adds at batch 128).
+    struct Wide {
+        Input(shape = (64,)),
+        Dense(256, activation = relu),
+        Dense(256, activation = tanh),
+        Dense(10, activation = softmax),
+    }
+}
+
+#[test]
+fn training_is_bit_identical_on_one_and_two_threads() {
+    let x: Vec<[f32; 64]> = (0..512)
+        .map(|i| std::array::from_fn(|j| ((i * 31 + j * 17) % 23) as f32 / 11.0 - 1.0))
+        .collect();
+    let y: Vec<f32> = (0..512).map(|i| (i % 10) as f32).collect();
+    let train = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut m = Wide::new(9).compile(
+                Adam::new(0.001),
+                Loss::sparse_categorical_crossentropy(),
+                [],
+            );
+            m.fit(
+                &x,
+                &y,
+                Fit {
+                    batch_size: 128,
+                    seed: 4,
+                    ..quiet(2)
+                },
+            )
+            .unwrap();
+            m.params().to_vec()
+        })
+    };
+    let one = train(1);
+    assert_eq!(one, train(2), "weights differ between 1 and 2 threads");
+    assert_ne!(one, Wide::new(9).params(), "training changed the weights");
+}

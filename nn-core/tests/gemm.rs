@@ -217,3 +217,50 @@ fn gemv_is_bit_identical_to_a_one_row_gemm() {
         }
     }
 }
+
+fn fixed_matches_gemm<const K: usize, const N: usize, A: Activation>(act: A) {
+    use nn_core::kernels::gemm::gemv_fixed;
+    for isa in Isa::available() {
+        let x = random(K, 7);
+        let w = random(K * N, 8);
+        let bias = random(N, 9);
+        let mut fixed = vec![f32::NAN; N];
+        gemv_fixed::<K, N, A>(isa, &x, &w, Some(&bias), &act, &mut fixed);
+        let mut general = vec![f32::NAN; N];
+        let epilogue = Epilogue {
+            bias: Some(&bias),
+            activation: &act,
+            pre_activation: None,
+        };
+        gemm_fused(
+            isa,
+            MatRef::row_major(&x, 1, K),
+            MatRef::row_major(&w, K, N),
+            &mut general,
+            false,
+            epilogue,
+        );
+        // Independent chains change the summation order: equal to rounding.
+        assert_close(
+            isa,
+            &format!("gemv_fixed K={K} N={N} {}", A::NAME),
+            &fixed,
+            &general,
+            K,
+        );
+    }
+}
+
+#[test]
+fn fixed_width_gemv_matches_the_gemm() {
+    use nn_core::activations::Linear;
+    fixed_matches_gemm::<10, 64, Relu>(Relu);
+    fixed_matches_gemm::<64, 32, Relu>(Relu);
+    fixed_matches_gemm::<32, 1, Sigmoid>(Sigmoid);
+    fixed_matches_gemm::<300, 17, Linear>(Linear);
+    fixed_matches_gemm::<5, 256, Sigmoid>(Sigmoid);
+    fixed_matches_gemm::<7, 300, Relu>(Relu);
+    fixed_matches_gemm::<1, 1, Linear>(Linear);
+    fixed_matches_gemm::<33, 1, Relu>(Relu);
+    fixed_matches_gemm::<64, 2, Relu>(Relu);
+}

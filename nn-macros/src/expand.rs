@@ -91,7 +91,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
         let a = format_ident!("a_{}", i);
         forward_one.push(quote! {
             let mut #a = [0.0f32; #units];
-            Self::#layer_c.forward(#params, &#prev_one[..], 1, &mut #a, ::core::option::Option::None);
+            Self::#layer_c.forward_one(#params, &#prev_one[..], &mut #a);
         });
         prev_one = quote!(#a);
         widths.push(quote!(#units));

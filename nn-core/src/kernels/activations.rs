@@ -7,12 +7,25 @@
 
 use wide::f32x8;
 
+/// What a kernel may do with an activation while the outputs are still in vector registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InRegister {
+    /// Nothing to do (linear).
+    Identity,
+    /// max(z, 0).
+    Relu,
+    /// Store first, then `apply_slice` (everything else).
+    AfterStore,
+}
+
 /// One Keras activation. Element-wise unless [`Activation::ROW_WISE`] (softmax).
 pub trait Activation: Copy + Send + Sync + std::fmt::Debug + 'static {
     /// The name Keras gives it (`"relu"`, `"leaky_relu"`, …).
     const NAME: &'static str;
     /// True when the output of one unit depends on the whole row (softmax).
     const ROW_WISE: bool = false;
+    /// How a kernel can apply it to registers (known at compile time, so the branch vanishes).
+    const IN_REGISTER: InRegister = InRegister::AfterStore;
 
     /// act(z), for element-wise activations.
     fn apply(&self, z: f32) -> f32;
@@ -174,6 +187,7 @@ const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
 
 impl Activation for Linear {
     const NAME: &'static str = "linear";
+    const IN_REGISTER: InRegister = InRegister::Identity;
     #[inline(always)]
     fn apply(&self, z: f32) -> f32 {
         z
@@ -190,6 +204,7 @@ impl Activation for Linear {
 
 impl Activation for Relu {
     const NAME: &'static str = "relu";
+    const IN_REGISTER: InRegister = InRegister::Relu;
     #[inline(always)]
     fn apply(&self, z: f32) -> f32 {
         z.max(0.0)

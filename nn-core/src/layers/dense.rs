@@ -52,6 +52,23 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Dense<I
         BIAS.then(|| &params[Self::KERNEL_LEN..Self::PARAM_COUNT])
     }
 
+    /// Forward one row without keeping the pre-activation (`predict_one`): the GEMV
+    /// monomorphized for this layer's widths.
+    #[inline]
+    pub fn forward_one(&self, params: &[f32], x: &[f32], y: &mut [f32]) {
+        crate::kernels::gemm::gemv_fixed::<IN, OUT, A>(
+            crate::kernels::isa::Isa::current(),
+            x,
+            Self::kernel(params),
+            Self::bias(params),
+            &self.activation,
+            y,
+        );
+        if A::ROW_WISE {
+            self.activation.apply_row(y);
+        }
+    }
+
     /// Forward `rows` rows: `y = act(x·W + b)`; `z`, when given, receives x·W + b.
     #[inline]
     pub fn forward(

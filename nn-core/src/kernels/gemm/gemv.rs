@@ -2,11 +2,125 @@
 //! product): W's rows are read in order, each broadcast element of x scaling one row into
 //! register accumulators spanning up to 64 outputs.
 //!
-//! The sums are formed in exactly the GEMM's order (an FMA chain per KC block of k, the blocks
-//! added in turn, the bias last), so `predict_one(x)` is bit-identical to `predict(&[x])`.
+//! `gemv` forms its sums in exactly the GEMM's order (an FMA chain per KC block of k, the blocks
+//! added in turn, the bias last), so it is bit-identical to a one-row GEMM. `gemv_fixed`, the
+//! latency path of `predict_one`, trades that for independent chains (see there).
 
 use super::KC;
+use crate::kernels::activations::{Activation, InRegister};
 use crate::kernels::isa::Isa;
+
+/// y = act(x·W + b) for a layer whose widths are compile-time constants (`predict_one`): the
+/// loops unroll; on AVX-512 with N ≤ 256 the accumulators stay in registers and relu or linear
+/// are applied there. Latency, not throughput, bounds one row, so k is split into up to four
+/// interleaved FMA chains summed at the end, and a one-output layer is a vector dot product.
+/// The result therefore equals the batched path to rounding, not bit for bit.
+#[inline]
+pub fn gemv_fixed<const K: usize, const N: usize, A: Activation>(
+    isa: Isa,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    act: &A,
+    y: &mut [f32],
+) {
+    assert!(
+        x.len() == K && w.len() == K * N && y.len() == N,
+        "gemv_fixed: shapes"
+    );
+    if let Some(b) = bias {
+        assert_eq!(b.len(), N, "gemv_fixed: bias is not N long");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 && N <= 256 && !A::ROW_WISE && is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F detected; shapes checked above.
+        unsafe { gemv_fixed_avx512::<K, N, A>(x, w, bias, act, y) };
+        return;
+    }
+    gemv(isa, x, w, bias, y);
+    if !A::ROW_WISE {
+        act.apply_slice(y);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn gemv_fixed_avx512<const K: usize, const N: usize, A: Activation>(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    act: &A,
+    y: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let lanes = |count: usize| ((1u32 << count.min(16)) - 1) as __mmask16;
+    if N == 1 {
+        // y = Σ x_p w_p: sixteen products per FMA, then one horizontal sum.
+        // SAFETY: masked loads stay below K in x and in w (K × 1).
+        let dot = unsafe {
+            let mut acc = _mm512_setzero_ps();
+            for p in (0..K).step_by(16) {
+                let m = lanes(K - p);
+                let xv = _mm512_maskz_loadu_ps(m, x.as_ptr().add(p));
+                let wv = _mm512_maskz_loadu_ps(m, w.as_ptr().add(p));
+                acc = _mm512_fmadd_ps(xv, wv, acc);
+            }
+            _mm512_reduce_add_ps(acc)
+        };
+        let z = dot + bias.map_or(0.0, |b| b[0]);
+        y[0] = if A::IN_REGISTER == InRegister::Relu {
+            z.max(0.0)
+        } else {
+            z
+        };
+    } else {
+        let regs = N.div_ceil(16);
+        // Enough independent chains to cover the FMA latency, within 16 accumulators.
+        let chains = (16 / regs).clamp(1, 4);
+        let mask = |v: usize| lanes(N.saturating_sub(v * 16));
+        // SAFETY (this block): loads and stores are masked to lanes < N of rows < K, inside
+        // the slices gemv_fixed checked.
+        unsafe {
+            let mut acc = [[_mm512_setzero_ps(); 16]; 4];
+            // One row of W into chain c. Every index below is a constant once the loops over
+            // the (compile-time) chain and register counts unroll, so `acc` lives in registers.
+            let step = |acc: &mut [[__m512; 16]; 4], c: usize, p: usize| {
+                let xs = _mm512_set1_ps(*x.get_unchecked(p));
+                let row = w.as_ptr().add(p * N);
+                for (v, a) in acc[c].iter_mut().enumerate().take(regs) {
+                    let wv = _mm512_maskz_loadu_ps(mask(v), row.add(16 * v));
+                    *a = _mm512_fmadd_ps(xs, wv, *a);
+                }
+            };
+            let full = K - K % chains;
+            for p0 in (0..full).step_by(chains) {
+                for c in 0..chains {
+                    step(&mut acc, c, p0 + c);
+                }
+            }
+            for c in 0..K - full {
+                step(&mut acc, c, full + c);
+            }
+            for v in 0..regs {
+                let mut out = acc[0][v];
+                for chain in acc.iter().take(chains).skip(1) {
+                    out = _mm512_add_ps(out, chain[v]);
+                }
+                if let Some(b) = bias {
+                    out =
+                        _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask(v), b.as_ptr().add(16 * v)));
+                }
+                if A::IN_REGISTER == InRegister::Relu {
+                    out = _mm512_max_ps(out, _mm512_setzero_ps());
+                }
+                _mm512_mask_storeu_ps(y.as_mut_ptr().add(16 * v), mask(v), out);
+            }
+        }
+    }
+    if A::IN_REGISTER == InRegister::AfterStore {
+        act.apply_slice(y);
+    }
+}
 
 /// y = x·W (+ b) for x of length k and W row-major k × n; `y` has n values.
 pub fn gemv(isa: Isa, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {

@@ -16,7 +16,7 @@ mod gemv;
 mod pack;
 mod portable;
 
-pub use gemv::gemv;
+pub use gemv::{gemv, gemv_fixed};
 
 use super::activations::Activation;
 use super::isa::Isa;
