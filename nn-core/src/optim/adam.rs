@@ -1,7 +1,7 @@
 //! Adam and AdamW in Keras 3's form: ε is added to √v (not to a bias-corrected √v̂), with the
 //! bias correction folded into the step size: α = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ).
 
-use super::{state, Clipping, Optimizer};
+use super::{flush, state, Clipping, Optimizer};
 
 /// Keras' `Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)`.
 #[derive(Clone, Debug)]
@@ -120,8 +120,8 @@ crate::multiversion! {
     fn adam_sweep(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: [f32; 4]) {
         let [alpha, b1, b2, eps] = c;
         for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            *m += (g - *m) * (1.0 - b1);
-            *v += (g * g - *v) * (1.0 - b2);
+            *m = flush(*m + (g - *m) * (1.0 - b1));
+            *v = flush(*v + (g * g - *v) * (1.0 - b2));
             *w -= alpha * *m / (v.sqrt() + eps);
         }
     }
@@ -132,8 +132,8 @@ crate::multiversion! {
     fn amsgrad_sweep(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], v_max: &mut [f32], c: [f32; 4]) {
         let [alpha, b1, b2, eps] = c;
         for ((((w, &g), m), v), v_max) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).zip(v_max.iter_mut()) {
-            *m += (g - *m) * (1.0 - b1);
-            *v += (g * g - *v) * (1.0 - b2);
+            *m = flush(*m + (g - *m) * (1.0 - b1));
+            *v = flush(*v + (g * g - *v) * (1.0 - b2));
             *v_max = v_max.max(*v);
             *w -= alpha * *m / (v_max.sqrt() + eps);
         }

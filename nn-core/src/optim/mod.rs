@@ -83,6 +83,22 @@ pub trait Optimizer: Send {
     }
 }
 
+/// Flushes a subnormal optimizer state value to zero.
+///
+/// A moment whose gradient stays 0 decays geometrically and spends dozens of steps below
+/// f32::MIN_POSITIVE, where every multiply, square root and division takes a microcode assist
+/// (measured: 15–25% of a tutorial training step). TensorFlow runs its CPU kernels with
+/// flush-to-zero, so Keras' state is zero there too. Changing the FPU mode from Rust is unsound;
+/// this compare-and-select vectorises with the sweep instead.
+#[inline(always)]
+fn flush(x: f32) -> f32 {
+    if x.abs() < f32::MIN_POSITIVE {
+        0.0
+    } else {
+        x
+    }
+}
+
 /// A zeroed state buffer the length of the parameters, made on the first step.
 fn state(buffer: &mut Vec<f32>, len: usize, initial: f32) -> &mut [f32] {
     if buffer.len() != len {

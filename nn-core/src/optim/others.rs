@@ -1,6 +1,6 @@
 //! SGD (with momentum and Nesterov), RMSprop and Adagrad, in Keras 3's forms.
 
-use super::{state, Clipping, Optimizer};
+use super::{flush, state, Clipping, Optimizer};
 
 /// Keras' `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)`:
 /// m ← μm − lr·g; w ← w + m, or with Nesterov w ← w + μm − lr·g.
@@ -175,7 +175,7 @@ crate::multiversion! {
     fn momentum_sweep(w: &mut [f32], g: &[f32], m: &mut [f32], c: [f32; 2], nesterov: bool) {
         let [lr, mu] = c;
         for ((w, &g), m) in w.iter_mut().zip(g).zip(m) {
-            *m = mu * *m - lr * g;
+            *m = flush(mu * *m - lr * g);
             *w += if nesterov { mu * *m - lr * g } else { *m };
         }
     }
@@ -188,16 +188,16 @@ crate::multiversion! {
         let (centered, with_momentum) = (!mg.is_empty(), !mom.is_empty());
         for i in 0..w.len() {
             let gi = g[i];
-            v[i] = rho * v[i] + (1.0 - rho) * gi * gi;
+            v[i] = flush(rho * v[i] + (1.0 - rho) * gi * gi);
             let denominator = if centered {
-                mg[i] = rho * mg[i] + (1.0 - rho) * gi;
+                mg[i] = flush(rho * mg[i] + (1.0 - rho) * gi);
                 v[i] - mg[i] * mg[i] + eps
             } else {
                 v[i] + eps
             };
             let increment = lr * gi / denominator.sqrt();
             if with_momentum {
-                mom[i] = momentum * mom[i] + increment;
+                mom[i] = flush(momentum * mom[i] + increment);
                 w[i] -= mom[i];
             } else {
                 w[i] -= increment;
