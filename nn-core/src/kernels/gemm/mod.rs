@@ -12,6 +12,7 @@
 
 mod avx2;
 mod avx512;
+mod direct;
 mod gemv;
 mod pack;
 mod portable;
@@ -181,6 +182,20 @@ fn driver<K: Microkernel, A: Activation>(
         pre_activation,
     } = epilogue;
 
+    #[cfg(target_arch = "x86_64")]
+    if K::NR == 32 && direct::applies(&a, &b) {
+        // K is the AVX-512 kernel (the only one 32 wide), so the CPU has AVX-512F.
+        let out = Output {
+            c: c.as_mut_ptr(),
+            z: pre_activation.map(|z| z.as_mut_ptr()),
+            ldc: n,
+        };
+        // SAFETY: AVX-512F is present (above); `out` covers the m × n buffers whose lengths were
+        // checked; the views were checked; `applies` holds.
+        unsafe { direct::direct_avx512(a, b, out, accumulate, bias, activation) };
+        return;
+    }
+
     // Threads split the output. Splitting rows makes every thread pack all of B, splitting
     // columns all of A: split along the dimension whose other operand is smaller.
     let threads = rayon::current_num_threads();
@@ -245,10 +260,10 @@ fn driver<K: Microkernel, A: Activation>(
 
 /// Where a part writes: C and the optional pre-activation copy, row stride `ldc`.
 #[derive(Clone, Copy)]
-struct Output {
-    c: *mut f32,
-    z: Option<*mut f32>,
-    ldc: usize,
+pub(crate) struct Output {
+    pub(crate) c: *mut f32,
+    pub(crate) z: Option<*mut f32>,
+    pub(crate) ldc: usize,
 }
 
 // SAFETY: an Output is only handed to parts that write disjoint regions of the buffers it points
@@ -369,7 +384,7 @@ unsafe fn part<K: Microkernel, A: Activation>(
 
 /// The epilogue on one row of a finished tile: + bias, keep the pre-activation, activation.
 #[inline]
-fn finish_row<A: Activation>(
+pub(crate) fn finish_row<A: Activation>(
     out: &mut [f32],
     bias: Option<&[f32]>,
     activation: &A,

@@ -1,0 +1,116 @@
+//! Small products without packing (AVX-512): when A·B is a few hundred thousand multiply-adds,
+//! packing costs as much as the arithmetic. Here A is broadcast straight from its strided view
+//! and B is read in place, row by row (it must be row-major: `cs == 1`), with masked loads for
+//! the last columns. For the forward pass that is the weights exactly as the model stores them,
+//! so nothing is repacked after an optimizer step.
+//!
+//! Only used when k ≤ KC: the sum over k is then the same single FMA chain the packed path
+//! forms, so results do not depend on which path ran.
+
+use super::MatRef;
+use super::{finish_row, Output, KC};
+use crate::kernels::activations::Activation;
+
+/// Largest m·k·n taken by the direct path.
+pub(super) const DIRECT_MAX_MACS: usize = 1 << 20;
+
+/// True when `direct` should handle this product.
+pub(super) fn applies(a: &MatRef<'_>, b: &MatRef<'_>) -> bool {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    b.cs == 1 && k <= KC && k > 0 && m * k * n <= DIRECT_MAX_MACS
+}
+
+/// C (at `out`) = A·B (+= with `accumulate`), then the epilogue per row.
+///
+/// # Safety
+/// The CPU has AVX-512F; `out` is writable for a.rows × b.cols with row stride `out.ldc`;
+/// `applies(a, b)` holds and both views were bounds-checked (`MatRef::check`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn direct_avx512<A: Activation>(
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    out: Output,
+    accumulate: bool,
+    bias: Option<&[f32]>,
+    activation: &A,
+) {
+    let (m, n) = (a.rows, b.cols);
+    for j0 in (0..n).step_by(32) {
+        let cols = 32.min(n - j0);
+        for i0 in (0..m).step_by(12) {
+            let rows = 12.min(m - i0);
+            // SAFETY: rows i0..i0+rows of A, columns j0..j0+cols of B and C exist (checked
+            // views, loop bounds); the CPU has AVX-512F (caller).
+            unsafe {
+                let args = (a, b, out, i0, j0, cols, accumulate);
+                match rows {
+                    12 => tile::<12>(args),
+                    11 => tile::<11>(args),
+                    10 => tile::<10>(args),
+                    9 => tile::<9>(args),
+                    8 => tile::<8>(args),
+                    7 => tile::<7>(args),
+                    6 => tile::<6>(args),
+                    5 => tile::<5>(args),
+                    4 => tile::<4>(args),
+                    3 => tile::<3>(args),
+                    2 => tile::<2>(args),
+                    _ => tile::<1>(args),
+                }
+            }
+            for r in i0..i0 + rows {
+                let at = r * out.ldc + j0;
+                // SAFETY: row r, columns j0..j0+cols lie inside the caller's output.
+                let (c_row, z_row) = unsafe {
+                    (
+                        std::slice::from_raw_parts_mut(out.c.add(at), cols),
+                        out.z
+                            .map(|z| std::slice::from_raw_parts_mut(z.add(at), cols)),
+                    )
+                };
+                finish_row(c_row, bias.map(|b| &b[j0..j0 + cols]), activation, z_row);
+            }
+        }
+    }
+}
+
+type TileArgs<'a> = (MatRef<'a>, MatRef<'a>, Output, usize, usize, usize, bool);
+
+/// R rows × up to 32 columns at (i0, j0): one FMA chain over k per output, in registers.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn tile<const R: usize>((a, b, out, i0, j0, cols, accumulate): TileArgs<'_>) {
+    use std::arch::x86_64::*;
+    let lanes = |count: usize| ((1u32 << count.min(16)) - 1) as __mmask16;
+    let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
+    // SAFETY (whole body): A is read at (i0 + r, p) for r < R, p < k; B at (p, j0 + j) for
+    // j < cols through masks; C at (i0 + r, j0 + j) through the same masks: all inside the
+    // views and the output, as direct_avx512's caller guarantees.
+    unsafe {
+        let a0 = a.data.as_ptr().add(i0 * a.rs);
+        let b0 = b.data.as_ptr().add(j0);
+        let mut acc = [[_mm512_setzero_ps(); 2]; R];
+        for p in 0..a.cols {
+            let row = b0.add(p * b.rs);
+            let bv0 = _mm512_maskz_loadu_ps(m0, row);
+            let bv1 = _mm512_maskz_loadu_ps(m1, row.add(16));
+            let ap = a0.add(p * a.cs);
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(*ap.add(r * a.rs));
+                acc[0] = _mm512_fmadd_ps(av, bv0, acc[0]);
+                acc[1] = _mm512_fmadd_ps(av, bv1, acc[1]);
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            let c = out.c.add((i0 + r) * out.ldc + j0);
+            let (mut v0, mut v1) = (acc[0], acc[1]);
+            if accumulate {
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, c));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, c.add(16)));
+            }
+            _mm512_mask_storeu_ps(c, m0, v0);
+            _mm512_mask_storeu_ps(c.add(16), m1, v1);
+        }
+    }
+}
