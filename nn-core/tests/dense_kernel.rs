@@ -191,3 +191,15 @@ fn backward_without_bias_or_input_gradient() {
         assert!((g - w).abs() < 1e-5, "{g} vs {w}");
     }
 }
+
+#[test]
+fn one_output_layers_take_the_row_dot_path_correctly() {
+    // n = 1 with several rows: the per-row dot product, every activation kind, odd k.
+    for k in [1usize, 3, 15, 16, 17, 33, 100] {
+        for rows in [2usize, 7, 64] {
+            compare(Sigmoid, rows, k, 1, true, (k * 100 + rows) as u64);
+            compare(Relu, rows, k, 1, false, (k * 100 + rows + 1) as u64);
+            compare(Linear, rows, k, 1, true, (k * 100 + rows + 2) as u64);
+        }
+    }
+}

@@ -47,6 +47,21 @@ pub fn dense_forward_fused<A: Activation>(
     assert_eq!(y.len(), rows * n, "dense forward: y is not rows × n");
     let isa = Isa::current();
     match z {
+        // One output per row (a sigmoid head): a dot product per row, vectorised along k,
+        // instead of a GEMM tile that would use one lane in thirty-two.
+        z if n == 1 && rows > 1 => {
+            row_dots(x, w, k, y);
+            let mut z = z;
+            for (r, out) in y.iter_mut().enumerate() {
+                *out += bias.map_or(0.0, |b| b[0]);
+                if let Some(z) = z.as_deref_mut() {
+                    z[r] = *out;
+                }
+            }
+            if !A::ROW_WISE {
+                act.apply_slice(y);
+            }
+        }
         None if rows == 1 => {
             gemv(isa, x, w, bias, y);
             if !A::ROW_WISE {
@@ -145,6 +160,31 @@ pub fn dense_backward_fused<A: Activation>(
     if let Some(dx) = dx {
         assert_eq!(dx.len(), rows * k, "dense backward: dx is not rows × k");
         gemm(isa, dz, MatRef::row_major(w, k, n).t(), dx, false);
+    }
+}
+
+crate::multiversion! {
+    /// out[r] = x_r · w for each row r of x (`k` values per row), sixteen partial sums per row
+    /// (one vector register once compiled for AVX-512), added up at the end.
+    fn row_dots(x: &[f32], w: &[f32], k: usize, out: &mut [f32]) {
+        if k == 0 {
+            out.fill(0.0);
+            return;
+        }
+        for (xr, out) in x.chunks_exact(k.max(1)).zip(out.iter_mut()) {
+            let mut partial = [0.0f32; 16];
+            let mut xs = xr.chunks_exact(16);
+            let mut ws = w.chunks_exact(16);
+            for (xc, wc) in (&mut xs).zip(&mut ws) {
+                for ((p, a), b) in partial.iter_mut().zip(xc).zip(wc) {
+                    *p += a * b;
+                }
+            }
+            for ((p, a), b) in partial.iter_mut().zip(xs.remainder()).zip(ws.remainder()) {
+                *p += a * b;
+            }
+            *out = partial.iter().sum();
+        }
     }
 }
 
