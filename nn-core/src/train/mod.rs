@@ -121,16 +121,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
 
     /// Keras' `train_on_batch`: one optimizer step on these rows; returns the loss before it.
     pub fn train_on_batch<Y: Labels + ?Sized>(&mut self, x: &[N::InputRow], y: &Y) -> Result<f64> {
-        let (xf, yf) = self.checked(x, y.values())?;
-        if x.is_empty() {
-            return Err(Error::NotEnoughData {
-                what: "train_on_batch needs at least one row".into(),
-            });
-        }
-        let mut tape = self.take_tape(x.len());
-        let loss = self.train_step(xf, yf, None, x.len(), &mut tape, &mut []);
-        self.tape = Some(tape);
-        Ok(loss)
+        self.one_batch(x, y.values(), true)
     }
 
     /// Keras' `evaluate`: the loss and metrics over all rows, in inference mode.
@@ -226,16 +217,26 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         x: &[N::InputRow],
         y: &Y,
     ) -> Result<(f64, &[f32])> {
-        let (xf, yf) = self.checked(x, y.values())?;
+        let loss = self.one_batch(x, y.values(), false)?;
+        Ok((loss, &self.grads))
+    }
+
+    /// One batch through forward and backward (and the optimizer when `step`), on the kept tape.
+    fn one_batch(&mut self, x: &[N::InputRow], y: &[f32], step: bool) -> Result<f64> {
+        let (xf, yf) = self.checked(x, y)?;
         if x.is_empty() {
             return Err(Error::NotEnoughData {
-                what: "a gradient needs at least one row".into(),
+                what: "a training step needs at least one row".into(),
             });
         }
         let mut tape = self.take_tape(x.len());
-        let loss = self.forward_backward(xf, yf, None, x.len(), &mut tape, &mut []);
+        let loss = if step {
+            self.train_step(xf, yf, None, x.len(), &mut tape, &mut [])
+        } else {
+            self.forward_backward(xf, yf, None, x.len(), &mut tape, &mut [])
+        };
         self.tape = Some(tape);
-        Ok((loss, &self.grads))
+        Ok(loss)
     }
 
     /// Forward, loss, metrics, backward, optimizer step on `rows` rows; returns the loss.

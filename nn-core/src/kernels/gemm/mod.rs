@@ -10,12 +10,13 @@
 //! Every output element is computed by one microkernel call sequence whose order depends only on
 //! k, never on how rows are split among threads, so results are bit-identical for any thread count.
 
-mod avx2;
-mod avx512;
 mod direct;
 mod gemv;
 mod pack;
 mod portable;
+mod x86;
+
+use x86::{avx2, avx512};
 
 pub use gemv::{gemv, gemv_fixed};
 

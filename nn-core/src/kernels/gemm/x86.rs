@@ -1,0 +1,91 @@
+//! The x86 microkernels, one template instantiated per instruction set: MR rows × NRV vectors of
+//! accumulators; per k step NRV loads of the packed B panel and MR broadcasts of the packed A
+//! panel feed MR·NRV FMAs. The shapes fill the register file (AVX-512: 12 × 2 zmm = 24 of 32;
+//! AVX2: 6 × 2 ymm = 12 of 16) leaving room for the B vectors and a broadcast.
+
+use super::Microkernel;
+
+macro_rules! x86_microkernel {
+    (
+        $(#[$doc:meta])*
+        $module:ident, feature = $feature:literal, mr = $mr:literal, nrv = $nrv:literal,
+        lanes = $lanes:literal, vector = $vector:ident, zero = $zero:ident, load = $load:ident,
+        broadcast = $broadcast:ident, fma = $fma:ident, add = $add:ident, store = $store:ident
+    ) => {
+        $(#[$doc])*
+        pub(crate) mod $module {
+            use super::Microkernel;
+
+            pub(crate) struct Kernel;
+
+            impl Microkernel for Kernel {
+                const MR: usize = $mr;
+                const NR: usize = $lanes * $nrv;
+
+                #[inline]
+                unsafe fn run(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: the caller's contract (Microkernel::run) is the kernel's.
+                    unsafe {
+                        kernel(kc, a, b, c, ldc, accumulate)
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    {
+                        let _ = (kc, a, b, c, ldc, accumulate);
+                        unreachable!("x86 kernels are only dispatched on x86-64")
+                    }
+                }
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = $feature)]
+            unsafe fn kernel(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
+                use std::arch::x86_64::*;
+                // SAFETY (whole body): reads stay within a[..kc·MR] and b[..kc·NR], writes
+                // within the MR×NR tile at c with row stride ldc, as Microkernel::run requires.
+                unsafe {
+                    let mut acc: [[$vector; $nrv]; $mr] = [[$zero(); $nrv]; $mr];
+                    let (mut a, mut b) = (a, b);
+                    for _ in 0..kc {
+                        let mut bv: [$vector; $nrv] = [$zero(); $nrv];
+                        for (v, slot) in bv.iter_mut().enumerate() {
+                            *slot = $load(b.add($lanes * v));
+                        }
+                        for (r, row) in acc.iter_mut().enumerate() {
+                            let av = $broadcast(*a.add(r));
+                            for (acc, bv) in row.iter_mut().zip(&bv) {
+                                *acc = $fma(av, *bv, *acc);
+                            }
+                        }
+                        a = a.add($mr);
+                        b = b.add($lanes * $nrv);
+                    }
+                    for (r, row) in acc.iter().enumerate() {
+                        let out = c.add(r * ldc);
+                        for (v, value) in row.iter().enumerate() {
+                            let mut value = *value;
+                            if accumulate {
+                                value = $add(value, $load(out.add($lanes * v)));
+                            }
+                            $store(out.add($lanes * v), value);
+                        }
+                    }
+                }
+            }
+        }
+    };
+}
+
+x86_microkernel!(
+    /// AVX-512F: 12 rows × 32 columns.
+    avx512, feature = "avx512f", mr = 12, nrv = 2, lanes = 16, vector = __m512,
+    zero = _mm512_setzero_ps, load = _mm512_loadu_ps, broadcast = _mm512_set1_ps,
+    fma = _mm512_fmadd_ps, add = _mm512_add_ps, store = _mm512_storeu_ps
+);
+
+x86_microkernel!(
+    /// AVX2 + FMA: 6 rows × 16 columns (the classic Haswell shape).
+    avx2, feature = "avx2,fma", mr = 6, nrv = 2, lanes = 8, vector = __m256,
+    zero = _mm256_setzero_ps, load = _mm256_loadu_ps, broadcast = _mm256_set1_ps,
+    fma = _mm256_fmadd_ps, add = _mm256_add_ps, store = _mm256_storeu_ps
+);
