@@ -203,6 +203,15 @@ fn main() {
         "| predict, 4096 rows, one thread | {:.2} M rows/s |",
         4096.0 / t / 1e6
     );
+    let t = two.install(|| {
+        best(20, || {
+            std::hint::black_box(model.predict(&x4096));
+        })
+    });
+    println!(
+        "| predict, 4096 rows, two threads | {:.2} M rows/s |",
+        4096.0 / t / 1e6
+    );
     let (xt, yt) = seqnet::data::tutorial_data(8000, 7);
     let t = best(5, || {
         let mut m = SeedNet::new(1).compile(Adam::new(0.001), Loss::binary_crossentropy(), []);

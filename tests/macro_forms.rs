@@ -249,3 +249,31 @@ fn weights_of_the_wrong_size_are_rejected_and_change_nothing() {
     assert!(model.set_params(&before[1..]).is_err());
     assert_eq!(model.params(), &before[..]);
 }
+
+#[test]
+fn large_predictions_are_the_same_on_one_and_two_threads() {
+    // 5000 rows: past the parallel threshold for this model (rows × params ≥ 2^22), and not a
+    // multiple of the 256-row chunk.
+    let model = Explicit::new(11);
+    let x: Vec<[f32; 10]> = (0..5000)
+        .map(|i| std::array::from_fn(|j| ((i * 13 + j * 7) % 19) as f32 - 9.0))
+        .collect();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| model.predict(&x))
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    // And each row equals its prediction alone, to rounding (predict_one's order differs).
+    for (row, out) in x.iter().zip(&one).step_by(97) {
+        assert!((model.predict_one(row)[0] - out[0]).abs() <= 1e-6 * (1.0 + out[0].abs()));
+        assert_eq!(
+            model.predict(std::slice::from_ref(row))[0],
+            *out,
+            "a row's result does not depend on its batch"
+        );
+    }
+}

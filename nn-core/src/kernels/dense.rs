@@ -49,7 +49,7 @@ pub fn dense_forward_fused<A: Activation>(
     match z {
         // One output per row (a sigmoid head): a dot product per row, vectorised along k,
         // instead of a GEMM tile that would use one lane in thirty-two.
-        z if n == 1 && rows > 1 => {
+        z if n == 1 => {
             row_dots(x, w, k, y);
             let mut z = z;
             for (r, out) in y.iter_mut().enumerate() {
