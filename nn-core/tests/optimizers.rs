@@ -150,3 +150,40 @@ fn clipping_by_tensor_norm_global_norm_and_value() {
     SGD::new(1.0).clipvalue(1.0).step(&mut w, &mut g, &[3]);
     assert_eq!(w, [-1.0, 0.5, 1.0]);
 }
+
+#[test]
+fn large_adam_steps_are_the_same_on_one_and_two_threads() {
+    // Past the size from which the sweep is split across threads.
+    let n = 300_001;
+    let w0: Vec<f32> = (0..n).map(|i| ((i % 97) as f32 - 48.0) / 50.0).collect();
+    let g0: Vec<f32> = (0..n).map(|i| ((i % 89) as f32 - 44.0) / 1000.0).collect();
+    let run = |threads: usize, amsgrad: bool| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut opt = Adam::new(0.01).amsgrad(amsgrad);
+            let mut w = w0.clone();
+            for _ in 0..3 {
+                let mut g = g0.clone();
+                opt.step(&mut w, &mut g, &[n]);
+            }
+            w
+        })
+    };
+    for amsgrad in [false, true] {
+        let one = run(1, amsgrad);
+        assert_eq!(one, run(2, amsgrad));
+        // And the same as the formula: after 3 equal steps of g, m̂/√v̂ = sign(g) for each weight,
+        // so each moved by about 3·lr against its gradient.
+        for i in (0..n).step_by(10_007) {
+            let moved = w0[i] - one[i];
+            let expected = 0.03 * g0[i].signum();
+            assert!(
+                (moved - expected).abs() < 1e-3 || g0[i] == 0.0,
+                "w[{i}] moved {moved}"
+            );
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! Adam and AdamW in Keras 3's form: ε is added to √v (not to a bias-corrected √v̂), with the
 //! bias correction folded into the step size: α = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ).
 
-use super::{flush, state, Clipping, Optimizer};
+use super::{flush, state, Clipping, Optimizer, PARALLEL_CHUNK, PARALLEL_MIN_PARAMS};
+use rayon::prelude::*;
 
 /// Keras' `Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)`.
 #[derive(Clone, Debug)]
@@ -49,11 +50,31 @@ impl Adam {
         let n = params.len();
         let m = state(&mut self.m, n, 0.0);
         let v = state(&mut self.v, n, 0.0);
-        if self.amsgrad {
-            let v_max = state(&mut self.v_max, n, 0.0);
-            amsgrad_sweep(params, grads, m, v, v_max, [alpha, b1, b2, eps]);
-        } else {
-            adam_sweep(params, grads, m, v, [alpha, b1, b2, eps]);
+        let c = [alpha, b1, b2, eps];
+        // Element-wise, so a large buffer splits across threads without changing any result;
+        // a small one stays on this thread (a rayon call would cost a hop into the pool).
+        let parallel = n >= PARALLEL_MIN_PARAMS && rayon::current_num_threads() > 1;
+        let ch = PARALLEL_CHUNK;
+        match (self.amsgrad, parallel) {
+            (false, false) => adam_sweep(params, grads, m, v, c),
+            (false, true) => params
+                .par_chunks_mut(ch)
+                .zip(grads.par_chunks(ch))
+                .zip(m.par_chunks_mut(ch).zip(v.par_chunks_mut(ch)))
+                .for_each(|((w, g), (m, v))| adam_sweep(w, g, m, v, c)),
+            (true, false) => {
+                let v_max = state(&mut self.v_max, n, 0.0);
+                amsgrad_sweep(params, grads, m, v, v_max, c);
+            }
+            (true, true) => {
+                let v_max = state(&mut self.v_max, n, 0.0);
+                params
+                    .par_chunks_mut(ch)
+                    .zip(grads.par_chunks(ch))
+                    .zip(m.par_chunks_mut(ch))
+                    .zip(v.par_chunks_mut(ch).zip(v_max.par_chunks_mut(ch)))
+                    .for_each(|(((w, g), m), (v, v_max))| amsgrad_sweep(w, g, m, v, v_max, c));
+            }
         }
         self.iterations += 1;
     }

@@ -83,6 +83,12 @@ pub trait Optimizer: Send {
     }
 }
 
+/// Parameter count from which a sweep is split across threads: below it, fork/join costs more
+/// than the sweep.
+const PARALLEL_MIN_PARAMS: usize = 1 << 17;
+/// Values per parallel piece of a sweep (128 KB of each buffer).
+const PARALLEL_CHUNK: usize = 1 << 15;
+
 /// Flushes a subnormal optimizer state value to zero.
 ///
 /// A moment whose gradient stays 0 decays geometrically and spends dozens of steps below
