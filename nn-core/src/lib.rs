@@ -1,9 +1,11 @@
 //! seqnet's runtime: everything the `sequential!` macro does not generate.
 //!
 //! The macro turns a Keras layer list into a struct implementing [`Network`]; this crate holds the
-//! layer types it instantiates ([`layers`]), the fused kernels they call ([`kernels`]), the flat
-//! parameter buffer ([`params`]), batch inference ([`inference`]) and Keras' summary table
-//! ([`summary`]). See ARCHITECTURE.md at the repository root for how the pieces fit.
+//! layer types it instantiates ([`layers`]), the kernels they call ([`kernels`]: packed GEMM with
+//! run-time ISA dispatch, fused epilogues, GEMV), the flat parameter buffer ([`params`]), batch
+//! inference ([`inference`]), Keras' summary table ([`summary`]), and training: [`loss`],
+//! [`optim`], [`metrics`], [`train`] (compile, fit, evaluate, callbacks) and [`data`]. See
+//! ARCHITECTURE.md at the repository root for how the pieces fit.
 
 pub mod data;
 pub mod error;
