@@ -2,8 +2,8 @@
 //!
 //! Forward: y = act(x·W + b), one GEMM whose epilogue adds the bias, keeps the pre-activation
 //! for training and applies an element-wise activation to each output tile while it is in L1;
-//! softmax, being row-wise, runs once whole rows exist. A single row (`predict_one`) takes the
-//! GEMV path instead, which needs no packing.
+//! softmax, being row-wise, runs once whole rows exist. A single row takes the GEMV path, which
+//! needs no packing; both sum in the same order, so a row's output never depends on its batch.
 //!
 //! Backward: one sweep over the rows turns dL/dy into dL/dz in place and sums db; then
 //! dW = xᵀ·dz and dx = dz·Wᵀ are two GEMMs whose transposed operands are strided views.
@@ -47,21 +47,6 @@ pub fn dense_forward_fused<A: Activation>(
     assert_eq!(y.len(), rows * n, "dense forward: y is not rows × n");
     let isa = Isa::current();
     match z {
-        // One output per row (a sigmoid head): a dot product per row, vectorised along k,
-        // instead of a GEMM tile that would use one lane in thirty-two.
-        z if n == 1 => {
-            row_dots(x, w, k, y);
-            let mut z = z;
-            for (r, out) in y.iter_mut().enumerate() {
-                *out += bias.map_or(0.0, |b| b[0]);
-                if let Some(z) = z.as_deref_mut() {
-                    z[r] = *out;
-                }
-            }
-            if !A::ROW_WISE {
-                act.apply_slice(y);
-            }
-        }
         None if rows == 1 => {
             gemv(isa, x, w, bias, y);
             if !A::ROW_WISE {
@@ -160,31 +145,6 @@ pub fn dense_backward_fused<A: Activation>(
     if let Some(dx) = dx {
         assert_eq!(dx.len(), rows * k, "dense backward: dx is not rows × k");
         gemm(isa, dz, MatRef::row_major(w, k, n).t(), dx, false);
-    }
-}
-
-crate::multiversion! {
-    /// out[r] = x_r · w for each row r of x (`k` values per row), sixteen partial sums per row
-    /// (one vector register once compiled for AVX-512), added up at the end.
-    fn row_dots(x: &[f32], w: &[f32], k: usize, out: &mut [f32]) {
-        if k == 0 {
-            out.fill(0.0);
-            return;
-        }
-        for (xr, out) in x.chunks_exact(k.max(1)).zip(out.iter_mut()) {
-            let mut partial = [0.0f32; 16];
-            let mut xs = xr.chunks_exact(16);
-            let mut ws = w.chunks_exact(16);
-            for (xc, wc) in (&mut xs).zip(&mut ws) {
-                for ((p, a), b) in partial.iter_mut().zip(xc).zip(wc) {
-                    *p += a * b;
-                }
-            }
-            for ((p, a), b) in partial.iter_mut().zip(xs.remainder()).zip(ws.remainder()) {
-                *p += a * b;
-            }
-            *out = partial.iter().sum();
-        }
     }
 }
 

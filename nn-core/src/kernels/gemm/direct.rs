@@ -8,7 +8,7 @@
 //! forms, so results do not depend on which path ran.
 
 use super::MatRef;
-use super::{finish_row, Output, KC};
+use super::{Output, KC};
 use crate::kernels::activations::Activation;
 
 /// Largest m·k·n taken by the direct path.
@@ -59,18 +59,8 @@ pub(super) unsafe fn direct_avx512<A: Activation>(
                     _ => tile::<1>(args),
                 }
             }
-            for r in i0..i0 + rows {
-                let at = r * out.ldc + j0;
-                // SAFETY: row r, columns j0..j0+cols lie inside the caller's output.
-                let (c_row, z_row) = unsafe {
-                    (
-                        std::slice::from_raw_parts_mut(out.c.add(at), cols),
-                        out.z
-                            .map(|z| std::slice::from_raw_parts_mut(z.add(at), cols)),
-                    )
-                };
-                finish_row(c_row, bias.map(|b| &b[j0..j0 + cols]), activation, z_row);
-            }
+            // SAFETY: the tile lies inside the caller's output.
+            unsafe { out.finish(i0..i0 + rows, j0, cols, bias, activation) };
         }
     }
 }

@@ -3,8 +3,9 @@
 //! register accumulators spanning up to 64 outputs.
 //!
 //! `gemv` forms its sums in exactly the GEMM's order (an FMA chain per KC block of k, the blocks
-//! added in turn, the bias last), so it is bit-identical to a one-row GEMM. `gemv_fixed`, the
-//! latency path of `predict_one`, trades that for independent chains (see there).
+//! added in turn, the bias last; a dot product for one column), so it is bit-identical to a
+//! one-row GEMM. `gemv_fixed`, the latency path of `predict_one`, trades that for independent
+//! chains (see there).
 
 use super::KC;
 use crate::kernels::activations::{Activation, InRegister};
@@ -128,6 +129,12 @@ pub fn gemv(isa: Isa, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32])
     assert_eq!(w.len(), k * n, "gemv: W is not k × n");
     if let Some(b) = bias {
         assert_eq!(b.len(), n, "gemv: bias is not n long");
+    }
+    if n == 1 {
+        // One output: the dot product the GEMM also uses for one-column products.
+        row_dots(x, k, k, w, y);
+        y[0] += bias.map_or(0.0, |b| b[0]);
+        return;
     }
     match isa {
         #[cfg(target_arch = "x86_64")]
@@ -272,5 +279,29 @@ unsafe fn gemv_avx2(x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
     }
     if let Some(b) = bias {
         y.iter_mut().zip(b).for_each(|(y, b)| *y += b);
+    }
+}
+
+crate::multiversion! {
+    /// out[r] = x_r · w for row r of x (k values from r·rs), sixteen partial sums per row (one
+    /// vector register once compiled for AVX-512), added up at the end. The GEMM's form for
+    /// one-column products: a tile would use one lane in NR there.
+    pub(super) fn row_dots(x: &[f32], rs: usize, k: usize, w: &[f32], out: &mut [f32]) {
+        let w = &w[..k];
+        for (r, out) in out.iter_mut().enumerate() {
+            let xr = &x[r * rs..r * rs + k];
+            let mut partial = [0.0f32; 16];
+            let mut xs = xr.chunks_exact(16);
+            let mut ws = w.chunks_exact(16);
+            for (xc, wc) in (&mut xs).zip(&mut ws) {
+                for ((p, a), b) in partial.iter_mut().zip(xc).zip(wc) {
+                    *p += a * b;
+                }
+            }
+            for ((p, a), b) in partial.iter_mut().zip(xs.remainder()).zip(ws.remainder()) {
+                *p += a * b;
+            }
+            *out = partial.iter().sum();
+        }
     }
 }

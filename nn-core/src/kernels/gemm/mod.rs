@@ -18,6 +18,7 @@ mod x86;
 
 use x86::{avx2, avx512};
 
+use gemv::row_dots;
 pub use gemv::{gemv, gemv_fixed};
 
 use super::activations::Activation;
@@ -183,6 +184,21 @@ fn driver<K: Microkernel, A: Activation>(
         pre_activation,
     } = epilogue;
 
+    if n == 1 && a.cs == 1 && b.rs == 1 && !accumulate && k > 0 {
+        // One output per row (a sigmoid head): a dot product per row, vectorised along k; a
+        // tile would use one lane in NR. `gemv` takes the same form, so a row's result does not
+        // depend on whether it came alone or in a batch.
+        row_dots(a.data, a.rs, k, b.data, c);
+        let out = Output {
+            c: c.as_mut_ptr(),
+            z: pre_activation.map(|z| z.as_mut_ptr()),
+            ldc: 1,
+        };
+        // SAFETY: rows 0..m of the m × 1 buffers whose lengths were checked above.
+        unsafe { out.finish(0..m, 0, 1, bias, activation) };
+        return;
+    }
+
     #[cfg(target_arch = "x86_64")]
     if K::NR == 32 && direct::applies(&a, &b) {
         // K is the AVX-512 kernel (the only one 32 wide), so the CPU has AVX-512F.
@@ -274,6 +290,33 @@ unsafe impl Send for Output {}
 unsafe impl Sync for Output {}
 
 impl Output {
+    /// The epilogue on rows `rows`, columns `col .. col + cols` of a finished block.
+    ///
+    /// # Safety
+    /// The block lies inside this output's region, which no other thread touches meanwhile.
+    pub(crate) unsafe fn finish<A: Activation>(
+        &self,
+        rows: std::ops::Range<usize>,
+        col: usize,
+        cols: usize,
+        bias: Option<&[f32]>,
+        activation: &A,
+    ) {
+        let bias = bias.map(|b| &b[col..col + cols]);
+        for r in rows {
+            let at = r * self.ldc + col;
+            // SAFETY: row r's columns lie inside the region (the caller's contract).
+            let (c_row, z_row) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(self.c.add(at), cols),
+                    self.z
+                        .map(|z| std::slice::from_raw_parts_mut(z.add(at), cols)),
+                )
+            };
+            finish_row(c_row, bias, activation, z_row);
+        }
+    }
+
     /// The same output, `elements` further on (wrapping_add: computing it is never UB; the
     /// caller keeps it inside the buffers before writing through it).
     fn offset(self, elements: usize) -> Output {
@@ -357,24 +400,8 @@ unsafe fn part<K: Microkernel, A: Activation>(
                             }
                         }
                         if last {
-                            for r in 0..rows {
-                                let at = (row + r) * ldc + col;
-                                // SAFETY: this row's columns lie inside our region of C and Z.
-                                let (c_row, z_row) = unsafe {
-                                    (
-                                        std::slice::from_raw_parts_mut(out.c.add(at), cols),
-                                        out.z.map(|z| {
-                                            std::slice::from_raw_parts_mut(z.add(at), cols)
-                                        }),
-                                    )
-                                };
-                                finish_row(
-                                    c_row,
-                                    bias.map(|b| &b[col..col + cols]),
-                                    activation,
-                                    z_row,
-                                );
-                            }
+                            // SAFETY: the tile lies inside our region of C (and Z).
+                            unsafe { out.finish(row..row + rows, col, cols, bias, activation) };
                         }
                     }
                 }
