@@ -48,34 +48,12 @@ fn trained_tutorial_model_predicts_what_keras_predicts() {
     assert_eq!(via_flat, batch);
 }
 
-#[test]
-fn golden_binary_mlp_forward_matches_keras() {
+/// A golden_seed_mlp case's forward outputs from Keras' initial weights.
+fn golden_forward<N: Network>(case_name: &str, mut model: N) {
     let Some(r) = load_reference("golden_seed_mlp.json") else {
         return;
     };
-    let case = &r["cases"]["binary_mlp"];
-    let mut model = SeedNet::new(0);
-    model
-        .set_weights(&layer_weights(&case["initial_weights"]))
-        .unwrap();
-    let x: Vec<[f32; 10]> = rows(&case["inputs"]);
-    let want = flat(&case["forward_output"]);
-    assert_close(
-        "binary_mlp forward",
-        model.predict(&x).as_flattened(),
-        &want,
-        1e-5,
-        1e-6,
-    );
-}
-
-#[test]
-fn golden_softmax_mlp_forward_matches_keras() {
-    let Some(r) = load_reference("golden_seed_mlp.json") else {
-        return;
-    };
-    let case = &r["cases"]["softmax_mlp"];
-    let mut model = SoftmaxMlp::new(0);
+    let case = &r["cases"][case_name];
     assert_eq!(
         model.count_params() as u64,
         case["architecture"]["param_count"].as_u64().unwrap()
@@ -83,13 +61,18 @@ fn golden_softmax_mlp_forward_matches_keras() {
     model
         .set_weights(&layer_weights(&case["initial_weights"]))
         .unwrap();
-    let x: Vec<[f32; 10]> = rows(&case["inputs"]);
+    let x = flat(&case["inputs"]);
     let want = flat(&case["forward_output"]);
-    assert_close(
-        "softmax_mlp forward",
-        model.predict(&x).as_flattened(),
-        &want,
-        1e-5,
-        1e-6,
-    );
+    let got = model.predict_flat(&x).unwrap();
+    assert_close(&format!("{case_name} forward"), &got, &want, 1e-5, 1e-6);
+}
+
+#[test]
+fn golden_binary_mlp_forward_matches_keras() {
+    golden_forward("binary_mlp", SeedNet::new(0));
+}
+
+#[test]
+fn golden_softmax_mlp_forward_matches_keras() {
+    golden_forward("softmax_mlp", SoftmaxMlp::new(0));
 }
