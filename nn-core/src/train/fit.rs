@@ -56,6 +56,16 @@ impl Default for Fit<'_> {
     }
 }
 
+/// Sets a running value, allocating its name only the first time (this runs every batch).
+fn set_log(logs: &mut Logs, name: &str, value: f64) {
+    match logs.get_mut(name) {
+        Some(slot) => *slot = value,
+        None => {
+            logs.insert(name.to_string(), value);
+        }
+    }
+}
+
 impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// Keras' `fit`: trains on `x` and `y` and returns the per-epoch History.
     ///
@@ -185,11 +195,11 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 );
                 loss_sum += loss * r as f64;
                 seen += r;
-                logs.insert("loss".into(), loss_sum / seen as f64);
+                set_log(&mut logs, "loss", loss_sum / seen as f64);
                 for m in &metrics {
-                    logs.insert(m.name().into(), m.result());
+                    set_log(&mut logs, m.name(), m.result());
                 }
-                logs.insert("batch_loss".into(), loss);
+                set_log(&mut logs, "batch_loss", loss);
                 progress.batch_done(&logs);
                 self.run_callbacks(&mut callbacks, &mut stop, |cb, state| {
                     cb.on_batch_end(epoch, b, &logs, state)

@@ -42,7 +42,10 @@ impl EpochProgress {
     pub fn batch_done(&self, logs: &Logs) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
-            bar.set_message(format_logs(logs));
+            // Formatting allocates: only when the bar is drawn (stdout is a terminal).
+            if !bar.is_hidden() {
+                bar.set_message(format_logs(logs));
+            }
         }
     }
 
