@@ -75,9 +75,11 @@ fn every_path_matches_the_naive_loop_on_odd_shapes() {
                 }
             }
         }
-        // Past one KC block of k (256) and one MC block of rows (384), and zero-sized.
+        // Past one KC block of k (256), one MC block of rows (384) and one NC block of columns
+        // (1024), and zero-sized.
         check_shape(isa, 400, 300, 40, 1);
         check_shape(isa, 13, 513, 70, 2);
+        check_shape(isa, 14, 300, 1100, 6);
         check_shape(isa, 0, 5, 3, 3);
         check_shape(isa, 3, 0, 5, 4);
         check_shape(isa, 3, 5, 0, 5);
