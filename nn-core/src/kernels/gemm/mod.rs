@@ -93,6 +93,8 @@ pub struct Epilogue<'a, A: Activation> {
 pub(crate) trait Microkernel {
     const MR: usize;
     const NR: usize;
+    /// The instruction set the kernel needs (and so the CPU has when it runs).
+    const ISA: Isa;
     /// # Safety
     /// `a` holds `kc·MR` and `b` `kc·NR` readable values; `c` is writable at `r·ldc + j` for
     /// r < MR, j < NR; the CPU has the kernel's instruction set.
@@ -205,8 +207,8 @@ fn driver<K: Microkernel, A: Activation>(
     }
 
     #[cfg(target_arch = "x86_64")]
-    if K::NR == 32 && direct::applies(&a, &b) {
-        // K is the AVX-512 kernel (the only one 32 wide), so the CPU has AVX-512F.
+    if K::ISA == Isa::Avx512 && direct::applies(&a, &b) {
+        // K is the AVX-512 kernel, so the CPU has AVX-512F.
         let out = Output {
             c: c.as_mut_ptr(),
             z: pre_activation.map(|z| z.as_mut_ptr()),
@@ -367,10 +369,10 @@ unsafe fn part<K: Microkernel, A: Activation>(
             let kc = KC.min(k - pc.min(k));
             let first = kb == 0;
             let last = kb + 1 == k_blocks;
-            pack::pack_b(b, pc, kc, jc, nc, nr, pb);
+            pack::pack_b::<K>(b, pc, kc, jc, nc, pb);
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                pack::pack_a(a, ic, mc, pc, kc, mr, pa);
+                pack::pack_a::<K>(a, ic, mc, pc, kc, pa);
                 for ir in (0..mc).step_by(mr) {
                     let rows = mr.min(mc - ir);
                     let ap = &pa[ir / mr * kc * mr..];

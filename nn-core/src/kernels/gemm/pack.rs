@@ -1,19 +1,27 @@
 //! Packing: copies a block of A into MR-row panels and a block of B into NR-column panels, in
 //! the order the microkernel reads them (one k step = MR, or NR, consecutive values), padding
 //! the last panel with zeros. Strided sources make transposed operands free.
+//!
+//! Two of the four cases are copies along the panel (B row-major, A read down its columns).
+//! The other two transpose (A row-major, B a transposed view such as Wᵀ in dZ·Wᵀ): element by
+//! element that is a scalar load and store per value, which measured as a fifth of a small
+//! training step. On AVX-512 those panels are gathered instead, one k step of the panel per
+//! masked gather.
 
-use super::MatRef;
+use super::{MatRef, Microkernel};
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::isa::Isa;
 
-/// A[ic..ic+mc][pc..pc+kc] into `buf` as ⌈mc/mr⌉ panels of kc × mr.
-pub(super) fn pack_a(
+/// A[ic..ic+mc][pc..pc+kc] into `buf` as ⌈mc/MR⌉ panels of kc × MR.
+pub(super) fn pack_a<K: Microkernel>(
     a: MatRef<'_>,
     ic: usize,
     mc: usize,
     pc: usize,
     kc: usize,
-    mr: usize,
     buf: &mut Vec<f32>,
 ) {
+    let mr = K::MR;
     let panels = mc.div_ceil(mr);
     let len = panels * kc * mr;
     if buf.len() < len {
@@ -23,11 +31,29 @@ pub(super) fn pack_a(
         let out = &mut buf[panel * kc * mr..][..kc * mr];
         let r0 = ic + panel * mr;
         let rows = mr.min(ic + mc - r0);
-        if rows < mr {
-            out.fill(0.0);
-        }
         if a.cs == 1 {
-            // Rows contiguous in the source: read along rows, write with stride mr.
+            // Rows contiguous in the source: a transpose.
+            #[cfg(target_arch = "x86_64")]
+            if K::ISA == Isa::Avx512 && gather_fits(a.rs, rows) && kc > 0 {
+                // SAFETY: K's ISA is AVX-512, so the CPU has it (the dispatch in gemm_fused
+                // detected it); element (r, p) of the panel is a.data[(r0 + r)·rs + pc + p],
+                // inside the checked view for r < rows, p < kc; `out` holds kc × mr values.
+                unsafe {
+                    gather_panel_avx512(
+                        a.data.as_ptr().add(r0 * a.rs + pc),
+                        a.rs,
+                        1,
+                        rows,
+                        mr,
+                        kc,
+                        out.as_mut_ptr(),
+                    )
+                };
+                continue;
+            }
+            if rows < mr {
+                out.fill(0.0);
+            }
             for r in 0..rows {
                 let src = &a.data[(r0 + r) * a.rs + pc..][..kc];
                 for (p, &v) in src.iter().enumerate() {
@@ -35,6 +61,9 @@ pub(super) fn pack_a(
                 }
             }
         } else {
+            if rows < mr {
+                out.fill(0.0);
+            }
             for p in 0..kc {
                 let base = (pc + p) * a.cs + r0 * a.rs;
                 for r in 0..rows {
@@ -45,16 +74,16 @@ pub(super) fn pack_a(
     }
 }
 
-/// B[pc..pc+kc][jc..jc+nc] into `buf` as ⌈nc/nr⌉ panels of kc × nr.
-pub(super) fn pack_b(
+/// B[pc..pc+kc][jc..jc+nc] into `buf` as ⌈nc/NR⌉ panels of kc × NR.
+pub(super) fn pack_b<K: Microkernel>(
     b: MatRef<'_>,
     pc: usize,
     kc: usize,
     jc: usize,
     nc: usize,
-    nr: usize,
     buf: &mut Vec<f32>,
 ) {
+    let nr = K::NR;
     let panels = nc.div_ceil(nr);
     let len = panels * kc * nr;
     if buf.len() < len {
@@ -64,21 +93,98 @@ pub(super) fn pack_b(
         let out = &mut buf[panel * kc * nr..][..kc * nr];
         let j0 = jc + panel * nr;
         let cols = nr.min(jc + nc - j0);
-        if cols < nr {
-            out.fill(0.0);
-        }
         if b.cs == 1 {
+            if cols < nr {
+                out.fill(0.0);
+            }
             for p in 0..kc {
                 let src = &b.data[(pc + p) * b.rs + j0..][..cols];
                 out[p * nr..p * nr + cols].copy_from_slice(src);
             }
         } else {
-            // Columns contiguous in the source (a transposed view): read down columns.
+            // Columns contiguous in the source (a transposed view): a transpose.
+            #[cfg(target_arch = "x86_64")]
+            if K::ISA == Isa::Avx512 && gather_fits(b.cs, cols) && kc > 0 {
+                // SAFETY: as in pack_a: AVX-512 is present; element (p, j) of the panel is
+                // b.data[(pc + p)·rs + (j0 + j)·cs], inside the checked view for p < kc,
+                // j < cols; `out` holds kc × nr values.
+                unsafe {
+                    gather_panel_avx512(
+                        b.data.as_ptr().add(pc * b.rs + j0 * b.cs),
+                        b.cs,
+                        b.rs,
+                        cols,
+                        nr,
+                        kc,
+                        out.as_mut_ptr(),
+                    )
+                };
+                continue;
+            }
+            if cols < nr {
+                out.fill(0.0);
+            }
             for j in 0..cols {
                 let src = &b.data[(j0 + j) * b.cs + pc * b.rs..];
                 for p in 0..kc {
                     out[p * nr + j] = src[p * b.rs];
                 }
+            }
+        }
+    }
+}
+
+/// Whether `lanes` values `stride` apart have offsets a 32-bit gather index can hold.
+#[cfg(target_arch = "x86_64")]
+fn gather_fits(stride: usize, lanes: usize) -> bool {
+    lanes.saturating_sub(1).saturating_mul(stride) <= i32::MAX as usize
+}
+
+/// out[p·width + l] = src[l·lane_stride + p·k_stride] for l < lanes, p < kc, and zero for
+/// lanes ≤ l < width: one panel of `width` (at most 32) lanes, one masked gather per 16 lanes
+/// per k step.
+///
+/// # Safety
+/// The CPU has AVX-512F; src[l·lane_stride + p·k_stride] is readable for l < lanes, p < kc,
+/// with (lanes − 1)·lane_stride ≤ i32::MAX; out[..kc·width] is writable; lanes ≤ width ≤ 32.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn gather_panel_avx512(
+    src: *const f32,
+    lane_stride: usize,
+    k_stride: usize,
+    lanes: usize,
+    width: usize,
+    kc: usize,
+    out: *mut f32,
+) {
+    use std::arch::x86_64::*;
+    debug_assert!(lanes <= width && width <= 32);
+    let mask = |from: usize, count: usize| -> __mmask16 {
+        let n = count.saturating_sub(from).min(16);
+        ((1u32 << n) - 1) as __mmask16
+    };
+    // Offsets of lanes 16..32 exceed i32 only when those lanes are masked off (gather_fits
+    // bounds the live ones), so wrapping is harmless there.
+    let stride = lane_stride as i32;
+    let idx0 = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(stride),
+    );
+    let idx1 = _mm512_add_epi32(idx0, _mm512_set1_epi32(stride.wrapping_mul(16)));
+    let (g0, g1) = (mask(0, lanes), mask(16, lanes));
+    let (s0, s1) = (mask(0, width), mask(16, width));
+    // SAFETY (loop body): the gathers read only live lanes (l < lanes, masked), at offsets the
+    // caller guarantees readable; the stores write out[p·width .. p·width + width].
+    unsafe {
+        for p in 0..kc {
+            let row = src.add(p * k_stride);
+            let dst = out.add(p * width);
+            let v0 = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), g0, idx0, row);
+            _mm512_mask_storeu_ps(dst, s0, v0);
+            if width > 16 {
+                let v1 = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), g1, idx1, row);
+                _mm512_mask_storeu_ps(dst.add(16), s1, v1);
             }
         }
     }

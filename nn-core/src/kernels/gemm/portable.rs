@@ -2,6 +2,7 @@
 //! x86-64 build `wide` lowers it to SSE2 pairs; on aarch64 to NEON.
 
 use super::Microkernel;
+use crate::kernels::isa::Isa;
 use wide::f32x8;
 
 pub(crate) struct Kernel;
@@ -12,6 +13,7 @@ const NR: usize = 16;
 impl Microkernel for Kernel {
     const MR: usize = MR;
     const NR: usize = NR;
+    const ISA: Isa = Isa::Portable;
 
     #[inline]
     unsafe fn run(

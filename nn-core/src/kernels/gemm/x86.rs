@@ -9,18 +9,20 @@ macro_rules! x86_microkernel {
     (
         $(#[$doc:meta])*
         $module:ident, feature = $feature:literal, mr = $mr:literal, nrv = $nrv:literal,
-        lanes = $lanes:literal, vector = $vector:ident, zero = $zero:ident, load = $load:ident,
+        isa = $isa:ident, lanes = $lanes:literal, vector = $vector:ident, zero = $zero:ident, load = $load:ident,
         broadcast = $broadcast:ident, fma = $fma:ident, add = $add:ident, store = $store:ident
     ) => {
         $(#[$doc])*
         pub(crate) mod $module {
             use super::Microkernel;
+            use crate::kernels::isa::Isa;
 
             pub(crate) struct Kernel;
 
             impl Microkernel for Kernel {
                 const MR: usize = $mr;
                 const NR: usize = $lanes * $nrv;
+                const ISA: Isa = Isa::$isa;
 
                 #[inline]
                 unsafe fn run(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
@@ -78,14 +80,14 @@ macro_rules! x86_microkernel {
 
 x86_microkernel!(
     /// AVX-512F: 12 rows × 32 columns.
-    avx512, feature = "avx512f", mr = 12, nrv = 2, lanes = 16, vector = __m512,
+    avx512, feature = "avx512f", mr = 12, nrv = 2, isa = Avx512, lanes = 16, vector = __m512,
     zero = _mm512_setzero_ps, load = _mm512_loadu_ps, broadcast = _mm512_set1_ps,
     fma = _mm512_fmadd_ps, add = _mm512_add_ps, store = _mm512_storeu_ps
 );
 
 x86_microkernel!(
     /// AVX2 + FMA: 6 rows × 16 columns (the classic Haswell shape).
-    avx2, feature = "avx2,fma", mr = 6, nrv = 2, lanes = 8, vector = __m256,
+    avx2, feature = "avx2,fma", mr = 6, nrv = 2, isa = Avx2, lanes = 8, vector = __m256,
     zero = _mm256_setzero_ps, load = _mm256_loadu_ps, broadcast = _mm256_set1_ps,
     fma = _mm256_fmadd_ps, add = _mm256_add_ps, store = _mm256_storeu_ps
 );
