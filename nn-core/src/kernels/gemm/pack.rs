@@ -61,6 +61,15 @@ pub(super) fn pack_a<K: Microkernel>(
                 }
             }
         } else {
+            if a.rs == 1 && rows == mr {
+                // A transposed view (Xᵀ in Xᵀ·dZ): each k step is MR consecutive values; a
+                // fixed-length copy the compiler inlines, where a slice copy calls memmove.
+                for (p, dst) in out.chunks_exact_mut(K::MR).enumerate() {
+                    let base = (pc + p) * a.cs + r0;
+                    dst.copy_from_slice(&a.data[base..base + K::MR]);
+                }
+                continue;
+            }
             if rows < mr {
                 out.fill(0.0);
             }
@@ -94,9 +103,16 @@ pub(super) fn pack_b<K: Microkernel>(
         let j0 = jc + panel * nr;
         let cols = nr.min(jc + nc - j0);
         if b.cs == 1 {
-            if cols < nr {
-                out.fill(0.0);
+            if cols == nr {
+                // Fixed-length row copies (inlined; a slice copy of runtime length calls
+                // memmove, which cost 8% of a 784-wide training step at 128 bytes a call).
+                for (p, dst) in out.chunks_exact_mut(K::NR).enumerate() {
+                    let start = (pc + p) * b.rs + j0;
+                    dst.copy_from_slice(&b.data[start..start + K::NR]);
+                }
+                continue;
             }
+            out.fill(0.0);
             for p in 0..kc {
                 let src = &b.data[(pc + p) * b.rs + j0..][..cols];
                 out[p * nr..p * nr + cols].copy_from_slice(src);
