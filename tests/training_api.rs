@@ -2,7 +2,7 @@
 
 use seqnet::data::tutorial_data;
 use seqnet::prelude::*;
-use seqnet::train::{Logs, Mode, TrainState};
+use seqnet::train::{Logs, Mode, TrainState, TRAIN_CHUNK_ROWS};
 use std::collections::HashMap;
 
 sequential! {
@@ -447,4 +447,113 @@ fn training_is_bit_identical_on_one_and_two_threads() {
     let one = train(1);
     assert_eq!(one, train(2), "weights differ between 1 and 2 threads");
     assert_ne!(one, Wide::new(9).params(), "training changed the weights");
+}
+
+sequential! {
+    /// The tutorial's shape: GEMMs too small to split, so large batches run as row chunks.
+    struct Tutorial {
+        Input(shape = (10,)),
+        Dense(64, activation = relu),
+        Dense(32, activation = relu),
+        Dense(1, activation = sigmoid),
+    }
+}
+
+#[test]
+fn row_chunks_add_up_to_the_whole_batch() {
+    let (x, y) = tutorial_data(300, 3);
+    let mut m = Tutorial::new(2).compile(Adam::new(0.001), Loss::binary_crossentropy(), []);
+    assert_eq!(m.chunk_count(300), 5, "300 rows should run as 5 chunks");
+    assert_eq!(m.chunk_count(32), 1, "a small batch runs whole");
+    let (loss, grads) = m.loss_and_gradients(&x, &y[..]).unwrap();
+    let grads = grads.to_vec();
+
+    // Each 64-row part on its own runs whole (the path Keras' parity tests check); the batch
+    // mean is their row-weighted mean.
+    let mut want_loss = 0.0;
+    let mut want = vec![0.0f64; grads.len()];
+    for start in (0..300).step_by(TRAIN_CHUNK_ROWS) {
+        let end = (start + TRAIN_CHUNK_ROWS).min(300);
+        let share = (end - start) as f64 / 300.0;
+        let (l, g) = m
+            .loss_and_gradients(&x[start..end], &y[start..end])
+            .unwrap();
+        want_loss += share * l;
+        want.iter_mut()
+            .zip(g)
+            .for_each(|(w, &g)| *w += share * g as f64);
+    }
+    assert!(
+        (loss - want_loss).abs() < 1e-6,
+        "loss {loss} vs {want_loss}"
+    );
+    let scale = want.iter().fold(0.0f64, |s, w| s.max(w.abs()));
+    for (i, (g, w)) in grads.iter().zip(&want).enumerate() {
+        assert!(
+            (*g as f64 - w).abs() <= 1e-6 * scale,
+            "gradient {i}: chunked {g} vs parts {w}"
+        );
+    }
+
+    // Class weights reach every chunk: a weighted one-batch fit differs from an unweighted one.
+    let fit_with = |class_weight: Option<HashMap<usize, f32>>| {
+        let mut m = Tutorial::new(2).compile(Adam::new(0.01), Loss::binary_crossentropy(), []);
+        m.fit(
+            &x,
+            &y,
+            Fit {
+                batch_size: 300,
+                class_weight,
+                shuffle: false,
+                ..quiet(1)
+            },
+        )
+        .unwrap();
+        m.params().to_vec()
+    };
+    let weighted = fit_with(Some(HashMap::from([(0, 1.0), (1, 3.0)])));
+    assert_ne!(weighted, fit_with(None));
+}
+
+#[test]
+fn chunked_training_is_bit_identical_on_one_and_two_threads() {
+    let (x, y) = tutorial_data(1024, 5);
+    let train = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut m = Tutorial::new(4).compile(
+                Adam::new(0.001),
+                Loss::binary_crossentropy(),
+                [Metric::Accuracy],
+            );
+            assert!(m.chunk_count(256) > 1, "the test must exercise row chunks");
+            let history = m
+                .fit(
+                    &x,
+                    &y,
+                    Fit {
+                        batch_size: 256,
+                        seed: 8,
+                        ..quiet(3)
+                    },
+                )
+                .unwrap();
+            (
+                m.params().to_vec(),
+                history.get("accuracy").unwrap().to_vec(),
+            )
+        })
+    };
+    let (one, acc_one) = train(1);
+    let (two, acc_two) = train(2);
+    assert_eq!(one, two, "weights differ between 1 and 2 threads");
+    assert_eq!(acc_one, acc_two, "metrics differ between 1 and 2 threads");
+    assert_ne!(
+        one,
+        Tutorial::new(4).params(),
+        "training changed the weights"
+    );
 }

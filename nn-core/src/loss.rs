@@ -114,7 +114,20 @@ impl Loss {
     ///
     /// `batch.output` and `batch.pre_activation` are the model's last layer, `rows × width`;
     /// `batch.labels` is `rows × label_width`. Labels are assumed checked by `check_labels`.
-    pub fn evaluate(&self, batch: LossBatch<'_>, mut grad: Option<&mut [f32]>) -> (f64, Delta) {
+    pub fn evaluate(&self, batch: LossBatch<'_>, grad: Option<&mut [f32]>) -> (f64, Delta) {
+        let rows = batch.output.len() / batch.width;
+        self.evaluate_part(batch, grad, rows)
+    }
+
+    /// As [`evaluate`](Self::evaluate) for `batch`, a run of rows out of a batch of
+    /// `batch_rows`: the loss and gradient are this part's share of the batch mean, so the
+    /// parts' losses and gradients add up to the whole batch's.
+    pub fn evaluate_part(
+        &self,
+        batch: LossBatch<'_>,
+        mut grad: Option<&mut [f32]>,
+        batch_rows: usize,
+    ) -> (f64, Delta) {
         let LossBatch {
             output,
             pre_activation,
@@ -133,7 +146,7 @@ impl Loss {
         let mut total = 0.0f64;
         for r in 0..rows {
             let weight = sample_weight.map_or(1.0, |w| w[r]);
-            let scale = weight / rows as f32;
+            let scale = weight / batch_rows as f32;
             let v = &source[r * width..(r + 1) * width];
             let t = &labels[r * label_width..(r + 1) * label_width];
             let g = grad
@@ -145,7 +158,7 @@ impl Loss {
             Reads::PreActivation => Delta::PreActivation,
             _ => Delta::Output,
         };
-        (total / rows.max(1) as f64, delta)
+        (total / batch_rows.max(1) as f64, delta)
     }
 
     /// One row's loss; its gradient times `scale` into `g`.

@@ -118,7 +118,7 @@ const NC: usize = 1024;
 /// The largest MR × NR of any microkernel (AVX-512's 12 × 32).
 const MAX_TILE: usize = 12 * 32;
 /// Below this many multiply-adds a GEMM stays on the calling thread: fork/join costs more.
-const PARALLEL_MIN_MACS: usize = 1 << 21;
+pub const PARALLEL_MIN_MACS: usize = 1 << 21;
 
 /// C = A·B (or C += A·B when `accumulate`), no epilogue.
 pub fn gemm(isa: Isa, a: MatRef<'_>, b: MatRef<'_>, c: &mut [f32], accumulate: bool) {
