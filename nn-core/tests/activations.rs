@@ -114,6 +114,37 @@ fn every_activation_matches_its_keras_definition() {
     check(Exponential, "exponential");
 }
 
+/// apply_slice (eight lanes at a time, then a scalar tail) gives exactly `apply` per value, so a
+/// value's activation never depends on its position in a row or tile.
+fn same_in_vector_and_tail<A: Activation>(act: A) {
+    let mut values = points();
+    values.push(f32::NAN);
+    for len in [values.len(), 13, 7] {
+        let mut got = values[..len].to_vec();
+        act.apply_slice(&mut got);
+        for (z, y) in values.iter().zip(&got) {
+            let want = act.apply(*z);
+            assert!(
+                y.to_bits() == want.to_bits() || (y.is_nan() && want.is_nan()),
+                "{} at {z}: apply_slice {y} vs apply {want}",
+                A::NAME
+            );
+        }
+    }
+}
+
+#[test]
+fn vector_and_scalar_forms_agree_bit_for_bit() {
+    same_in_vector_and_tail(Linear);
+    same_in_vector_and_tail(Relu);
+    same_in_vector_and_tail(Sigmoid);
+    same_in_vector_and_tail(Tanh);
+    same_in_vector_and_tail(Swish);
+    same_in_vector_and_tail(Elu);
+    same_in_vector_and_tail(Gelu::default());
+    same_in_vector_and_tail(Softplus);
+}
+
 #[test]
 fn reference_derivatives_agree_with_finite_differences() {
     // Guards the references above against a wrong hand-written derivative. Kinks (relu at 0,
