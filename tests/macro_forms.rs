@@ -277,3 +277,44 @@ fn large_predictions_are_the_same_on_one_and_two_threads() {
         );
     }
 }
+
+sequential! {
+    /// Widths that are not multiples of 8: the last columns of each layer take the activations'
+    /// single-value form, the others the eight-lane form.
+    struct Ragged {
+        Input(shape = (10,)),
+        Dense(20, activation = tanh),
+        Dense(13, activation = sigmoid),
+        Dense(11, activation = silu),
+        Dense(3, activation = softmax),
+    }
+}
+
+#[test]
+fn a_row_gives_the_same_bits_alone_and_in_any_batch_with_vector_activations() {
+    let model = Ragged::new(3);
+    let x: Vec<[f32; 10]> = (0..3000)
+        .map(|i| std::array::from_fn(|j| ((i * 7 + j * 11) % 23) as f32 / 4.0 - 2.8))
+        .collect();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| model.predict(&x))
+    };
+    let all = run(1);
+    assert_eq!(all, run(2), "1 and 2 threads differ");
+    for (i, (row, out)) in x.iter().zip(&all).enumerate().step_by(37) {
+        assert_eq!(model.predict(std::slice::from_ref(row))[0], *out, "row {i}");
+        assert_eq!(
+            model.predict(&x[i..(i + 5).min(x.len())])[0],
+            *out,
+            "row {i}"
+        );
+        let one = model.predict_one(row);
+        for (a, b) in one.iter().zip(out) {
+            assert!((a - b).abs() <= 1e-6, "predict_one row {i}: {a} vs {b}");
+        }
+    }
+}

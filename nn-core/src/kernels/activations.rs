@@ -5,6 +5,7 @@
 //! `derivative(z, y)` is d act / dz at the pre-activation `z`, given `y = act(z)` from the forward
 //! pass, so activations whose derivative is cheapest from the output (sigmoid, tanh) reuse it.
 
+use super::vmath;
 use wide::f32x8;
 
 /// What a kernel may do with an activation while the outputs are still in vector registers.
@@ -89,45 +90,6 @@ pub fn sigmoid(z: f32) -> f32 {
         let e = z.exp();
         e / (1.0 + e)
     }
-}
-
-/// The logistic function on eight lanes, in the same stable form as [`sigmoid`]: with
-/// e = e^−|z| (never overflows), 1/(1 + e) for z ≥ 0 and e/(1 + e) below. `wide`'s exp is a
-/// polynomial, so this is vector code where `sigmoid` calls libm once per value. Within 2.4 ulp
-/// of f64 (a 1.3e-4 grid over ±30).
-#[inline(always)]
-pub fn sigmoid_x8(z: f32x8) -> f32x8 {
-    let e = (-z.abs()).exp();
-    let s = f32x8::ONE / (f32x8::ONE + e);
-    z.simd_ge(f32x8::ZERO).select(s, e * s)
-}
-
-/// tanh on eight lanes, as Cephes' `tanhf` computes it: an odd polynomial below |z| = 0.625,
-/// else 1 − 2/(e^2|z| + 1) with the sign restored (e^2|z| overflowing to +inf gives exactly ±1).
-/// Within 1.3 ulp of f64 (a 1.3e-4 grid over ±30), and close to ±1 it keeps the last bits that
-/// 1 − y² (the derivative) reads; `wide`'s own tanh, −t/(t + 2) with t = expm1(−2|z|), is two
-/// ulp off there and failed the derivative test at z = −8.15.
-#[inline(always)]
-pub fn tanh_x8(z: f32x8) -> f32x8 {
-    let c = f32x8::splat;
-    let x2 = z * z;
-    let poly = (((c(-5.704_988_7e-3) * x2 + c(2.063_909e-2)) * x2 - c(5.373_971_6e-2)) * x2
-        + c(1.333_144_2e-1))
-        * x2
-        - c(3.333_328e-1);
-    let near_zero = poly * x2 * z + z;
-    let a = z.abs();
-    let e = (a + a).exp();
-    let far = (f32x8::ONE - c(2.0) / (e + f32x8::ONE)).flip_signs(z);
-    a.simd_gt(c(0.625)).select(far, near_zero)
-}
-
-/// A vector activation on one value: activations that have a vector form use it for single
-/// values too, so an output never depends on whether it went through a vector or a tail lane
-/// (a row alone, in a batch, or at a tile's edge all give the same bits).
-#[inline(always)]
-fn one_lane(z: f32, f: impl Fn(f32x8) -> f32x8) -> f32 {
-    f(f32x8::splat(z)).as_array()[0]
 }
 
 /// ln(1 + e^z) without overflow: max(z, 0) + ln(1 + e^−|z|).
@@ -289,11 +251,11 @@ impl Activation for Sigmoid {
     const NAME: &'static str = "sigmoid";
     #[inline(always)]
     fn apply(&self, z: f32) -> f32 {
-        one_lane(z, sigmoid_x8)
+        sigmoid(z)
     }
     #[inline(always)]
     fn apply_x8(&self, z: f32x8) -> f32x8 {
-        sigmoid_x8(z)
+        vmath::sigmoid(z)
     }
     #[inline(always)]
     fn derivative(&self, _z: f32, y: f32) -> f32 {
@@ -305,11 +267,11 @@ impl Activation for Tanh {
     const NAME: &'static str = "tanh";
     #[inline(always)]
     fn apply(&self, z: f32) -> f32 {
-        one_lane(z, tanh_x8)
+        z.tanh()
     }
     #[inline(always)]
     fn apply_x8(&self, z: f32x8) -> f32x8 {
-        tanh_x8(z)
+        vmath::tanh(z)
     }
     #[inline(always)]
     fn derivative(&self, _z: f32, y: f32) -> f32 {
@@ -426,11 +388,11 @@ impl Activation for Swish {
     const NAME: &'static str = "silu";
     #[inline(always)]
     fn apply(&self, z: f32) -> f32 {
-        one_lane(z, |v| v * sigmoid_x8(v))
+        z * sigmoid(z)
     }
     #[inline(always)]
     fn apply_x8(&self, z: f32x8) -> f32x8 {
-        z * sigmoid_x8(z)
+        z * vmath::sigmoid(z)
     }
     #[inline(always)]
     fn derivative(&self, z: f32, _y: f32) -> f32 {

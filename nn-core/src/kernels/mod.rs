@@ -9,3 +9,4 @@ pub mod isa;
 pub mod multiversion;
 pub mod peak;
 pub mod reference;
+pub mod vmath;
