@@ -9,7 +9,7 @@
 
 use super::MatRef;
 use super::{Output, KC};
-use crate::kernels::activations::Activation;
+use crate::kernels::activations::{Activation, InRegister};
 
 /// Largest m·k·n taken by the direct path.
 pub(super) const DIRECT_MAX_MACS: usize = 1 << 20;
@@ -41,36 +41,53 @@ pub(super) unsafe fn direct_avx512<A: Activation>(
         for i0 in (0..m).step_by(12) {
             let rows = 12.min(m - i0);
             // SAFETY: rows i0..i0+rows of A, columns j0..j0+cols of B and C exist (checked
-            // views, loop bounds); the CPU has AVX-512F (caller).
+            // views, loop bounds); the CPU has AVX-512F (caller); a bias has n values (driver).
             unsafe {
-                let args = (a, b, out, i0, j0, cols, accumulate);
+                let args = (a, b, out, i0, j0, cols, accumulate, bias);
                 match rows {
-                    12 => tile::<12>(args),
-                    11 => tile::<11>(args),
-                    10 => tile::<10>(args),
-                    9 => tile::<9>(args),
-                    8 => tile::<8>(args),
-                    7 => tile::<7>(args),
-                    6 => tile::<6>(args),
-                    5 => tile::<5>(args),
-                    4 => tile::<4>(args),
-                    3 => tile::<3>(args),
-                    2 => tile::<2>(args),
-                    _ => tile::<1>(args),
+                    12 => tile::<12, A>(args),
+                    11 => tile::<11, A>(args),
+                    10 => tile::<10, A>(args),
+                    9 => tile::<9, A>(args),
+                    8 => tile::<8, A>(args),
+                    7 => tile::<7, A>(args),
+                    6 => tile::<6, A>(args),
+                    5 => tile::<5, A>(args),
+                    4 => tile::<4, A>(args),
+                    3 => tile::<3, A>(args),
+                    2 => tile::<2, A>(args),
+                    _ => tile::<1, A>(args),
                 }
             }
-            // SAFETY: the tile lies inside the caller's output.
-            unsafe { out.finish(i0..i0 + rows, j0, cols, bias, activation) };
+            if A::IN_REGISTER == InRegister::AfterStore {
+                // Bias and pre-activation were done in registers; only the activation is left.
+                let stored = Output { z: None, ..out };
+                // SAFETY: the tile lies inside the caller's output.
+                unsafe { stored.finish(i0..i0 + rows, j0, cols, None, activation) };
+            }
         }
     }
 }
 
-type TileArgs<'a> = (MatRef<'a>, MatRef<'a>, Output, usize, usize, usize, bool);
+type TileArgs<'a> = (
+    MatRef<'a>,
+    MatRef<'a>,
+    Output,
+    usize,
+    usize,
+    usize,
+    bool,
+    Option<&'a [f32]>,
+);
 
-/// R rows × up to 32 columns at (i0, j0): one FMA chain over k per output, in registers.
+/// R rows × up to 32 columns at (i0, j0): one FMA chain over k per output, in registers; then,
+/// still in registers, + C (accumulate), + bias, the pre-activation stored to Z, and relu (or
+/// nothing, for linear) before the one store to C. Other activations run after the store.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn tile<const R: usize>((a, b, out, i0, j0, cols, accumulate): TileArgs<'_>) {
+unsafe fn tile<const R: usize, A: Activation>(
+    (a, b, out, i0, j0, cols, accumulate, bias): TileArgs<'_>,
+) {
     use std::arch::x86_64::*;
     let lanes = |count: usize| ((1u32 << count.min(16)) - 1) as __mmask16;
     let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
@@ -92,12 +109,35 @@ unsafe fn tile<const R: usize>((a, b, out, i0, j0, cols, accumulate): TileArgs<'
                 acc[1] = _mm512_fmadd_ps(av, bv1, acc[1]);
             }
         }
+        let bias = bias.map(|bias| {
+            let at = bias.as_ptr().add(j0);
+            (
+                _mm512_maskz_loadu_ps(m0, at),
+                _mm512_maskz_loadu_ps(m1, at.add(16)),
+            )
+        });
+        let relu = A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE;
         for (r, acc) in acc.iter().enumerate() {
-            let c = out.c.add((i0 + r) * out.ldc + j0);
+            let at = (i0 + r) * out.ldc + j0;
+            let c = out.c.add(at);
             let (mut v0, mut v1) = (acc[0], acc[1]);
             if accumulate {
                 v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, c));
                 v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, c.add(16)));
+            }
+            // The same operations, in the same order, as Output::finish: results do not depend
+            // on which path ran.
+            if let Some((b0, b1)) = bias {
+                v0 = _mm512_add_ps(v0, b0);
+                v1 = _mm512_add_ps(v1, b1);
+            }
+            if let Some(z) = out.z {
+                _mm512_mask_storeu_ps(z.add(at), m0, v0);
+                _mm512_mask_storeu_ps(z.add(at + 16), m1, v1);
+            }
+            if relu {
+                v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
+                v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
             }
             _mm512_mask_storeu_ps(c, m0, v0);
             _mm512_mask_storeu_ps(c.add(16), m1, v1);
