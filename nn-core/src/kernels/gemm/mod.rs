@@ -25,7 +25,7 @@ use x86::{avx2, avx512};
 use gemv::row_dots;
 pub use gemv::{gemv, gemv_fixed};
 
-use super::activations::Activation;
+use super::activations::{Activation, InRegister};
 use super::isa::Isa;
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -88,8 +88,20 @@ pub struct Epilogue<'a, A: Activation> {
     pub pre_activation: Option<&'a mut [f32]>,
 }
 
+/// What a microkernel does to a full tile after its last k-block, in registers and in
+/// `Output::finish`'s order: + bias, store the pre-activation, relu, then the one store to C.
+#[derive(Clone, Copy)]
+pub(crate) struct TileEpilogue {
+    /// The NR bias values of the tile's columns, or null.
+    pub(crate) bias: *const f32,
+    /// The tile's place in the pre-activation buffer (row stride `ldc`), or null.
+    pub(crate) z: *mut f32,
+    /// Apply max(v, 0) before the store (relu).
+    pub(crate) relu: bool,
+}
+
 /// A register-tile microkernel: C[0..MR][0..NR] (=, or += when `accumulate`) the product of an
-/// MR-row packed A panel and an NR-column packed B panel over `kc`.
+/// MR-row packed A panel and an NR-column packed B panel over `kc`, then `finish` if given.
 pub(crate) trait Microkernel {
     const MR: usize;
     const NR: usize;
@@ -97,7 +109,8 @@ pub(crate) trait Microkernel {
     const ISA: Isa;
     /// # Safety
     /// `a` holds `kc·MR` and `b` `kc·NR` readable values; `c` is writable at `r·ldc + j` for
-    /// r < MR, j < NR; the CPU has the kernel's instruction set.
+    /// r < MR, j < NR; so are `finish.z` (if not null) and `finish.bias` readable at j < NR;
+    /// the CPU has the kernel's instruction set.
     unsafe fn run(
         kc: usize,
         a: *const f32,
@@ -105,6 +118,7 @@ pub(crate) trait Microkernel {
         c: *mut f32,
         ldc: usize,
         accumulate: bool,
+        finish: Option<TileEpilogue>,
     );
 }
 
@@ -383,15 +397,35 @@ unsafe fn part<K: Microkernel, A: Activation>(
                         let add = accumulate || !first;
                         // SAFETY: the caller makes rows < m, columns < n of `out` ours.
                         let c_tile = unsafe { out.c.add(row * ldc + col) };
-                        if rows == mr && cols == nr {
+                        let full = rows == mr && cols == nr;
+                        if full {
+                            // A full tile's last k-block finishes in registers.
+                            let finish = last.then(|| TileEpilogue {
+                                bias: bias.map_or(std::ptr::null(), |b| b[col..].as_ptr()),
+                                z: out.z.map_or(std::ptr::null_mut(), |z| {
+                                    z.wrapping_add(row * ldc + col)
+                                }),
+                                relu: A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE,
+                            });
                             // SAFETY: the packed panels hold kc·MR and kc·NR values (pack_a/b
-                            // pad to full panels); the full tile lies inside our m × n region;
-                            // the dispatch in gemm_fused chose K after detecting its ISA.
-                            unsafe { K::run(kc, ap.as_ptr(), bp.as_ptr(), c_tile, ldc, add) };
+                            // pad to full panels); the full tile lies inside our m × n region
+                            // of C and Z, and bias[col..] has NR values (it has n); the
+                            // dispatch in gemm_fused chose K after detecting its ISA.
+                            unsafe {
+                                K::run(kc, ap.as_ptr(), bp.as_ptr(), c_tile, ldc, add, finish)
+                            };
                         } else {
                             // SAFETY: as above, with a full MR×NR scratch tile as the output.
                             unsafe {
-                                K::run(kc, ap.as_ptr(), bp.as_ptr(), tile.as_mut_ptr(), nr, false)
+                                K::run(
+                                    kc,
+                                    ap.as_ptr(),
+                                    bp.as_ptr(),
+                                    tile.as_mut_ptr(),
+                                    nr,
+                                    false,
+                                    None,
+                                )
                             };
                             for r in 0..rows {
                                 // SAFETY: row r < rows of the tile, `cols` values, in our region.
@@ -406,9 +440,14 @@ unsafe fn part<K: Microkernel, A: Activation>(
                                 }
                             }
                         }
-                        if last {
+                        if last && !full {
                             // SAFETY: the tile lies inside our region of C (and Z).
                             unsafe { out.finish(row..row + rows, col, cols, bias, activation) };
+                        } else if last && A::IN_REGISTER == InRegister::AfterStore {
+                            // Bias and z were done in registers; only the activation is left.
+                            let stored = Output { z: None, ..out };
+                            // SAFETY: as above.
+                            unsafe { stored.finish(row..row + rows, col, cols, None, activation) };
                         }
                     }
                 }

@@ -3,18 +3,18 @@
 //! panel feed MR·NRV FMAs. The shapes fill the register file (AVX-512: 12 × 2 zmm = 24 of 32;
 //! AVX2: 6 × 2 ymm = 12 of 16) leaving room for the B vectors and a broadcast.
 
-use super::Microkernel;
+use super::{Microkernel, TileEpilogue};
 
 macro_rules! x86_microkernel {
     (
         $(#[$doc:meta])*
         $module:ident, feature = $feature:literal, mr = $mr:literal, nrv = $nrv:literal,
         isa = $isa:ident, lanes = $lanes:literal, vector = $vector:ident, zero = $zero:ident, load = $load:ident,
-        broadcast = $broadcast:ident, fma = $fma:ident, add = $add:ident, store = $store:ident
+        broadcast = $broadcast:ident, fma = $fma:ident, add = $add:ident, max = $max:ident, store = $store:ident
     ) => {
         $(#[$doc])*
         pub(crate) mod $module {
-            use super::Microkernel;
+            use super::{Microkernel, TileEpilogue};
             use crate::kernels::isa::Isa;
 
             pub(crate) struct Kernel;
@@ -25,15 +25,23 @@ macro_rules! x86_microkernel {
                 const ISA: Isa = Isa::$isa;
 
                 #[inline]
-                unsafe fn run(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
+                unsafe fn run(
+                    kc: usize,
+                    a: *const f32,
+                    b: *const f32,
+                    c: *mut f32,
+                    ldc: usize,
+                    accumulate: bool,
+                    finish: Option<TileEpilogue>,
+                ) {
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: the caller's contract (Microkernel::run) is the kernel's.
                     unsafe {
-                        kernel(kc, a, b, c, ldc, accumulate)
+                        kernel(kc, a, b, c, ldc, accumulate, finish)
                     }
                     #[cfg(not(target_arch = "x86_64"))]
                     {
-                        let _ = (kc, a, b, c, ldc, accumulate);
+                        let _ = (kc, a, b, c, ldc, accumulate, finish);
                         unreachable!("x86 kernels are only dispatched on x86-64")
                     }
                 }
@@ -41,10 +49,19 @@ macro_rules! x86_microkernel {
 
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = $feature)]
-            unsafe fn kernel(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
+            unsafe fn kernel(
+                kc: usize,
+                a: *const f32,
+                b: *const f32,
+                c: *mut f32,
+                ldc: usize,
+                accumulate: bool,
+                finish: Option<TileEpilogue>,
+            ) {
                 use std::arch::x86_64::*;
-                // SAFETY (whole body): reads stay within a[..kc·MR] and b[..kc·NR], writes
-                // within the MR×NR tile at c with row stride ldc, as Microkernel::run requires.
+                // SAFETY (whole body): reads stay within a[..kc·MR], b[..kc·NR] and the NR bias
+                // values, writes within the MR×NR tiles at c (and z) with row stride ldc, as
+                // Microkernel::run requires.
                 unsafe {
                     let mut acc: [[$vector; $nrv]; $mr] = [[$zero(); $nrv]; $mr];
                     let (mut a, mut b) = (a, b);
@@ -62,14 +79,49 @@ macro_rules! x86_microkernel {
                         a = a.add($mr);
                         b = b.add($lanes * $nrv);
                     }
-                    for (r, row) in acc.iter().enumerate() {
-                        let out = c.add(r * ldc);
-                        for (v, value) in row.iter().enumerate() {
-                            let mut value = *value;
-                            if accumulate {
-                                value = $add(value, $load(out.add($lanes * v)));
+                    // Two store loops, the epilogue's choice made once per tile: with the
+                    // choices inside one loop LLVM stopped unrolling it and kept the
+                    // accumulators on the stack (a 1.5 KB memset per call, 10% of a step).
+                    match finish {
+                        None => {
+                            for (r, row) in acc.iter().enumerate() {
+                                let out = c.add(r * ldc);
+                                for (v, value) in row.iter().enumerate() {
+                                    let mut value = *value;
+                                    if accumulate {
+                                        value = $add(value, $load(out.add($lanes * v)));
+                                    }
+                                    $store(out.add($lanes * v), value);
+                                }
                             }
-                            $store(out.add($lanes * v), value);
+                        }
+                        Some(f) => {
+                            let has_bias = !f.bias.is_null();
+                            let mut bias = [$zero(); $nrv];
+                            if has_bias {
+                                for (v, slot) in bias.iter_mut().enumerate() {
+                                    *slot = $load(f.bias.add($lanes * v));
+                                }
+                            }
+                            for (r, row) in acc.iter().enumerate() {
+                                let out = c.add(r * ldc);
+                                for (v, value) in row.iter().enumerate() {
+                                    let mut value = *value;
+                                    if accumulate {
+                                        value = $add(value, $load(out.add($lanes * v)));
+                                    }
+                                    if has_bias {
+                                        value = $add(value, bias[v]);
+                                    }
+                                    if !f.z.is_null() {
+                                        $store(f.z.add(r * ldc + $lanes * v), value);
+                                    }
+                                    if f.relu {
+                                        value = $max(value, $zero());
+                                    }
+                                    $store(out.add($lanes * v), value);
+                                }
+                            }
                         }
                     }
                 }
@@ -82,12 +134,12 @@ x86_microkernel!(
     /// AVX-512F: 12 rows × 32 columns.
     avx512, feature = "avx512f", mr = 12, nrv = 2, isa = Avx512, lanes = 16, vector = __m512,
     zero = _mm512_setzero_ps, load = _mm512_loadu_ps, broadcast = _mm512_set1_ps,
-    fma = _mm512_fmadd_ps, add = _mm512_add_ps, store = _mm512_storeu_ps
+    fma = _mm512_fmadd_ps, add = _mm512_add_ps, max = _mm512_max_ps, store = _mm512_storeu_ps
 );
 
 x86_microkernel!(
     /// AVX2 + FMA: 6 rows × 16 columns (the classic Haswell shape).
     avx2, feature = "avx2,fma", mr = 6, nrv = 2, isa = Avx2, lanes = 8, vector = __m256,
     zero = _mm256_setzero_ps, load = _mm256_loadu_ps, broadcast = _mm256_set1_ps,
-    fma = _mm256_fmadd_ps, add = _mm256_add_ps, store = _mm256_storeu_ps
+    fma = _mm256_fmadd_ps, add = _mm256_add_ps, max = _mm256_max_ps, store = _mm256_storeu_ps
 );
