@@ -1,6 +1,6 @@
 //! A packed, cache-blocked SGEMM: C (m×n, row-major) = A (m×k) · B (k×n), with a fused epilogue
 //! (bias, pre-activation copy, element-wise activation) applied to each output tile right after
-//! its last k-block: in registers for a full tile (bias, copy, relu; see [`TileEpilogue`]), and
+//! its last k-block: in registers for a full tile (bias, copy, relu; see `TileEpilogue`), and
 //! for edge tiles and the other activations on the stored tile while it is in L1.
 //!
 //! The loops are BLIS's, arranged for a row-major C: columns in NC blocks, k in KC blocks (the
