@@ -1,6 +1,8 @@
 //! What `sequential!` expands to: the three input forms, Keras' default names and parameter
 //! counts, the summary table, initialisation, and the run-time errors of the flat entry point.
 
+mod common;
+
 use seqnet::prelude::*;
 use seqnet::ModelSpec;
 
@@ -258,13 +260,7 @@ fn large_predictions_are_the_same_on_one_and_two_threads() {
     let x: Vec<[f32; 10]> = (0..5000)
         .map(|i| std::array::from_fn(|j| ((i * 13 + j * 7) % 19) as f32 - 9.0))
         .collect();
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| model.predict(&x))
-    };
+    let run = |threads: usize| common::on_threads(threads, || model.predict(&x));
     let one = run(1);
     assert_eq!(one, run(2));
     // And each row equals its prediction alone, to rounding (predict_one's order differs).
@@ -296,13 +292,7 @@ fn a_row_gives_the_same_bits_alone_and_in_any_batch_with_vector_activations() {
     let x: Vec<[f32; 10]> = (0..3000)
         .map(|i| std::array::from_fn(|j| ((i * 7 + j * 11) % 23) as f32 / 4.0 - 2.8))
         .collect();
-    let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| model.predict(&x))
-    };
+    let run = |threads: usize| common::on_threads(threads, || model.predict(&x));
     let all = run(1);
     assert_eq!(all, run(2), "1 and 2 threads differ");
     for (i, (row, out)) in x.iter().zip(&all).enumerate().step_by(37) {

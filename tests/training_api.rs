@@ -1,6 +1,8 @@
 //! `fit`'s options, callbacks, History and errors behave as Keras' do.
 
 use seqnet::data::tutorial_data;
+mod common;
+
 use seqnet::prelude::*;
 use seqnet::train::{Logs, Mode, TrainState, TRAIN_CHUNK_ROWS};
 use std::collections::HashMap;
@@ -421,11 +423,7 @@ fn training_is_bit_identical_on_one_and_two_threads() {
         .collect();
     let y: Vec<f32> = (0..512).map(|i| (i % 10) as f32).collect();
     let train = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        common::on_threads(threads, || {
             let mut m = Wide::new(9).compile(
                 Adam::new(0.001),
                 Loss::sparse_categorical_crossentropy(),
@@ -519,11 +517,7 @@ fn row_chunks_add_up_to_the_whole_batch() {
 fn chunked_training_is_bit_identical_on_one_and_two_threads() {
     let (x, y) = tutorial_data(1024, 5);
     let train = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        common::on_threads(threads, || {
             let mut m = Tutorial::new(4).compile(
                 Adam::new(0.001),
                 Loss::binary_crossentropy(),

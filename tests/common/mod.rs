@@ -1,4 +1,4 @@
-//! Reading Keras' reference values from `../shared/reference/` for the parity tests.
+//! Shared test helpers: Keras' reference values from `../shared/reference/`, thread pools.
 #![allow(dead_code)] // each test binary uses a different part
 
 use serde_json::Value;
@@ -76,4 +76,13 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], rel: f32, abs: f32) {
         worst = worst.max(err);
     }
     eprintln!("{what}: {} values, largest difference {worst:e}", got.len());
+}
+
+/// `f` on a fresh rayon pool of `threads` threads: how the tests compare 1 and 2 threads.
+pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool")
+        .install(f)
 }
