@@ -38,6 +38,17 @@ pub fn gemv_fixed<const K: usize, const N: usize, A: Activation>(
         unsafe { gemv_fixed_avx512::<K, N, A>(x, w, bias, act, y) };
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2
+        && (2..=AVX2_FIXED_MAX_N).contains(&N)
+        && !A::ROW_WISE
+        && is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+    {
+        // SAFETY: AVX2 and FMA detected; shapes checked above.
+        unsafe { gemv_fixed_avx2::<K, N, A>(x, w, bias, act, y) };
+        return;
+    }
     gemv(isa, x, w, bias, y);
     if !A::ROW_WISE {
         act.apply_slice(y);
@@ -123,6 +134,88 @@ unsafe fn gemv_fixed_avx512<const K: usize, const N: usize, A: Activation>(
     }
 }
 
+/// Widest layer the AVX2 `gemv_fixed` keeps in registers: 12 of the 16 ymm registers hold
+/// accumulators (the rest a broadcast and the loaded weights).
+const AVX2_FIXED_MAX_N: usize = 96;
+
+/// `gemv_fixed_avx512` for AVX2 (eight lanes, no mask registers: the last partial register of a
+/// row is read and written with `vmaskmovps`). A one-output layer takes `gemv`'s dot product.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gemv_fixed_avx2<const K: usize, const N: usize, A: Activation>(
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    act: &A,
+    y: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let regs = N.div_ceil(8);
+    let chains = (12 / regs).clamp(1, 4);
+    // Lanes < N − 8v are live in register v; the mask is all ones for every register but the
+    // last partial one.
+    let live = |v: usize| {
+        let count = N.saturating_sub(v * 8).min(8) as i32;
+        _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(count),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        )
+    };
+    let full = |v: usize| (v + 1) * 8 <= N;
+    // SAFETY (this block): full registers read and write lanes below N; the partial one goes
+    // through vmaskmovps with only the live lanes enabled; rows p < K. All inside the slices
+    // gemv_fixed checked.
+    unsafe {
+        let load = |at: *const f32, v: usize| {
+            if full(v) {
+                _mm256_loadu_ps(at)
+            } else {
+                _mm256_maskload_ps(at, live(v))
+            }
+        };
+        let mut acc = [[_mm256_setzero_ps(); 12]; 4];
+        // As in the AVX-512 version: with K and N constants the loops unroll and `acc` stays
+        // in registers.
+        let step = |acc: &mut [[__m256; 12]; 4], c: usize, p: usize| {
+            let xs = _mm256_set1_ps(*x.get_unchecked(p));
+            let row = w.as_ptr().add(p * N);
+            for (v, a) in acc[c].iter_mut().enumerate().take(regs) {
+                *a = _mm256_fmadd_ps(xs, load(row.add(8 * v), v), *a);
+            }
+        };
+        let whole = K - K % chains;
+        for p0 in (0..whole).step_by(chains) {
+            for c in 0..chains {
+                step(&mut acc, c, p0 + c);
+            }
+        }
+        for c in 0..K - whole {
+            step(&mut acc, c, whole + c);
+        }
+        for v in 0..regs {
+            let mut out = acc[0][v];
+            for chain in acc.iter().take(chains).skip(1) {
+                out = _mm256_add_ps(out, chain[v]);
+            }
+            if let Some(b) = bias {
+                out = _mm256_add_ps(out, load(b.as_ptr().add(8 * v), v));
+            }
+            if A::IN_REGISTER == InRegister::Relu {
+                out = _mm256_max_ps(out, _mm256_setzero_ps());
+            }
+            let at = y.as_mut_ptr().add(8 * v);
+            if full(v) {
+                _mm256_storeu_ps(at, out);
+            } else {
+                _mm256_maskstore_ps(at, live(v), out);
+            }
+        }
+    }
+    if A::IN_REGISTER == InRegister::AfterStore {
+        act.apply_slice(y);
+    }
+}
+
 /// y = x·W (+ b) for x of length k and W row-major k × n; `y` has n values.
 pub fn gemv(isa: Isa, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
     let (k, n) = (x.len(), y.len());
@@ -164,9 +257,13 @@ fn gemv_portable(x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
                 let row = &w[(kb * KC + p) * n + j0..][..width];
                 let xs = wide::f32x8::splat(xv);
                 for (v, acc) in block.iter_mut().enumerate().take(regs) {
-                    let mut lanes = [0.0f32; 8];
                     let part = &row[v * 8..(v * 8 + 8).min(width)];
-                    lanes[..part.len()].copy_from_slice(part);
+                    // Full registers load in place; only a last partial one is copied out.
+                    let lanes: [f32; 8] = part.try_into().unwrap_or_else(|_| {
+                        let mut lanes = [0.0f32; 8];
+                        lanes[..part.len()].copy_from_slice(part);
+                        lanes
+                    });
                     *acc = xs.mul_add(wide::f32x8::new(lanes), *acc);
                 }
             }
