@@ -89,7 +89,7 @@ fn every_path_matches_the_naive_loop_on_odd_shapes() {
 /// The packed path (a large product) and the direct path (a few of its rows) give the same bits,
 /// epilogue included: relu and linear run in registers on the direct path and after the store
 /// on the packed one, sigmoid after the store on both.
-fn same_rows_on_both_paths<A: Activation>(act: A) {
+fn same_rows_on_both_paths<A: Activation>(isa: Isa, act: A) {
     let (m, k, n) = (400, 64, 48);
     let x = random(m * k, 21);
     let w = random(k * n, 22);
@@ -103,7 +103,7 @@ fn same_rows_on_both_paths<A: Activation>(act: A) {
         };
         let xv = MatRef::row_major(&x[..rows * k], rows, k);
         gemm_fused(
-            Isa::current(),
+            isa,
             xv,
             MatRef::row_major(&w, k, n),
             &mut y,
@@ -114,25 +114,26 @@ fn same_rows_on_both_paths<A: Activation>(act: A) {
     };
     let (y_all, z_all) = run(m);
     let (y_few, z_few) = run(13);
+    let what = format!("{isa:?} {}", A::NAME);
     assert_eq!(
         &y_all[..13 * n],
         &y_few[..],
-        "{} outputs differ by path",
-        A::NAME
+        "{what}: outputs differ by path"
     );
     assert_eq!(
         &z_all[..13 * n],
         &z_few[..],
-        "{} pre-activations differ by path",
-        A::NAME
+        "{what}: pre-activations differ by path"
     );
 }
 
 #[test]
 fn packed_and_direct_paths_agree_bit_for_bit() {
-    same_rows_on_both_paths(Relu);
-    same_rows_on_both_paths(Linear);
-    same_rows_on_both_paths(Sigmoid);
+    for isa in Isa::available() {
+        same_rows_on_both_paths(isa, Relu);
+        same_rows_on_both_paths(isa, Linear);
+        same_rows_on_both_paths(isa, Sigmoid);
+    }
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Small products without packing (AVX-512): when A·B is a few hundred thousand multiply-adds,
+//! Small products without packing (AVX-512 and AVX2): when A·B is a few hundred thousand multiply-adds,
 //! packing costs as much as the arithmetic. Here A is broadcast straight from its strided view
 //! and B is read in place, row by row (it must be row-major: `cs == 1`), with masked loads for
 //! the last columns. For the forward pass that is the weights exactly as the model stores them,
@@ -141,6 +141,127 @@ unsafe fn tile<const R: usize, A: Activation>(
             }
             _mm512_mask_storeu_ps(c, m0, v0);
             _mm512_mask_storeu_ps(c.add(16), m1, v1);
+        }
+    }
+}
+
+/// `direct_avx512` for AVX2: 6-row × 16-column tiles (12 ymm accumulators), the last columns
+/// read and written with `vmaskmovps`.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; otherwise as `direct_avx512`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub(super) unsafe fn direct_avx2<A: Activation>(
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    out: Output,
+    accumulate: bool,
+    bias: Option<&[f32]>,
+    activation: &A,
+) {
+    let (m, n) = (a.rows, b.cols);
+    for j0 in (0..n).step_by(16) {
+        let cols = 16.min(n - j0);
+        for i0 in (0..m).step_by(6) {
+            let rows = 6.min(m - i0);
+            // SAFETY: as in direct_avx512, with AVX2 and FMA present (caller).
+            unsafe {
+                let args = (a, b, out, i0, j0, cols, accumulate, bias);
+                macro_rules! by_shape {
+                    ($($r:literal)*) => {
+                        match (rows, cols == 16) {
+                            $(($r, true) => tile_avx2::<$r, true, A>(args),
+                              ($r, false) => tile_avx2::<$r, false, A>(args),)*
+                            _ => unreachable!("1 to 6 rows"),
+                        }
+                    };
+                }
+                by_shape!(6 5 4 3 2 1);
+            }
+            if A::IN_REGISTER == InRegister::AfterStore {
+                let stored = Output { z: None, ..out };
+                // SAFETY: the tile lies inside the caller's output.
+                unsafe { stored.finish(i0..i0 + rows, j0, cols, None, activation) };
+            }
+        }
+    }
+}
+
+/// R rows × up to 16 columns at (i0, j0), as `tile` does for AVX-512; FULL tiles (16 columns)
+/// use plain loads and stores, the others `vmaskmovps` on the live columns.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
+    (a, b, out, i0, j0, cols, accumulate, bias): TileArgs<'_>,
+) {
+    use std::arch::x86_64::*;
+    let live = |count: usize| {
+        _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(count.min(8) as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        )
+    };
+    let (m0, m1) = (live(cols), live(cols.saturating_sub(8)));
+    // SAFETY (whole body): as in `tile`; masked-off lanes are neither read nor written, and
+    // pointers that may pass the end of a row are formed with wrapping_add.
+    unsafe {
+        let load = |at: *const f32, mask: __m256i| {
+            if FULL {
+                _mm256_loadu_ps(at)
+            } else {
+                _mm256_maskload_ps(at, mask)
+            }
+        };
+        let store = |at: *mut f32, mask: __m256i, v: __m256| {
+            if FULL {
+                _mm256_storeu_ps(at, v)
+            } else {
+                _mm256_maskstore_ps(at, mask, v)
+            }
+        };
+        let a0 = a.data.as_ptr().add(i0 * a.rs);
+        let b0 = b.data.as_ptr().add(j0);
+        let mut acc = [[_mm256_setzero_ps(); 2]; R];
+        for p in 0..a.cols {
+            let row = b0.add(p * b.rs);
+            let bv0 = load(row, m0);
+            let bv1 = load(row.wrapping_add(8), m1);
+            let ap = a0.add(p * a.cs);
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let av = _mm256_set1_ps(*ap.add(r * a.rs));
+                acc[0] = _mm256_fmadd_ps(av, bv0, acc[0]);
+                acc[1] = _mm256_fmadd_ps(av, bv1, acc[1]);
+            }
+        }
+        let bias = bias.map(|bias| {
+            let at = bias.as_ptr().add(j0);
+            (load(at, m0), load(at.wrapping_add(8), m1))
+        });
+        let relu = A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE;
+        for (r, acc) in acc.iter().enumerate() {
+            let at = (i0 + r) * out.ldc + j0;
+            let c = out.c.add(at);
+            let (mut v0, mut v1) = (acc[0], acc[1]);
+            if accumulate {
+                v0 = _mm256_add_ps(v0, load(c, m0));
+                v1 = _mm256_add_ps(v1, load(c.wrapping_add(8), m1));
+            }
+            // Output::finish's operations in its order, as in `tile`.
+            if let Some((b0, b1)) = bias {
+                v0 = _mm256_add_ps(v0, b0);
+                v1 = _mm256_add_ps(v1, b1);
+            }
+            if let Some(z) = out.z {
+                store(z.add(at), m0, v0);
+                store(z.add(at).wrapping_add(8), m1, v1);
+            }
+            if relu {
+                v0 = _mm256_max_ps(v0, _mm256_setzero_ps());
+                v1 = _mm256_max_ps(v1, _mm256_setzero_ps());
+            }
+            store(c, m0, v0);
+            store(c.wrapping_add(8), m1, v1);
         }
     }
 }

@@ -234,6 +234,17 @@ fn driver<K: Microkernel, A: Activation>(
         unsafe { direct::direct_avx512(a, b, out, accumulate, bias, activation) };
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if K::ISA == Isa::Avx2 && direct::applies(&a, &b) {
+        let out = Output {
+            c: c.as_mut_ptr(),
+            z: pre_activation.map(|z| z.as_mut_ptr()),
+            ldc: n,
+        };
+        // SAFETY: K is the AVX2 kernel, so AVX2 and FMA are present; otherwise as above.
+        unsafe { direct::direct_avx2(a, b, out, accumulate, bias, activation) };
+        return;
+    }
 
     // Threads split the output. Splitting rows makes every thread pack all of B, splitting
     // columns all of A: split along the dimension whose other operand is smaller.
