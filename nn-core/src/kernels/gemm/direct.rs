@@ -35,13 +35,16 @@ pub(super) unsafe fn direct_avx512<A: Activation>(
     bias: Option<&[f32]>,
     activation: &A,
 ) {
-    let (m, n) = (a.rows, b.cols);
-    for j0 in (0..n).step_by(32) {
-        let cols = 32.min(n - j0);
-        for i0 in (0..m).step_by(12) {
-            let rows = 12.min(m - i0);
-            // SAFETY: rows i0..i0+rows of A, columns j0..j0+cols of B and C exist (checked
-            // views, loop bounds); the CPU has AVX-512F (caller); a bias has n values (driver).
+    for_each_tile(
+        a.rows,
+        b.cols,
+        12,
+        32,
+        out,
+        activation,
+        |i0, j0, rows, cols| {
+            // SAFETY: rows i0..i0+rows of A, columns j0..j0+cols of B and C exist (checked views,
+            // loop bounds); the CPU has AVX-512F (caller); a bias has n values (driver).
             unsafe {
                 let args = (a, b, out, i0, j0, cols, accumulate, bias);
                 match rows {
@@ -59,10 +62,31 @@ pub(super) unsafe fn direct_avx512<A: Activation>(
                     _ => tile::<1, A>(args),
                 }
             }
+        },
+    );
+}
+
+/// Walks C in `mr` × `nr` tiles (column blocks outside, so a block of B stays in cache across
+/// the row tiles), runs `tile(i0, j0, rows, cols)` on each, then the activations that cannot
+/// run in registers on the stored tile (bias and pre-activation were done in registers).
+#[cfg(target_arch = "x86_64")]
+fn for_each_tile<A: Activation>(
+    m: usize,
+    n: usize,
+    mr: usize,
+    nr: usize,
+    out: Output,
+    activation: &A,
+    mut tile: impl FnMut(usize, usize, usize, usize),
+) {
+    for j0 in (0..n).step_by(nr) {
+        let cols = nr.min(n - j0);
+        for i0 in (0..m).step_by(mr) {
+            let rows = mr.min(m - i0);
+            tile(i0, j0, rows, cols);
             if A::IN_REGISTER == InRegister::AfterStore {
-                // Bias and pre-activation were done in registers; only the activation is left.
                 let stored = Output { z: None, ..out };
-                // SAFETY: the tile lies inside the caller's output.
+                // SAFETY: the tile lies inside the output the direct path's caller gave.
                 unsafe { stored.finish(i0..i0 + rows, j0, cols, None, activation) };
             }
         }
@@ -160,32 +184,30 @@ pub(super) unsafe fn direct_avx2<A: Activation>(
     bias: Option<&[f32]>,
     activation: &A,
 ) {
-    let (m, n) = (a.rows, b.cols);
-    for j0 in (0..n).step_by(16) {
-        let cols = 16.min(n - j0);
-        for i0 in (0..m).step_by(6) {
-            let rows = 6.min(m - i0);
+    for_each_tile(
+        a.rows,
+        b.cols,
+        6,
+        16,
+        out,
+        activation,
+        |i0, j0, rows, cols| {
             // SAFETY: as in direct_avx512, with AVX2 and FMA present (caller).
             unsafe {
                 let args = (a, b, out, i0, j0, cols, accumulate, bias);
                 macro_rules! by_shape {
-                    ($($r:literal)*) => {
-                        match (rows, cols == 16) {
-                            $(($r, true) => tile_avx2::<$r, true, A>(args),
-                              ($r, false) => tile_avx2::<$r, false, A>(args),)*
-                            _ => unreachable!("1 to 6 rows"),
-                        }
-                    };
-                }
+                ($($r:literal)*) => {
+                    match (rows, cols == 16) {
+                        $(($r, true) => tile_avx2::<$r, true, A>(args),
+                          ($r, false) => tile_avx2::<$r, false, A>(args),)*
+                        _ => unreachable!("1 to 6 rows"),
+                    }
+                };
+            }
                 by_shape!(6 5 4 3 2 1);
             }
-            if A::IN_REGISTER == InRegister::AfterStore {
-                let stored = Output { z: None, ..out };
-                // SAFETY: the tile lies inside the caller's output.
-                unsafe { stored.finish(i0..i0 + rows, j0, cols, None, activation) };
-            }
-        }
-    }
+        },
+    );
 }
 
 /// R rows × up to 16 columns at (i0, j0), as `tile` does for AVX-512; FULL tiles (16 columns)
