@@ -457,22 +457,22 @@ sequential! {
     }
 }
 
-#[test]
-fn row_chunks_add_up_to_the_whole_batch() {
-    let (x, y) = tutorial_data(300, 3);
-    let mut m = Tutorial::new(2).compile(Adam::new(0.001), Loss::binary_crossentropy(), []);
-    assert_eq!(m.chunk_count(300), 5, "300 rows should run as 5 chunks");
-    assert_eq!(m.chunk_count(32), 1, "a small batch runs whole");
+/// The loss and gradients of `rows` rows, run as chunks, against the row-weighted mean of each
+/// 64-row part run on its own (whole: the path Keras' parity tests check).
+fn chunked_equals_its_parts(m: &mut seqnet::Compiled<Tutorial, Adam>, rows: usize, chunks: usize) {
+    let (x, y) = tutorial_data(rows, 3);
+    assert_eq!(
+        m.chunk_count(rows),
+        chunks,
+        "{rows} rows should run as {chunks} chunks"
+    );
     let (loss, grads) = m.loss_and_gradients(&x, &y[..]).unwrap();
     let grads = grads.to_vec();
-
-    // Each 64-row part on its own runs whole (the path Keras' parity tests check); the batch
-    // mean is their row-weighted mean.
     let mut want_loss = 0.0;
     let mut want = vec![0.0f64; grads.len()];
-    for start in (0..300).step_by(TRAIN_CHUNK_ROWS) {
-        let end = (start + TRAIN_CHUNK_ROWS).min(300);
-        let share = (end - start) as f64 / 300.0;
+    for start in (0..rows).step_by(TRAIN_CHUNK_ROWS) {
+        let end = (start + TRAIN_CHUNK_ROWS).min(rows);
+        let share = (end - start) as f64 / rows as f64;
         let (l, g) = m
             .loss_and_gradients(&x[start..end], &y[start..end])
             .unwrap();
@@ -483,16 +483,26 @@ fn row_chunks_add_up_to_the_whole_batch() {
     }
     assert!(
         (loss - want_loss).abs() < 1e-6,
-        "loss {loss} vs {want_loss}"
+        "{rows} rows: loss {loss} vs {want_loss}"
     );
     let scale = want.iter().fold(0.0f64, |s, w| s.max(w.abs()));
     for (i, (g, w)) in grads.iter().zip(&want).enumerate() {
         assert!(
             (*g as f64 - w).abs() <= 1e-6 * scale,
-            "gradient {i}: chunked {g} vs parts {w}"
+            "{rows} rows, gradient {i}: chunked {g} vs parts {w}"
         );
     }
+}
 
+#[test]
+fn row_chunks_add_up_to_the_whole_batch() {
+    let mut m = Tutorial::new(2).compile(Adam::new(0.001), Loss::binary_crossentropy(), []);
+    assert_eq!(m.chunk_count(32), 1, "a small batch runs whole");
+    chunked_equals_its_parts(&mut m, 300, 5);
+    // More chunks than run at once (16): two waves, folded in order.
+    chunked_equals_its_parts(&mut m, 1100, 18);
+
+    let (x, y) = tutorial_data(300, 3);
     // Class weights reach every chunk: a weighted one-batch fit differs from an unweighted one.
     let fit_with = |class_weight: Option<HashMap<usize, f32>>| {
         let mut m = Tutorial::new(2).compile(Adam::new(0.01), Loss::binary_crossentropy(), []);

@@ -36,6 +36,10 @@ pub const TRAIN_CHUNK_ROWS: usize = 64;
 /// waking a second thread costs more than the chunk saves.
 const CHUNK_MIN_WORK: usize = 1 << 18;
 
+/// Most chunk workspaces a model keeps (and chunks run at once): bounds the memory a huge batch
+/// takes to 16 tapes and gradient buffers.
+const CHUNKS_AT_ONCE: usize = 16;
+
 /// One row chunk's workspace: its own tape and gradient buffer, kept between steps.
 struct Chunk {
     tape: Tape,
@@ -55,7 +59,7 @@ pub struct Compiled<N: Network, O: Optimizer> {
     tensors: Vec<usize>,
     /// The training tape of the last `train_on_batch`, kept so the next one allocates nothing.
     tape: Option<Tape>,
-    /// Workspaces of the row chunks of the largest chunked batch so far.
+    /// Workspaces of the row chunks (at most CHUNKS_AT_ONCE), kept between steps.
     chunks: Vec<Chunk>,
     /// The largest weight matrix (inputs × outputs of a layer): how big a layer's GEMMs get.
     widest_kernel: usize,
@@ -341,7 +345,8 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         chunks: usize,
         metrics: &mut [MetricState],
     ) -> f64 {
-        while self.chunks.len() < chunks {
+        let workspaces = chunks.min(CHUNKS_AT_ONCE);
+        while self.chunks.len() < workspaces {
             self.chunks.push(Chunk {
                 tape: Tape::for_network::<N>(TRAIN_CHUNK_ROWS, true),
                 grads: AlignedBuf::zeros(N::PARAM_COUNT),
@@ -363,40 +368,43 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 r.len(),
             )
         };
-        self.chunks[..chunks]
-            .par_iter_mut()
-            .enumerate()
-            .for_each(|(c, chunk)| {
-                let (xc, yc, wc, r) = part(c);
-                model.forward(xc, r, &mut chunk.tape, true);
-                let (output, pre_activation, delta) = chunk.tape.output_and_delta(r);
-                let (chunk_loss, start) = loss.evaluate_part(
-                    loss_batch::<N>(output, pre_activation, yc, wc),
-                    Some(delta),
-                    rows,
-                );
-                chunk.loss = chunk_loss;
-                model.backward(xc, r, &mut chunk.tape, &mut chunk.grads, start);
-            });
-
         let mut total = 0.0;
-        for (c, chunk) in self.chunks[..chunks].iter_mut().enumerate() {
-            let (_, yc, _, r) = part(c);
-            let (output, _, _) = chunk.tape.output_and_delta(r);
-            for m in metrics.iter_mut() {
-                m.update(output, yc, N::OUTPUT_WIDTH);
+        // Waves of at most CHUNKS_AT_ONCE chunks, so a huge batch does not keep a workspace
+        // per chunk; each wave is folded into the gradient in chunk order, so the sums are the
+        // same as one wave would give.
+        for first in (0..chunks).step_by(CHUNKS_AT_ONCE) {
+            let wave = CHUNKS_AT_ONCE.min(chunks - first);
+            self.chunks[..wave]
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(i, chunk)| {
+                    let (xc, yc, wc, r) = part(first + i);
+                    model.forward(xc, r, &mut chunk.tape, true);
+                    let (output, pre_activation, delta) = chunk.tape.output_and_delta(r);
+                    let (chunk_loss, start) = loss.evaluate_part(
+                        loss_batch::<N>(output, pre_activation, yc, wc),
+                        Some(delta),
+                        rows,
+                    );
+                    chunk.loss = chunk_loss;
+                    model.backward(xc, r, &mut chunk.tape, &mut chunk.grads, start);
+                });
+            for (i, chunk) in self.chunks[..wave].iter_mut().enumerate() {
+                let (_, yc, _, r) = part(first + i);
+                let (output, _, _) = chunk.tape.output_and_delta(r);
+                for m in metrics.iter_mut() {
+                    m.update(output, yc, N::OUTPUT_WIDTH);
+                }
+                total += chunk.loss;
+                if first + i == 0 {
+                    self.grads.copy_from_slice(&chunk.grads);
+                } else {
+                    self.grads
+                        .iter_mut()
+                        .zip(chunk.grads.iter())
+                        .for_each(|(g, c)| *g += c);
+                }
             }
-            total += chunk.loss;
-        }
-        let (first, rest) = self.chunks[..chunks]
-            .split_first()
-            .expect("at least two chunks");
-        self.grads.copy_from_slice(&first.grads);
-        for chunk in rest {
-            self.grads
-                .iter_mut()
-                .zip(chunk.grads.iter())
-                .for_each(|(g, c)| *g += c);
         }
         total
     }
