@@ -221,29 +221,27 @@ fn driver<K: Microkernel, A: Activation>(
         return;
     }
 
+    let out = Output {
+        c: c.as_mut_ptr(),
+        z: pre_activation.map(|z| z.as_mut_ptr()),
+        ldc: n,
+    };
+
     #[cfg(target_arch = "x86_64")]
-    if K::ISA == Isa::Avx512 && direct::applies(&a, &b) {
-        // K is the AVX-512 kernel, so the CPU has AVX-512F.
-        let out = Output {
-            c: c.as_mut_ptr(),
-            z: pre_activation.map(|z| z.as_mut_ptr()),
-            ldc: n,
-        };
-        // SAFETY: AVX-512F is present (above); `out` covers the m × n buffers whose lengths were
-        // checked; the views were checked; `applies` holds.
-        unsafe { direct::direct_avx512(a, b, out, accumulate, bias, activation) };
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if K::ISA == Isa::Avx2 && direct::applies(&a, &b) {
-        let out = Output {
-            c: c.as_mut_ptr(),
-            z: pre_activation.map(|z| z.as_mut_ptr()),
-            ldc: n,
-        };
-        // SAFETY: K is the AVX2 kernel, so AVX2 and FMA are present; otherwise as above.
-        unsafe { direct::direct_avx2(a, b, out, accumulate, bias, activation) };
-        return;
+    if direct::applies(&a, &b) {
+        match K::ISA {
+            // SAFETY: K is the AVX-512 kernel, so the CPU has AVX-512F (gemm_fused detected
+            // it); `out` covers the m × n buffers whose lengths were checked; the views were
+            // checked; `applies` holds.
+            Isa::Avx512 => unsafe {
+                return direct::direct_avx512(a, b, out, accumulate, bias, activation);
+            },
+            // SAFETY: as above, K being the AVX2 kernel (AVX2 and FMA detected).
+            Isa::Avx2 => unsafe {
+                return direct::direct_avx2(a, b, out, accumulate, bias, activation);
+            },
+            Isa::Portable => {}
+        }
     }
 
     // Threads split the output. Splitting rows makes every thread pack all of B, splitting
@@ -258,11 +256,6 @@ fn driver<K: Microkernel, A: Activation>(
         1
     };
     let per_part = extent.div_ceil(parts).div_ceil(unit) * unit;
-    let out = Output {
-        c: c.as_mut_ptr(),
-        z: pre_activation.map(|z| z.as_mut_ptr()),
-        ldc: n,
-    };
     let task = |i: usize| {
         let start = i * per_part;
         if start >= extent {
