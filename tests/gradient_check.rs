@@ -79,8 +79,10 @@ fn random_batch<N: Network>(loss: Loss, rng: &mut impl Rng) -> (Vec<N::InputRow>
 /// True when no output pre-activation is near the activation's kink and no MAE residual near 0.
 fn away_from_kinks<N: Network>(model: &N, loss: Loss, x: &[N::InputRow], y: &[f32]) -> bool {
     let mut tape = seqnet::Tape::for_network::<N>(ROWS, true);
-    model.forward(N::InputRow::flat(x), ROWS, &mut tape, true);
-    let (output, z, _) = tape.output_and_delta(ROWS);
+    let x = N::InputRow::flat(x);
+    model.forward(x, ROWS, &mut tape, seqnet::layers::Phase::Inference);
+    let view = model.loss_view(x, ROWS, &mut tape);
+    let (output, z) = (view.output, view.logits);
     let kinks = activation_kinks(N::OUTPUT_ACTIVATION);
     let z_ok = z
         .iter()

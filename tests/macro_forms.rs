@@ -186,7 +186,7 @@ fn predict_agrees_across_entry_points_and_chunks() {
         );
     }
     assert_eq!(model.predict_flat(x.as_flattened()).unwrap(), batch);
-    assert_eq!(model.predict(&[]).len(), 0);
+    assert_eq!(model.predict::<[f32; 10]>(&[]).len(), 0);
 }
 
 #[test]
@@ -307,4 +307,12 @@ fn a_row_gives_the_same_bits_alone_and_in_any_batch_with_vector_activations() {
             assert!((a - b).abs() <= 1e-6, "predict_one row {i}: {a} vs {b}");
         }
     }
+}
+
+#[test]
+fn literal_rows_infer_their_float_type() {
+    let model = Explicit::new(1);
+    let p = model.predict(&[[0.5; 10]]);
+    let one = model.predict_one(&[0.25; 10]);
+    assert!(p[0][0] > 0.0 && one[0] > 0.0);
 }

@@ -85,6 +85,7 @@ fn early_stopping_follows_keras_and_restores_the_best_weights() {
     let mut stopped_at = None;
     let mut state = TrainState {
         params: &mut params,
+        state: &mut [],
         learning_rate: 0.1,
         stop_training: false,
     };
@@ -113,6 +114,7 @@ fn early_stopping_follows_keras_and_restores_the_best_weights() {
         .patience(1);
     let mut state = TrainState {
         params: &mut params,
+        state: &mut [],
         learning_rate: 0.1,
         stop_training: false,
     };
@@ -141,6 +143,7 @@ fn reduce_lr_on_plateau_follows_keras() {
         .min_lr(0.03);
     let mut state = TrainState {
         params: &mut params,
+        state: &mut [],
         learning_rate: 0.1,
         stop_training: false,
     };

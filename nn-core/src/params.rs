@@ -81,9 +81,10 @@ impl InitRng {
         InitRng(ChaCha8Rng::seed_from_u64(seed))
     }
 
-    /// Keras' `glorot_uniform`: U(−l, l) with l = √(6 / (fan_in + fan_out)), row-major `[in][out]`.
+    /// Keras' `glorot_uniform`: U(−l, l) with l = √(6 / (fan_in + fan_out)), drawn in the
+    /// kernel's row-major order. For a Dense kernel the fans are its input and output widths;
+    /// for a Conv2D kernel they are KH·KW·C and KH·KW·F, as Keras computes them.
     pub fn glorot_uniform(&mut self, kernel: &mut [f32], fan_in: usize, fan_out: usize) {
-        debug_assert_eq!(kernel.len(), fan_in * fan_out);
         let limit = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
         for w in kernel {
             *w = self.0.random_range(-limit..limit);

@@ -1,29 +1,39 @@
 //! Typed rows: how `fit`, `evaluate` and the data helpers take `&[[f32; W]]` (width checked by
 //! the type) and labels in the shapes Keras users pass them.
 
-/// A fixed-width row of `f32`s: `[f32; W]`.
-pub trait Row: Copy + Send + Sync + std::fmt::Debug + 'static {
+/// A fixed-size row of `f32`s: `[f32; W]`, or an image `[[[f32; C]; W]; H]` (or `[[f32; W]; H]`)
+/// whose values are read row-major, channels last, as Keras' NHWC layout stores them.
+pub trait Row: bytemuck::Pod + Send + Sync + std::fmt::Debug + 'static {
     /// Values per row.
     const WIDTH: usize;
     /// Rows as one flat slice, row-major.
-    fn flat(rows: &[Self]) -> &[f32];
+    fn flat(rows: &[Self]) -> &[f32] {
+        bytemuck::cast_slice(rows)
+    }
     /// Rows as one flat mutable slice.
-    fn flat_mut(rows: &mut [Self]) -> &mut [f32];
+    fn flat_mut(rows: &mut [Self]) -> &mut [f32] {
+        bytemuck::cast_slice_mut(rows)
+    }
+    /// One row's values.
+    fn as_flat(&self) -> &[f32] {
+        bytemuck::cast_slice(std::slice::from_ref(self))
+    }
     /// A row of zeros.
-    fn zeroed() -> Self;
+    fn zeroed() -> Self {
+        <Self as bytemuck::Zeroable>::zeroed()
+    }
 }
 
 impl<const W: usize> Row for [f32; W] {
     const WIDTH: usize = W;
-    fn flat(rows: &[Self]) -> &[f32] {
-        rows.as_flattened()
-    }
-    fn flat_mut(rows: &mut [Self]) -> &mut [f32] {
-        rows.as_flattened_mut()
-    }
-    fn zeroed() -> Self {
-        [0.0; W]
-    }
+}
+
+impl<const W: usize, const H: usize> Row for [[f32; W]; H] {
+    const WIDTH: usize = H * W;
+}
+
+impl<const C: usize, const W: usize, const H: usize> Row for [[[f32; C]; W]; H] {
+    const WIDTH: usize = H * W * C;
 }
 
 /// Labels for `fit` and `evaluate`: one value per row (`&[f32]`: a binary label or a class id)

@@ -8,6 +8,9 @@ pub struct WeightSpec {
     pub name: &'static str,
     /// Its shape (`[in, out]` for a Dense kernel).
     pub shape: Vec<usize>,
+    /// False for values an optimizer never updates (BatchNormalization's moving statistics):
+    /// they live in the model's state buffer, not its parameter buffer.
+    pub trainable: bool,
 }
 
 impl WeightSpec {
@@ -33,16 +36,24 @@ pub struct LayerSpec {
     pub output_shape: Vec<usize>,
     /// The activation as Keras names it, for layers that have one.
     pub activation: Option<String>,
-    /// Its weights, in order; they are consecutive in the flat parameter buffer.
+    /// Its weights in Keras' `layer.weights` order. The trainable ones are consecutive in the
+    /// model's parameter buffer, the others in its state buffer.
     pub weights: Vec<WeightSpec>,
-    /// False for weights an optimizer never updates (none yet).
-    pub trainable: bool,
 }
 
 impl LayerSpec {
-    /// Number of parameters of the layer.
+    /// Number of parameters of the layer, trainable or not (Keras' `count_params`).
     pub fn param_count(&self) -> usize {
         self.weights.iter().map(WeightSpec::len).sum()
+    }
+
+    /// Number of trainable parameters.
+    pub fn trainable_count(&self) -> usize {
+        self.weights
+            .iter()
+            .filter(|w| w.trainable)
+            .map(WeightSpec::len)
+            .sum()
     }
 }
 
@@ -76,11 +87,7 @@ impl ModelSpec {
 
     /// Parameters an optimizer updates.
     pub fn trainable_param_count(&self) -> usize {
-        self.layers
-            .iter()
-            .filter(|l| l.trainable)
-            .map(LayerSpec::param_count)
-            .sum()
+        self.layers.iter().map(LayerSpec::trainable_count).sum()
     }
 
     /// Every weight tensor in `get_weights()` order, with the layer it belongs to.
@@ -88,5 +95,49 @@ impl ModelSpec {
         self.layers
             .iter()
             .flat_map(|l| l.weights.iter().map(move |w| (l, w)))
+    }
+
+    /// Every weight tensor in `get_weights()` order with where its values live: the parameter
+    /// buffer (trainable) or the state buffer, and the offset there.
+    pub fn weight_places(&self) -> Vec<WeightPlace<'_>> {
+        let (mut params, mut state) = (0, 0);
+        self.weights()
+            .map(|(layer, weight)| {
+                let offset = if weight.trainable {
+                    &mut params
+                } else {
+                    &mut state
+                };
+                let place = WeightPlace {
+                    layer,
+                    weight,
+                    trainable: weight.trainable,
+                    offset: *offset,
+                };
+                *offset += weight.len();
+                place
+            })
+            .collect()
+    }
+}
+
+/// Where one weight tensor's values are: `offset..offset + weight.len()` of the parameter buffer
+/// when `trainable`, else of the state buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct WeightPlace<'a> {
+    /// The layer the tensor belongs to.
+    pub layer: &'a LayerSpec,
+    /// The tensor.
+    pub weight: &'a WeightSpec,
+    /// Which buffer holds it.
+    pub trainable: bool,
+    /// Its first value's index in that buffer.
+    pub offset: usize,
+}
+
+impl WeightPlace<'_> {
+    /// The index range of its values in its buffer.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.offset..self.offset + self.weight.len()
     }
 }

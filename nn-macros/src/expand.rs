@@ -1,14 +1,21 @@
 //! Code: writes the struct and its impls from a checked plan. Only what depends on the layer list
-//! is generated (widths, offsets, the layer chain, the spec); everything else is `nn-core` code
-//! reached through the `Network` trait.
+//! is generated: one `const` layer value per entry (its type carries every width), the offsets
+//! of its weights in the model's two buffers, and the chain that calls each layer through the
+//! `Layer` trait. Building each layer's type is the one place that looks at the layer kind;
+//! everything else is the same for every layer and lives in `nn-core`.
 //!
 //! Generated code names the runtime as `::seqnet::__private`, so it works wherever the user has
 //! the `seqnet` crate, without importing anything.
 
 use crate::parse::ModelDecl;
-use crate::shape::{Dim, Kind, Plan};
+use crate::shape::{flat_width, Dim, Kind, LayerPlan, Plan};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+
+/// Above this many values of intermediate outputs, `predict_one` keeps them in a reused
+/// per-thread buffer instead of on the stack (256 KB), so a large image model cannot overflow
+/// a thread's stack.
+const STACK_VALUES: usize = 1 << 16;
 
 impl quote::ToTokens for Dim {
     fn to_tokens(&self, tokens: &mut TokenStream) {
@@ -16,6 +23,136 @@ impl quote::ToTokens for Dim {
             Dim::Lit(n) => quote!(#n),
             Dim::Generic => quote!(IN),
         });
+    }
+}
+
+/// The runtime type of one layer and the expression building its value.
+fn layer_type(rt: &TokenStream, layer: &LayerPlan, index: usize) -> (TokenStream, TokenStream) {
+    let width = flat_width(&layer.input_shape);
+    let last = *layer.input_shape.last().expect("a shape has a dimension");
+    let image = || match layer.input_shape[..] {
+        [Dim::Lit(h), Dim::Lit(w), Dim::Lit(c)] => (h, w, c),
+        _ => unreachable!("the shape check admits only images here"),
+    };
+    let act = |a: &crate::args::ActivationPlan| {
+        let ty = format_ident!("{}", a.ty);
+        let init = &a.init;
+        (
+            quote!(#rt::activations::#ty),
+            quote!(#rt::activations::#ty #init),
+        )
+    };
+    match &layer.kind {
+        Kind::Dense {
+            units,
+            activation,
+            use_bias,
+        } => {
+            let (a_ty, a_val) = act(activation);
+            (
+                quote!(#rt::layers::Dense<#width, #units, #a_ty, #use_bias>),
+                quote!(#rt::layers::Dense::new(#a_val)),
+            )
+        }
+        Kind::Conv2D {
+            filters,
+            kernel: (kh, kw),
+            strides: (sh, sw),
+            same,
+            activation,
+            use_bias,
+        } => {
+            let (h, w, c) = image();
+            let (a_ty, a_val) = act(activation);
+            (
+                quote!(#rt::layers::Conv2D<
+                    #h, #w, #c, #filters, #kh, #kw, #sh, #sw, #same, #a_ty, #use_bias
+                >),
+                quote!(#rt::layers::Conv2D::new(#a_val)),
+            )
+        }
+        Kind::Pooling2D {
+            max,
+            pool: (ph, pw),
+            strides: (sh, sw),
+            same,
+        } => {
+            let (h, w, c) = image();
+            let ty = if *max {
+                quote!(MaxPooling2D)
+            } else {
+                quote!(AveragePooling2D)
+            };
+            (
+                quote!(#rt::layers::#ty<#h, #w, #c, #ph, #pw, #sh, #sw, #same>),
+                quote!(#rt::layers::#ty),
+            )
+        }
+        Kind::GlobalPooling2D { max } => {
+            let (h, w, c) = image();
+            let positions = h * w;
+            let ty = if *max {
+                quote!(GlobalMaxPooling2D)
+            } else {
+                quote!(GlobalAveragePooling2D)
+            };
+            (
+                quote!(#rt::layers::#ty<#positions, #c>),
+                quote!(#rt::layers::#ty),
+            )
+        }
+        Kind::Dropout { rate, seed } => {
+            let rate = *rate as f32;
+            let seed = match seed {
+                Some(s) => quote!(::core::option::Option::Some(#s)),
+                None => quote!(::core::option::Option::None),
+            };
+            let salt = index as u64;
+            (
+                quote!(#rt::layers::Dropout<#width>),
+                quote!(#rt::layers::Dropout::new(#rate, #seed, #salt)),
+            )
+        }
+        Kind::BatchNormalization {
+            momentum,
+            epsilon,
+            center,
+            scale,
+        } => {
+            let epsilon = *epsilon as f32;
+            (
+                quote!(#rt::layers::BatchNormalization<#width, #last, #center, #scale>),
+                quote!(#rt::layers::BatchNormalization::new(#momentum, #epsilon)),
+            )
+        }
+        Kind::Flatten => (
+            quote!(#rt::layers::Flatten<#width>),
+            quote!(#rt::layers::Flatten),
+        ),
+        Kind::Reshape => (
+            quote!(#rt::layers::Reshape<#width>),
+            quote!(#rt::layers::Reshape),
+        ),
+        Kind::Activation { activation } => {
+            let (a_ty, a_val) = act(activation);
+            (
+                quote!(#rt::layers::ActivationLayer<#width, #last, #a_ty>),
+                quote!(#rt::layers::ActivationLayer::new(#a_val)),
+            )
+        }
+    }
+}
+
+/// The row type of an input shape: nested arrays for images and matrices, flat otherwise.
+fn row_type(shape: &[Dim]) -> TokenStream {
+    match shape {
+        [a] => quote!([f32; #a]),
+        [h, w] => quote!([[f32; #w]; #h]),
+        [h, w, c] => quote!([[[f32; #c]; #w]; #h]),
+        _ => {
+            let width = flat_width(shape);
+            quote!([f32; #width])
+        }
     }
 }
 
@@ -32,160 +169,185 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
         (quote!(), quote!())
     };
     let in_width = plan.input_width();
+    let out_width = flat_width(
+        &plan
+            .layers
+            .last()
+            .expect("a checked plan has layers")
+            .output_shape,
+    );
+    let input_row = row_type(&plan.input.shape);
+    let flat_row = quote!([f32; #in_width]);
 
-    // Only Dense layers compute; Flatten is a change of shape over the same row-major values.
-    let dense: Vec<_> = plan
-        .layers
-        .iter()
-        .filter_map(|l| match &l.kind {
-            Kind::Dense {
-                units,
-                activation,
-                use_bias,
-            } => Some((l, *units, activation, *use_bias)),
-            Kind::Flatten => None,
-        })
-        .collect();
-    let out_width = dense.last().expect("the plan has a Dense layer").1;
-
+    let n = plan.layers.len();
+    let mut tys: Vec<TokenStream> = Vec::new();
     let mut consts = Vec::new();
-    let mut init = Vec::new();
-    let mut forward = Vec::new();
-    let mut forward_one = Vec::new();
-    let mut backward = Vec::new();
-    let mut widths = Vec::new();
-    let mut prev_one = quote!(x);
-    for (i, (layer, units, act, use_bias)) in dense.iter().enumerate() {
-        let layer_c = format_ident!("__LAYER_{}", i);
-        let offset_c = format_ident!("__OFFSET_{}", i);
-        let ty = format_ident!("{}", act.ty);
-        let act_init = &act.init;
-        let k = layer.input_width;
-        let offset = if i == 0 {
-            quote!(0)
+    for (i, layer) in plan.layers.iter().enumerate() {
+        let (ty, value) = layer_type(&rt, layer, i);
+        let (layer_c, p_c, s_c) = idents(i);
+        let (p_off, s_off) = if i == 0 {
+            (quote!(0), quote!(0))
         } else {
-            let prev = format_ident!("__OFFSET_{}", i - 1);
-            let prev_layer = format_ident!("__LAYER_{}", i - 1);
-            quote!(Self::#prev + Self::#prev_layer.param_count())
+            let prev = &tys[i - 1];
+            let (_, pp, ps) = idents(i - 1);
+            (
+                quote!(Self::#pp + <#prev as #rt::layers::Layer>::PARAMS),
+                quote!(Self::#ps + <#prev as #rt::layers::Layer>::STATE),
+            )
         };
         consts.push(quote! {
             #[doc(hidden)]
-            const #layer_c: #rt::layers::Dense<#k, #units, #rt::activations::#ty, #use_bias> =
-                #rt::layers::Dense::new(#rt::activations::#ty #act_init);
+            const #layer_c: #ty = #value;
             #[doc(hidden)]
-            const #offset_c: usize = #offset;
+            const #p_c: usize = #p_off;
+            #[doc(hidden)]
+            const #s_c: usize = #s_off;
         });
-        let params = quote!(&p[Self::#offset_c..Self::#offset_c + Self::#layer_c.param_count()]);
+        tys.push(ty);
+    }
+    let layer_trait = quote!(#rt::layers::Layer);
+    let (last_c, last_p, last_s) = idents(n - 1);
+    let last_ty = &tys[n - 1];
+
+    // Per layer: its weights' slices, and whether anything before it has trainable weights
+    // (only then does its backward pass need to produce dL/d(input)).
+    let weights = |i: usize, p: TokenStream, s: TokenStream| {
+        let (_, p_c, s_c) = idents(i);
+        let ty = &tys[i];
+        quote!(#rt::layers::Weights {
+            params: &#p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
+            state: &#s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
+        })
+    };
+    let mut init = Vec::new();
+    let mut forward = Vec::new();
+    let mut backward = Vec::new();
+    let mut update = Vec::new();
+    let mut layouts = Vec::new();
+    let mut specs = Vec::new();
+    for (i, layer) in plan.layers.iter().enumerate() {
+        let (layer_c, p_c, s_c) = idents(i);
+        let ty = &tys[i];
         init.push(quote! {
-            Self::#layer_c.init(
-                &mut p[Self::#offset_c..Self::#offset_c + Self::#layer_c.param_count()],
+            #layer_trait::init(
+                &Self::#layer_c,
+                &mut p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
+                &mut s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
                 &mut rng,
             );
         });
+        let w = weights(i, quote!(p), quote!(s));
         forward.push(quote! {
-            {
-                let (input, y, z) = tape.layer_io(#i, x, rows, keep_pre_activations);
-                Self::#layer_c.forward(#params, input, rows, y, z);
-            }
+            #rt::layers::forward_layer(&Self::#layer_c, #i, #w, x, rows, tape, phase);
         });
-        let a = format_ident!("a_{}", i);
-        forward_one.push(quote! {
-            let mut #a = [0.0f32; #units];
-            Self::#layer_c.forward_one(#params, &#prev_one[..], &mut #a);
-        });
-        prev_one = quote!(#a);
-        widths.push(quote!(#units));
-        let start = if i + 1 == dense.len() {
+        let start = if i + 1 == n {
             quote!(start)
         } else {
             quote!(#rt::kernels::dense::Delta::Output)
         };
+        let earlier: Vec<TokenStream> = tys[..i]
+            .iter()
+            .map(|t| quote!(<#t as #layer_trait>::PARAMS > 0))
+            .collect();
+        let input_grad = quote!(false #(|| #earlier)*);
         backward.push(quote! {
-            Self::#layer_c.backward(
-                #params,
-                tape.backward_io(#i, x, rows),
+            #rt::layers::backward_layer(
+                &Self::#layer_c,
+                #i,
+                #w,
+                x,
                 rows,
+                tape,
+                &mut grads[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
                 #start,
-                &mut grads[Self::#offset_c..Self::#offset_c + Self::#layer_c.param_count()],
+                #input_grad,
             );
         });
+        update.push(quote! {
+            #rt::layers::update_layer_state(
+                &Self::#layer_c,
+                #i,
+                &mut s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
+                tape,
+                rows,
+            );
+        });
+        layouts.push(quote!(#rt::network::TapeLayer::of(&Self::#layer_c, rows, training)));
+        let lname = &layer.name;
+        let shape = &layer.output_shape;
+        specs.push(quote! {
+            #layer_trait::spec(&Self::#layer_c, #lname, ::std::vec![#(#shape),*])
+        });
     }
-    let last = dense.len() - 1;
-    let last_layer = format_ident!("__LAYER_{}", last);
-    let last_offset = format_ident!("__OFFSET_{}", last);
-    let last_act = format_ident!("{}", dense[last].2.ty);
-    // Layers back-propagate last to first.
     backward.reverse();
+    let macs: Vec<TokenStream> = tys
+        .iter()
+        .map(|t| quote!(<#t as #layer_trait>::MACS_PER_ROW))
+        .collect();
+    let couples: Vec<TokenStream> = tys
+        .iter()
+        .map(|t| quote!(<#t as #layer_trait>::COUPLES_ROWS))
+        .collect();
+
+    let predict_one = predict_one(&rt, plan, &tys);
+    let input_impls = if generic {
+        quote! {
+            impl<const IN: usize> #rt::network::InputOf<#name<IN>> for [f32; IN] {}
+        }
+    } else if plan.input.shape.len() == 1 || plan.input.shape.len() > 3 {
+        quote! {
+            impl #rt::network::InputOf<#name> for #flat_row {}
+        }
+    } else {
+        quote! {
+            impl #rt::network::InputOf<#name> for #input_row {}
+            impl #rt::network::InputOf<#name> for #flat_row {}
+        }
+    };
 
     let input_name = &plan.input.name;
     let input_shape = &plan.input.shape;
     let explicit = plan.input.explicit;
-    let mut dense_index = 0usize;
-    let layer_specs = plan.layers.iter().map(|l| {
-        let lname = &l.name;
-        let class = l.kind.class_name();
-        let shape = &l.output_shape;
-        let (activation, weights) = match &l.kind {
-            Kind::Dense {
-                units, use_bias, ..
-            } => {
-                let layer_c = format_ident!("__LAYER_{}", dense_index);
-                dense_index += 1;
-                let k = l.input_width;
-                let bias = use_bias
-                    .then(|| quote!(#rt::WeightSpec { name: "bias", shape: ::std::vec![#units] },));
-                (
-                    quote!(::core::option::Option::Some(
-                        #rt::activations::Activation::describe(&Self::#layer_c.activation)
-                    )),
-                    quote!(::std::vec![
-                        #rt::WeightSpec { name: "kernel", shape: ::std::vec![#k, #units] },
-                        #bias
-                    ]),
-                )
-            }
-            Kind::Flatten => (quote!(::core::option::Option::None), quote!(::std::vec![])),
-        };
-        quote! {
-            #rt::LayerSpec {
-                name: ::std::string::String::from(#lname),
-                class_name: #class,
-                output_shape: ::std::vec![#(#shape),*],
-                activation: #activation,
-                weights: #weights,
-                trainable: true,
-            }
-        }
-    });
 
     quote! {
         #(#attrs)*
         #vis struct #name #decl_generics {
             params: #rt::AlignedBuf,
+            state: #rt::AlignedBuf,
+            seed: u64,
         }
+
+        #input_impls
 
         impl #decl_generics #name #use_generics {
             #(#consts)*
 
-            /// A new model with Keras' initial weights (`glorot_uniform` kernels, zero biases),
-            /// the same for the same seed.
+            /// A new model with Keras' initial weights (`glorot_uniform` kernels, zero biases,
+            /// BatchNormalization's γ = 1, β = 0 and moving statistics 0 and 1), the same for
+            /// the same seed. Dropout masks are drawn from the seed too.
             pub fn new(seed: u64) -> Self {
-                let mut params = #rt::AlignedBuf::zeros(<Self as #rt::Network>::PARAM_COUNT);
+                let mut params = #rt::AlignedBuf::zeros(<Self as #rt::Network>::TRAINABLE_COUNT);
+                let mut state = #rt::AlignedBuf::zeros(<Self as #rt::Network>::STATE_COUNT);
                 let mut rng = #rt::InitRng::seeded(seed);
-                let p = params.as_mut_slice();
+                let (p, s) = (params.as_mut_slice(), state.as_mut_slice());
                 #(#init)*
-                Self { params }
+                Self { params, state, seed }
             }
 
-            /// The model's outputs for a batch of rows; a row of the wrong width does not compile.
-            pub fn predict(&self, x: &[[f32; #in_width]]) -> ::std::vec::Vec<[f32; #out_width]> {
+            /// The model's outputs for a batch of rows (images as `[[[f32; C]; W]; H]` or
+            /// flat); a row of the wrong size does not compile.
+            pub fn predict<R: #rt::network::InputOf<Self>>(
+                &self,
+                x: &[R],
+            ) -> ::std::vec::Vec<[f32; #out_width]> {
                 let mut out = ::std::vec![[0.0f32; #out_width]; x.len()];
-                #rt::inference::predict_into(self, x.as_flattened(), out.as_flattened_mut());
+                #rt::inference::predict_into(self, #rt::Row::flat(x), out.as_flattened_mut());
                 out
             }
 
-            /// The outputs for a flat slice of rows, for data whose width is only known at run
-            /// time; an error names the mismatch when the slice is not whole rows.
+            /// The outputs for a flat slice of rows (NHWC for images), for data whose width is
+            /// only known at run time; an error names the mismatch when the slice is not whole
+            /// rows.
             pub fn predict_flat(&self, x: &[f32]) -> #rt::Result<::std::vec::Vec<[f32; #out_width]>> {
                 let rows = #rt::error::row_count("input", x, #in_width)?;
                 let mut out = ::std::vec![[0.0f32; #out_width]; rows];
@@ -193,12 +355,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
                 ::core::result::Result::Ok(out)
             }
 
-            /// The output for one row, computed on the stack without allocating.
-            pub fn predict_one(&self, x: &[f32; #in_width]) -> [f32; #out_width] {
-                let p = self.params.as_slice();
-                #(#forward_one)*
-                #prev_one
-            }
+            #predict_one
 
             /// Prints Keras' model summary to stdout.
             pub fn summary(&self) {
@@ -212,13 +369,16 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
         }
 
         impl #decl_generics #rt::Network for #name #use_generics {
-            type InputRow = [f32; #in_width];
+            type InputRow = #input_row;
             type OutputRow = [f32; #out_width];
             const INPUT_WIDTH: usize = #in_width;
             const OUTPUT_WIDTH: usize = #out_width;
-            const PARAM_COUNT: usize = Self::#last_offset + Self::#last_layer.param_count();
-            const OUTPUT_ACTIVATION: &'static str =
-                <#rt::activations::#last_act as #rt::activations::Activation>::NAME;
+            const TRAINABLE_COUNT: usize = Self::#last_p + <#last_ty as #layer_trait>::PARAMS;
+            const STATE_COUNT: usize = Self::#last_s + <#last_ty as #layer_trait>::STATE;
+            const MACS_PER_ROW: usize = 0 #(+ #macs)*;
+            const MAX_LAYER_MACS: usize = #rt::layers::max_of(&[#(#macs),*]);
+            const COUPLES_ROWS: bool = false #(|| #couples)*;
+            const OUTPUT_ACTIVATION: &'static str = <#last_ty as #layer_trait>::OUTPUT_ACTIVATION;
 
             fn spec() -> #rt::ModelSpec {
                 #rt::ModelSpec {
@@ -228,12 +388,12 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
                         shape: ::std::vec![#(#input_shape),*],
                         explicit: #explicit,
                     },
-                    layers: ::std::vec![#(#layer_specs),*],
+                    layers: ::std::vec![#(#specs),*],
                 }
             }
 
-            fn activation_widths() -> ::std::vec::Vec<usize> {
-                ::std::vec![#(#widths),*]
+            fn tape_layout(rows: usize, training: bool) -> ::std::vec::Vec<#rt::network::TapeLayer> {
+                ::std::vec![#(#layouts),*]
             }
 
             fn params(&self) -> &[f32] {
@@ -244,15 +404,42 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
                 self.params.as_mut_slice()
             }
 
+            fn state(&self) -> &[f32] {
+                self.state.as_slice()
+            }
+
+            fn state_mut(&mut self) -> &mut [f32] {
+                self.state.as_mut_slice()
+            }
+
+            fn params_and_state_mut(&mut self) -> (&mut [f32], &mut [f32]) {
+                (self.params.as_mut_slice(), self.state.as_mut_slice())
+            }
+
+            fn seed(&self) -> u64 {
+                self.seed
+            }
+
             fn forward(
                 &self,
                 x: &[f32],
                 rows: usize,
                 tape: &mut #rt::Tape,
-                keep_pre_activations: bool,
+                phase: #rt::layers::Phase,
             ) {
-                let p = self.params.as_slice();
+                let (p, s) = (self.params.as_slice(), self.state.as_slice());
                 #(#forward)*
+            }
+
+            fn loss_view<'a>(
+                &self,
+                x: &'a [f32],
+                rows: usize,
+                tape: &'a mut #rt::Tape,
+            ) -> #rt::network::LossView<'a> {
+                tape.loss_view(x, rows, |input, scratch| {
+                    #layer_trait::logits(&Self::#last_c, input, scratch, rows)
+                })
             }
 
             fn backward(
@@ -263,10 +450,114 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
                 grads: &mut [f32],
                 start: #rt::kernels::dense::Delta,
             ) {
-                assert_eq!(grads.len(), <Self as #rt::Network>::PARAM_COUNT, "gradient buffer size");
-                let p = self.params.as_slice();
+                assert_eq!(
+                    grads.len(),
+                    <Self as #rt::Network>::TRAINABLE_COUNT,
+                    "gradient buffer size"
+                );
+                let (p, s) = (self.params.as_slice(), self.state.as_slice());
                 #(#backward)*
             }
+
+            fn update_state(&mut self, tape: &#rt::Tape, rows: usize) {
+                let s = self.state.as_mut_slice();
+                #(#update)*
+            }
+        }
+    }
+}
+
+fn idents(i: usize) -> (proc_macro2::Ident, proc_macro2::Ident, proc_macro2::Ident) {
+    (
+        format_ident!("__LAYER_{}", i),
+        format_ident!("__PARAMS_{}", i),
+        format_ident!("__STATE_{}", i),
+    )
+}
+
+/// `predict_one`: the chain on one row, each layer's output in its own buffer: arrays on the
+/// stack, or slices of a reused per-thread buffer when they would take more than
+/// STACK_VALUES values.
+fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> TokenStream {
+    let layer_trait = quote!(#rt::layers::Layer);
+    let widths: Vec<Dim> = plan
+        .layers
+        .iter()
+        .map(|l| flat_width(&l.output_shape))
+        .collect();
+    let out_width = *widths.last().expect("a checked plan has layers");
+    let total: Option<usize> = widths
+        .iter()
+        .map(|w| match w {
+            Dim::Lit(n) => Some(*n),
+            Dim::Generic => None,
+        })
+        .sum();
+    let buffers: Vec<proc_macro2::Ident> = (0..widths.len())
+        .map(|i| format_ident!("out_{}", i))
+        .collect();
+    let mut chain = Vec::new();
+    let mut prev = quote!(x);
+    for (i, ty) in tys.iter().enumerate() {
+        let (layer_c, p_c, s_c) = idents(i);
+        let out = &buffers[i];
+        chain.push(quote! {
+            let #out: &[f32] = if <#ty as #layer_trait>::RESHAPE_ONLY {
+                #prev
+            } else {
+                #layer_trait::forward_one(
+                    &Self::#layer_c,
+                    #rt::layers::Weights {
+                        params: &p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
+                        state: &s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
+                    },
+                    #prev,
+                    #out,
+                );
+                #out
+            };
+        });
+        prev = quote!(#out);
+    }
+    let buffer_decls = match total {
+        Some(total) if total > STACK_VALUES => {
+            let splits = buffers
+                .iter()
+                .zip(&widths)
+                .map(|(b, w)| quote!(let (#b, ws) = ws.split_at_mut(#w);));
+            quote! {
+                #rt::inference::with_row_workspace(#total, |ws| {
+                    #(#splits)*
+                    let _ = ws;
+                    #(#chain)*
+                    let mut y = [0.0f32; #out_width];
+                    y.copy_from_slice(#prev);
+                    y
+                })
+            }
+        }
+        _ => {
+            let arrays = buffers
+                .iter()
+                .zip(&widths)
+                .map(|(b, w)| quote!(let #b: &mut [f32] = &mut [0.0f32; #w];));
+            quote! {
+                #(#arrays)*
+                #(#chain)*
+                let mut y = [0.0f32; #out_width];
+                y.copy_from_slice(#prev);
+                y
+            }
+        }
+    };
+    quote! {
+        /// The output for one row, in inference mode, without allocating: intermediate outputs
+        /// live on the stack (or, for a large image model, in a per-thread buffer made on the
+        /// first call).
+        pub fn predict_one<R: #rt::network::InputOf<Self>>(&self, x: &R) -> [f32; #out_width] {
+            let (p, s) = (self.params.as_slice(), self.state.as_slice());
+            let x: &[f32] = #rt::Row::as_flat(x);
+            #buffer_decls
         }
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! The macro reads a layer list, checks every shape and argument at compile time (errors point at
 //! the offending token), and expands into a struct implementing `seqnet::Network` whose layers
-//! are `nn-core` types with literal widths. Three stages, one module each: `parse` (syntax),
-//! `shape` (meaning and errors), `expand` (code).
+//! are `nn-core` types with literal widths. Three stages: `parse` (syntax), `shape` (meaning and
+//! errors; each layer's own rules in `layers`, argument values in `args`), `expand` (code).
 
+mod args;
 mod expand;
+mod layers;
 mod parse;
 mod shape;
 mod suggest;

@@ -1,52 +1,48 @@
 //! Meaning: turns the parsed layer list into a checked plan. Every rule a Keras user would hit at
-//! `model.build()` time is checked here, and each violation becomes a compile error on the token
-//! that caused it, in Keras' words. All errors are collected, not just the first.
+//! `model.build()` time is checked here (each layer's own rules are in `layers.rs`), and each
+//! violation becomes a compile error on the token that caused it, in Keras' words. All errors
+//! are collected, not just the first; after a layer that could not be built, the shapes that
+//! follow are unknown, so no later layer gets shape advice built on a guess.
 
-use crate::parse::{Arg, LayerDecl, ModelDecl};
+use crate::args::{bind, positive_int, string_value, tuple_elements, ActivationPlan, Errors};
+use crate::layers::{self, KNOWN_LAYERS};
+use crate::parse::ModelDecl;
 use crate::suggest::did_you_mean;
-use proc_macro2::Span;
-use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Lit, UnOp};
+use syn::Expr;
 
-/// Layers seqnet builds.
-const KNOWN_LAYERS: &[&str] = &["Input", "Dense", "Flatten"];
 /// Keras layers a user may reach for that seqnet does not build, so the error says so plainly
 /// instead of suggesting a near-miss.
 const KERAS_ONLY_LAYERS: &[&str] = &[
-    "Dropout",
-    "BatchNormalization",
     "Conv1D",
-    "Conv2D",
     "Conv3D",
-    "MaxPooling2D",
-    "AveragePooling2D",
-    "GlobalAveragePooling2D",
+    "Conv2DTranspose",
+    "SeparableConv2D",
+    "DepthwiseConv2D",
+    "MaxPooling1D",
+    "AveragePooling1D",
+    "GlobalAveragePooling1D",
+    "GlobalMaxPooling1D",
+    "UpSampling2D",
+    "ZeroPadding2D",
+    "Cropping2D",
+    "SpatialDropout2D",
+    "GaussianNoise",
     "LSTM",
     "GRU",
+    "SimpleRNN",
+    "Bidirectional",
+    "TimeDistributed",
     "Embedding",
-    "Reshape",
-    "Activation",
     "LayerNormalization",
-];
-
-/// Keras' activation names, with the aliases Keras accepts.
-const ACTIVATIONS: &[&str] = &[
-    "linear",
-    "relu",
-    "sigmoid",
-    "tanh",
-    "softmax",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "gelu",
-    "swish",
-    "silu",
-    "softplus",
-    "softsign",
-    "hard_sigmoid",
-    "exponential",
+    "MultiHeadAttention",
+    "Attention",
+    "Lambda",
+    "Masking",
+    "Permute",
+    "RepeatVector",
+    "Rescaling",
+    "Normalization",
 ];
 
 /// One dimension: a number, or the input width of a model declared without an input shape.
@@ -72,54 +68,55 @@ pub struct InputPlan {
 pub struct LayerPlan {
     pub name: String,
     pub kind: Kind,
-    /// Flat width of the layer's input.
-    pub input_width: Dim,
+    pub input_shape: Vec<Dim>,
     pub output_shape: Vec<Dim>,
 }
 
+/// A layer as the runtime builds it; every number the type needs beyond its input shape.
 pub enum Kind {
     Dense {
         units: usize,
         activation: ActivationPlan,
         use_bias: bool,
     },
+    Conv2D {
+        filters: usize,
+        kernel: (usize, usize),
+        strides: (usize, usize),
+        same: bool,
+        activation: ActivationPlan,
+        use_bias: bool,
+    },
+    Pooling2D {
+        max: bool,
+        pool: (usize, usize),
+        strides: (usize, usize),
+        same: bool,
+    },
+    GlobalPooling2D {
+        max: bool,
+    },
+    Dropout {
+        rate: f64,
+        seed: Option<u64>,
+    },
+    BatchNormalization {
+        momentum: f64,
+        epsilon: f64,
+        center: bool,
+        scale: bool,
+    },
     Flatten,
-}
-
-impl Kind {
-    pub fn class_name(&self) -> &'static str {
-        match self {
-            Kind::Dense { .. } => "Dense",
-            Kind::Flatten => "Flatten",
-        }
-    }
-}
-
-/// An activation as the runtime type `nn_core::activations::<ty>` built by `<ty> <init>`.
-pub struct ActivationPlan {
-    pub ty: &'static str,
-    /// Field initialisers for activations with parameters (`{ negative_slope: 0.2 }`), or empty.
-    pub init: proc_macro2::TokenStream,
+    Reshape,
+    Activation {
+        activation: ActivationPlan,
+    },
 }
 
 impl Plan {
     /// Flat width of the network input.
     pub fn input_width(&self) -> Dim {
         flat_width(&self.input.shape)
-    }
-}
-
-/// Errors collected while checking; reported together.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
-        let e = syn::Error::new(span, message);
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
     }
 }
 
@@ -167,7 +164,8 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
     }
 
     let mut layers = Vec::new();
-    let mut shape = input.shape.clone();
+    // The current shape; `None` once a layer could not be built.
+    let mut shape = (errors.is_empty()).then(|| input.shape.clone());
     let mut auto_names = std::collections::HashMap::<&str, usize>::new();
     // Every name so far, in order; index 0 is the input's when it is explicit.
     let mut names: Vec<String> = Vec::new();
@@ -177,25 +175,25 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
 
     for (index, layer) in entries.enumerate() {
         let kind_name = layer.kind.to_string();
-        let (positional, keywords): (&[&str], &[&str]) = match kind_name.as_str() {
-            "Dense" => (
-                &["units", "activation", "use_bias"],
-                &["name", "input_shape"],
-            ),
-            "Flatten" => (&[], &["name", "input_shape"]),
-            "Input" => {
+        let Some(rule) = layers::rule(&kind_name) else {
+            if kind_name == "Input" {
                 errors.push(
                     layer.kind.span(),
                     "Input must be the first entry of a Sequential model, which has one input",
                 );
-                continue;
+            } else {
+                unknown_layer(&mut errors, &layer.kind, &kind_name);
             }
-            other => {
-                unknown_layer(&mut errors, &layer.kind, other);
-                continue;
-            }
+            shape = None;
+            continue;
         };
-        let args = bind(&mut errors, layer, positional, keywords);
+        let keywords: Vec<&'static str> = rule
+            .keywords
+            .iter()
+            .copied()
+            .chain(["name", "input_shape"])
+            .collect();
+        let args = bind(&mut errors, layer, rule.positional, &keywords);
 
         if let Some(given) = args.get("input_shape") {
             if index > 0 {
@@ -208,27 +206,26 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
                     given.span(),
                     "the input shape is given twice, by `Input(...)` and by `input_shape`; keep one",
                 );
-            } else if let Some(s) = shape_value(&mut errors, given) {
-                input.shape = s.clone();
-                shape = s;
+            } else {
+                let s = shape_value(&mut errors, given);
                 input_shape_given = true;
+                if let Some(s) = &s {
+                    input.shape = s.clone();
+                }
+                shape = s;
             }
         }
 
-        let class_key: &'static str = match kind_name.as_str() {
-            "Dense" => "dense",
-            _ => "flatten",
-        };
         let (name, name_span) = match args.get("name") {
             Some(expr) => (
                 string_value(&mut errors, expr, "name").unwrap_or_default(),
                 expr.span(),
             ),
             None => {
-                let n = auto_names.entry(class_key).or_insert(0);
+                let n = auto_names.entry(rule.class_key).or_insert(0);
                 let name = match *n {
-                    0 => class_key.to_string(),
-                    k => format!("{class_key}_{k}"),
+                    0 => rule.class_key.to_string(),
+                    k => format!("{}_{k}", rule.class_key),
                 };
                 *n += 1;
                 (name, layer.kind.span())
@@ -250,83 +247,53 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
         }
         names.push(name.clone());
 
-        let input_width = flat_width(&shape);
-        let kind = match kind_name.as_str() {
-            "Dense" => {
-                if shape.len() != 1 {
+        let before = errors.count();
+        let built = (rule.build)(&mut errors, layer, &args, shape.as_deref());
+        match (built, shape.take()) {
+            (Some((kind, output_shape)), Some(input_shape)) if errors.count() == before => {
+                if too_large(&output_shape) {
                     errors.push(
                         layer.kind.span(),
                         format!(
-                            "Dense expects a flat input but receives {}; insert Flatten before it",
-                            shape_text(&shape)
+                            "{kind_name}'s output {} holds too many values",
+                            shape_text(&output_shape)
                         ),
                     );
+                    continue;
                 }
-                let units = match args.get("units") {
-                    Some(u) => positive_int(&mut errors, u, "Dense units").unwrap_or(1),
-                    None => {
-                        errors.push(
-                            layer.kind.span(),
-                            "Dense needs its number of units, e.g. `Dense(64, activation = relu)`",
-                        );
-                        1
-                    }
-                };
-                let activation = match args.get("activation") {
-                    Some(a) => activation(&mut errors, a),
-                    None => linear(),
-                };
-                let use_bias = match args.get("use_bias") {
-                    Some(b) => bool_value(&mut errors, b, "use_bias").unwrap_or(true),
-                    None => true,
-                };
-                if let Dim::Lit(w) = input_width {
-                    if w.checked_mul(units).is_none_or(|n| n > i32::MAX as usize) {
-                        errors.push(
-                            layer.kind.span(),
-                            format!("Dense kernel of {w} × {units} is too large"),
-                        );
-                    }
-                }
-                shape = vec![Dim::Lit(units)];
-                Kind::Dense {
-                    units,
-                    activation,
-                    use_bias,
-                }
+                shape = Some(output_shape.clone());
+                layers.push(LayerPlan {
+                    name,
+                    kind,
+                    input_shape,
+                    output_shape,
+                });
             }
-            _ => {
-                shape = vec![input_width];
-                Kind::Flatten
-            }
-        };
-        layers.push(LayerPlan {
-            name,
-            kind,
-            input_width,
-            output_shape: shape.clone(),
-        });
-    }
-
-    if !layers.iter().any(|l| matches!(l.kind, Kind::Dense { .. })) && errors.0.is_none() {
-        errors.push(
-            model.body_span,
-            "a Sequential model needs at least one Dense layer to compute its output",
-        );
-    }
-    if let Some(last) = layers.last() {
-        if last.output_shape.len() != 1 && errors.0.is_none() {
-            errors.push(
-                model.body_span,
-                "the model's output must be flat; end it with Dense",
-            );
+            _ => shape = None,
         }
     }
 
-    match errors.0 {
-        Some(e) => Err(e),
-        None => Ok(Plan { input, layers }),
+    if errors.is_empty() {
+        let computes = layers
+            .iter()
+            .any(|l| matches!(l.kind, Kind::Dense { .. } | Kind::Conv2D { .. }));
+        if !computes {
+            errors.push(
+                model.body_span,
+                "a Sequential model needs a layer with weights (Dense, Conv2D) to compute its output",
+            );
+        } else if let Some(last) = layers.last().filter(|l| l.output_shape.len() != 1) {
+            errors.push(
+                model.body_span,
+                format!(
+                    "the model's output must be flat, but it is {}; end it with Flatten and \
+                     Dense, or with a global pooling layer",
+                    shape_text(&last.output_shape)
+                ),
+            );
+        }
     }
+    errors.into_result(Plan { input, layers })
 }
 
 fn unknown_layer(errors: &mut Errors, kind: &syn::Ident, name: &str) {
@@ -350,163 +317,9 @@ fn unknown_layer(errors: &mut Errors, kind: &syn::Ident, name: &str) {
     }
 }
 
-/// Matches a layer's arguments to its parameter names: positional ones in order, then keywords.
-fn bind<'a>(
-    errors: &mut Errors,
-    layer: &'a LayerDecl,
-    positional: &[&'static str],
-    keywords: &[&'static str],
-) -> std::collections::HashMap<&'static str, &'a Expr> {
-    let all: Vec<&'static str> = positional.iter().chain(keywords).copied().collect();
-    let mut bound = std::collections::HashMap::new();
-    let mut next_positional = 0;
-    for Arg { key, value } in &layer.args {
-        let param = match key {
-            None => {
-                if next_positional == positional.len() {
-                    errors.push(
-                        value.span(),
-                        format!(
-                            "{} takes {} positional argument{}; name this one, e.g. `{} = …`",
-                            layer.kind,
-                            positional.len(),
-                            if positional.len() == 1 { "" } else { "s" },
-                            keywords.first().copied().unwrap_or("name"),
-                        ),
-                    );
-                    continue;
-                }
-                next_positional += 1;
-                positional[next_positional - 1]
-            }
-            Some(key) => match all.iter().find(|p| key == *p) {
-                Some(p) => p,
-                None => {
-                    errors.push(
-                        key.span(),
-                        format!(
-                            "{} has no argument `{key}`{}; its arguments are {}",
-                            layer.kind,
-                            did_you_mean(&key.to_string(), &all),
-                            all.join(", ")
-                        ),
-                    );
-                    continue;
-                }
-            },
-        };
-        if bound.insert(param, value).is_some() {
-            errors.push(
-                key.as_ref().map_or(value.span(), |k| k.span()),
-                format!("`{param}` is given twice"),
-            );
-        }
-    }
-    bound
-}
-
-/// A signed integer literal (`64`, `-3`).
-fn int_value(expr: &Expr) -> Option<i128> {
-    match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(i), ..
-        }) => i.base10_parse().ok(),
-        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => int_value(&u.expr).map(|v| -v),
-        Expr::Paren(p) => int_value(&p.expr),
-        _ => None,
-    }
-}
-
-fn positive_int(errors: &mut Errors, expr: &Expr, what: &str) -> Option<usize> {
-    match int_value(expr) {
-        Some(v) if v >= 1 && v <= i32::MAX as i128 => Some(v as usize),
-        Some(v) => {
-            errors.push(
-                expr.span(),
-                format!("{what} must be a positive integer, got {v}"),
-            );
-            None
-        }
-        None => {
-            errors.push(
-                expr.span(),
-                format!(
-                    "{what} must be a positive integer, got `{}`",
-                    expr.to_token_stream()
-                ),
-            );
-            None
-        }
-    }
-}
-
-fn float_value(expr: &Expr) -> Option<f64> {
-    match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Float(f), ..
-        }) => f.base10_parse().ok(),
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(i), ..
-        }) => i.base10_parse().ok(),
-        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => float_value(&u.expr).map(|v| -v),
-        _ => None,
-    }
-}
-
-fn bool_value(errors: &mut Errors, expr: &Expr, what: &str) -> Option<bool> {
-    let value = match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Bool(b), ..
-        }) => Some(b.value),
-        // Python's spelling, as a Keras user may write it.
-        Expr::Path(p) if p.path.is_ident("True") => Some(true),
-        Expr::Path(p) if p.path.is_ident("False") => Some(false),
-        _ => None,
-    };
-    if value.is_none() {
-        errors.push(expr.span(), format!("{what} must be `true` or `false`"));
-    }
-    value
-}
-
-fn string_value(errors: &mut Errors, expr: &Expr, what: &str) -> Option<String> {
-    match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(s), ..
-        }) if !s.value().is_empty() => Some(s.value()),
-        _ => {
-            errors.push(
-                expr.span(),
-                format!("{what} must be a non-empty string such as \"dense_in\""),
-            );
-            None
-        }
-    }
-}
-
 /// A shape: `(10,)`, `(28, 28, 1)` or `[10]`, every dimension a positive integer.
-fn shape_value(errors: &mut Errors, expr: &Expr) -> Option<Vec<Dim>> {
-    let elems: Vec<&Expr> = match expr {
-        Expr::Tuple(t) => t.elems.iter().collect(),
-        Expr::Array(a) => a.elems.iter().collect(),
-        Expr::Paren(p) if int_value(&p.expr).is_some() => {
-            errors.push(
-                expr.span(),
-                format!(
-                    "a shape is a tuple: write `({},)` with a trailing comma",
-                    p.expr.to_token_stream()
-                ),
-            );
-            return None;
-        }
-        _ => {
-            errors.push(
-                expr.span(),
-                "a shape is a tuple of sizes such as `(10,)` or `(28, 28, 1)`",
-            );
-            return None;
-        }
-    };
+pub fn shape_value(errors: &mut Errors, expr: &Expr) -> Option<Vec<Dim>> {
+    let elems = tuple_elements(errors, expr)?;
     if elems.is_empty() {
         errors.push(
             expr.span(),
@@ -518,140 +331,20 @@ fn shape_value(errors: &mut Errors, expr: &Expr) -> Option<Vec<Dim>> {
     for e in elems {
         dims.push(Dim::Lit(positive_int(errors, e, "every input dimension")?));
     }
-    let total = dims.iter().try_fold(1usize, |acc, d| match d {
-        Dim::Lit(n) => acc.checked_mul(*n),
-        Dim::Generic => Some(acc),
-    });
-    if total.is_none_or(|t| t > i32::MAX as usize) {
+    if too_large(&dims) {
         errors.push(expr.span(), "the input shape holds too many values");
         return None;
     }
     Some(dims)
 }
 
-fn linear() -> ActivationPlan {
-    ActivationPlan {
-        ty: "Linear",
-        init: quote::quote!(),
-    }
-}
-
-/// `relu`, `"relu"`, `None`, `leaky_relu(0.1)`, `leaky_relu(negative_slope = 0.1)`, `gelu(approximate = true)`.
-fn activation(errors: &mut Errors, expr: &Expr) -> ActivationPlan {
-    let (name, args, span): (String, Vec<Arg>, Span) = match expr {
-        Expr::Path(p) if p.path.get_ident().is_some() => {
-            let id = p.path.get_ident().expect("checked by the guard");
-            (id.to_string(), Vec::new(), id.span())
-        }
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(s), ..
-        }) => (s.value(), Vec::new(), s.span()),
-        Expr::Call(call) => match &*call.func {
-            Expr::Path(p) if p.path.get_ident().is_some() => {
-                let id = p.path.get_ident().expect("checked by the guard");
-                let args = call
-                    .args
-                    .iter()
-                    .cloned()
-                    .filter_map(|a| match crate::parse::argument(a) {
-                        Ok(arg) => Some(arg),
-                        Err(e) => {
-                            errors.push(e.span(), e);
-                            None
-                        }
-                    })
-                    .collect();
-                (id.to_string(), args, id.span())
-            }
-            other => {
-                errors.push(other.span(), "expected an activation name such as `relu`");
-                return linear();
-            }
-        },
-        other => {
-            errors.push(other.span(), "expected an activation name such as `relu`");
-            return linear();
-        }
-    };
-
-    let (ty, params): (&'static str, &[&'static str]) = match name.as_str() {
-        "linear" | "None" => ("Linear", &[]),
-        "relu" => ("Relu", &[]),
-        "sigmoid" => ("Sigmoid", &[]),
-        "tanh" => ("Tanh", &[]),
-        "softmax" => ("Softmax", &[]),
-        "leaky_relu" => ("LeakyRelu", &["negative_slope", "alpha"]),
-        "elu" => ("Elu", &[]),
-        "selu" => ("Selu", &[]),
-        "gelu" => ("Gelu", &["approximate"]),
-        "swish" | "silu" => ("Swish", &[]),
-        "softplus" => ("Softplus", &[]),
-        "softsign" => ("Softsign", &[]),
-        "hard_sigmoid" => ("HardSigmoid", &[]),
-        "exponential" => ("Exponential", &[]),
-        _ => {
-            errors.push(
-                span,
-                format!(
-                    "unknown activation `{name}`{}; Keras' activations are {}",
-                    did_you_mean(&name, ACTIVATIONS),
-                    ACTIVATIONS.join(", ")
-                ),
-            );
-            return linear();
-        }
-    };
-
-    if args.len() > params.len().min(1) {
-        errors.push(
-            span,
-            match params.len() {
-                0 => format!("`{name}` takes no arguments"),
-                _ => format!("`{name}` takes one argument, `{}`", params[0]),
-            },
-        );
-        return linear();
-    }
-    let init = match (ty, args.first()) {
-        ("LeakyRelu", arg) => {
-            let slope = match arg {
-                Some(Arg { key, value }) => {
-                    if let Some(k) = key.as_ref().filter(|k| !params.iter().any(|p| *k == p)) {
-                        errors.push(
-                            k.span(),
-                            "leaky_relu's argument is `negative_slope` (Keras 2's `alpha` also works)",
-                        );
-                    }
-                    match float_value(value).filter(|v| v.is_finite() && *v >= 0.0) {
-                        Some(v) => v as f32,
-                        None => {
-                            errors.push(
-                                value.span(),
-                                "leaky_relu's negative_slope must be a number ≥ 0, e.g. 0.2",
-                            );
-                            0.2
-                        }
-                    }
-                }
-                None => 0.2,
-            };
-            quote::quote!({ negative_slope: #slope })
-        }
-        ("Gelu", arg) => {
-            let approximate = match arg {
-                Some(Arg { key, value }) => {
-                    if let Some(k) = key.as_ref().filter(|k| *k != "approximate") {
-                        errors.push(k.span(), "gelu's argument is `approximate`");
-                    }
-                    bool_value(errors, value, "gelu's approximate").unwrap_or(false)
-                }
-                None => false,
-            };
-            quote::quote!({ approximate: #approximate })
-        }
-        _ => quote::quote!(),
-    };
-    ActivationPlan { ty, init }
+/// More values than Keras' int32 sizes allow.
+fn too_large(shape: &[Dim]) -> bool {
+    let total = shape.iter().try_fold(1usize, |acc, d| match d {
+        Dim::Lit(n) => acc.checked_mul(*n),
+        Dim::Generic => Some(acc),
+    });
+    total.is_none_or(|t| t > i32::MAX as usize)
 }
 
 /// Product of a shape's dimensions (a generic dimension stays generic).
@@ -667,7 +360,7 @@ pub fn flat_width(shape: &[Dim]) -> Dim {
 }
 
 /// `(28, 28)` as Keras prints a shape without its batch dimension.
-fn shape_text(shape: &[Dim]) -> String {
+pub fn shape_text(shape: &[Dim]) -> String {
     let dims: Vec<String> = shape
         .iter()
         .map(|d| match d {

@@ -2,8 +2,8 @@ use seqnet::prelude::*;
 
 sequential! {
     struct Net {
-        Conv2D(32, (3, 3), activation = relu, input_shape = (28, 28, 1)),
-        Flatten,
+        Input(shape = (20, 8)),
+        LSTM(32),
         Dense(10, activation = softmax),
     }
 }

@@ -2,6 +2,7 @@
 //! it, activations, and the naive references they are tested against.
 
 pub mod activations;
+pub mod conv;
 pub mod dense;
 pub mod gemm;
 pub mod isa;

@@ -1,16 +1,16 @@
-//! `Dense`: y = act(x·W + b), the layer the macro instantiates with literal widths.
+//! `Dense`: y = act(x·W + b).
 
+use super::{weight, Backward, Forward, Layer, Weights};
 use crate::kernels::activations::Activation;
-use crate::kernels::dense::{
-    dense_backward_fused, dense_forward_fused, Delta, DenseDims, DenseGrads,
-};
-use crate::network::BackwardIo;
+use crate::kernels::dense::{dense_backward_fused, dense_forward_fused, DenseDims, DenseGrads};
 use crate::params::InitRng;
+use crate::spec::WeightSpec;
 
 /// A fully connected layer from `IN` to `OUT` units with activation `A`, with a bias when `BIAS`.
 ///
-/// It owns no weights: its parameters are the slice `[kernel IN×OUT][bias OUT]` of the network's
-/// flat buffer that the generated code hands it, so the whole network stays one allocation.
+/// Its parameters are `[kernel IN×OUT][bias OUT]`, Keras' layout and order. On a training (or
+/// evaluating) tape its scratch keeps the pre-activation x·W + b, which the backward pass and a
+/// loss computed from logits read.
 #[derive(Clone, Copy, Debug)]
 pub struct Dense<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool = true> {
     /// The activation applied to x·W + b.
@@ -20,24 +20,10 @@ pub struct Dense<const IN: usize, const OUT: usize, A: Activation, const BIAS: b
 impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Dense<IN, OUT, A, BIAS> {
     /// Number of kernel weights, `IN × OUT`.
     pub const KERNEL_LEN: usize = IN * OUT;
-    /// Number of parameters: kernel, then bias when there is one.
-    pub const PARAM_COUNT: usize = IN * OUT + if BIAS { OUT } else { 0 };
 
     /// The layer with this activation.
     pub const fn new(activation: A) -> Self {
         Dense { activation }
-    }
-
-    /// Number of parameters (for code that holds the layer as a value).
-    pub const fn param_count(&self) -> usize {
-        Self::PARAM_COUNT
-    }
-
-    /// Keras' defaults: `glorot_uniform` kernel, zero bias.
-    pub fn init(&self, params: &mut [f32], rng: &mut InitRng) {
-        let (kernel, bias) = params.split_at_mut(Self::KERNEL_LEN);
-        rng.glorot_uniform(kernel, IN, OUT);
-        bias.fill(0.0);
     }
 
     /// The kernel `[IN][OUT]` within this layer's parameters.
@@ -49,18 +35,102 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Dense<I
     /// The bias within this layer's parameters, if the layer has one.
     #[inline]
     pub fn bias(params: &[f32]) -> Option<&[f32]> {
-        BIAS.then(|| &params[Self::KERNEL_LEN..Self::PARAM_COUNT])
+        BIAS.then(|| &params[Self::KERNEL_LEN..Self::KERNEL_LEN + OUT])
     }
 
-    /// Forward one row without keeping the pre-activation (`predict_one`): the GEMV
-    /// monomorphized for this layer's widths.
+    fn dims(rows: usize) -> DenseDims {
+        DenseDims {
+            rows,
+            k: IN,
+            n: OUT,
+        }
+    }
+}
+
+impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Layer
+    for Dense<IN, OUT, A, BIAS>
+{
+    const CLASS_NAME: &'static str = "Dense";
+    const INPUT_WIDTH: usize = IN;
+    const OUTPUT_WIDTH: usize = OUT;
+    const PARAMS: usize = IN * OUT + if BIAS { OUT } else { 0 };
+    const MACS_PER_ROW: usize = IN * OUT;
+    const OUTPUT_ACTIVATION: &'static str = A::NAME;
+
+    fn activation_name(&self) -> Option<String> {
+        Some(self.activation.describe())
+    }
+
+    fn weights(&self) -> Vec<WeightSpec> {
+        let mut w = vec![weight("kernel", vec![IN, OUT], true)];
+        if BIAS {
+            w.push(weight("bias", vec![OUT], true));
+        }
+        w
+    }
+
+    /// Keras' defaults: `glorot_uniform` kernel, zero bias.
+    fn init(&self, params: &mut [f32], _state: &mut [f32], rng: &mut InitRng) {
+        let (kernel, bias) = params.split_at_mut(Self::KERNEL_LEN);
+        rng.glorot_uniform(kernel, IN, OUT);
+        bias.fill(0.0);
+    }
+
+    fn scratch_len(&self, rows: usize, training: bool) -> usize {
+        if training {
+            rows * OUT
+        } else {
+            0
+        }
+    }
+
+    /// y = act(x·W + b); on a training tape the scratch receives x·W + b.
     #[inline]
-    pub fn forward_one(&self, params: &[f32], x: &[f32], y: &mut [f32]) {
+    fn forward(&self, weights: Weights<'_>, pass: Forward<'_>) {
+        let rows = pass.rows;
+        let z = (!pass.scratch.is_empty()).then(|| &mut pass.scratch[..rows * OUT]);
+        dense_forward_fused(
+            pass.input,
+            Self::kernel(weights.params),
+            Self::bias(weights.params),
+            &self.activation,
+            Self::dims(rows),
+            pass.output,
+            z,
+        );
+    }
+
+    /// From the gradient in `pass.delta` (dL/dy, or dL/dz when `pass.start` says so), writes
+    /// dL/dW and dL/db into `grads` and dL/dx into `pass.input_delta` when there is one.
+    #[inline]
+    fn backward(&self, weights: Weights<'_>, pass: Backward<'_>, grads: &mut [f32]) {
+        let rows = pass.rows;
+        let (kernel, bias) = grads.split_at_mut(Self::KERNEL_LEN);
+        dense_backward_fused(
+            pass.input,
+            Self::kernel(weights.params),
+            &pass.scratch[..rows * OUT],
+            pass.output,
+            pass.delta,
+            &self.activation,
+            pass.start,
+            Self::dims(rows),
+            DenseGrads {
+                kernel,
+                bias: BIAS.then_some(bias),
+                input: pass.input_delta,
+            },
+        );
+    }
+
+    /// The GEMV monomorphized for this layer's widths.
+    #[inline]
+    fn forward_one(&self, weights: Weights<'_>, x: &[f32], y: &mut [f32]) {
         crate::kernels::gemm::gemv_fixed::<IN, OUT, A>(
             crate::kernels::isa::Isa::current(),
             x,
-            Self::kernel(params),
-            Self::bias(params),
+            Self::kernel(weights.params),
+            Self::bias(weights.params),
             &self.activation,
             y,
         );
@@ -69,62 +139,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Dense<I
         }
     }
 
-    /// Forward `rows` rows: `y = act(x·W + b)`; `z`, when given, receives x·W + b.
-    #[inline]
-    pub fn forward(
-        &self,
-        params: &[f32],
-        x: &[f32],
-        rows: usize,
-        y: &mut [f32],
-        z: Option<&mut [f32]>,
-    ) {
-        dense_forward_fused(
-            x,
-            Self::kernel(params),
-            Self::bias(params),
-            &self.activation,
-            DenseDims {
-                rows,
-                k: IN,
-                n: OUT,
-            },
-            y,
-            z,
-        );
-    }
-
-    /// Backward `rows` rows: from the gradient in `io.delta` (dL/dy, or dL/dz when `start` says
-    /// so), writes dL/dW and dL/db into `grads` (this layer's slice of the gradient buffer, laid
-    /// out like its parameters) and dL/dx into `io.input_delta` when there is one.
-    #[inline]
-    pub fn backward(
-        &self,
-        params: &[f32],
-        io: BackwardIo<'_>,
-        rows: usize,
-        start: Delta,
-        grads: &mut [f32],
-    ) {
-        let (kernel, bias) = grads.split_at_mut(Self::KERNEL_LEN);
-        dense_backward_fused(
-            io.input,
-            Self::kernel(params),
-            io.pre_activation,
-            io.output,
-            io.delta,
-            &self.activation,
-            start,
-            DenseDims {
-                rows,
-                k: IN,
-                n: OUT,
-            },
-            DenseGrads {
-                kernel,
-                bias: BIAS.then_some(bias),
-                input: io.input_delta,
-            },
-        );
+    fn logits<'a>(&self, _input: &'a [f32], scratch: &'a [f32], rows: usize) -> &'a [f32] {
+        scratch.get(..rows * OUT).unwrap_or(&[])
     }
 }

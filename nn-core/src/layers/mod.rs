@@ -1,6 +1,267 @@
-//! The layer types the `sequential!` macro instantiates. `Flatten` has no run-time type: on
-//! seqnet's row-major rows it changes the shape, not the data, so the macro only records it.
+//! The layer types `sequential!` instantiates, all on one trait, [`Layer`].
+//!
+//! A layer is a small `Copy` value (its activation, a dropout rate, a pooling window) whose type
+//! carries every width as a const generic, so the kernels it calls are monomorphized for exactly
+//! that layer. It owns no memory: its trainable weights are a slice of the model's flat
+//! parameter buffer, its non-trainable state (BatchNormalization's moving statistics) a slice of
+//! the model's state buffer, and what a forward pass keeps for the backward pass (pre-activations,
+//! dropout masks, batch statistics, pooling arg-max) its scratch slice of the [`Tape`].
+//!
+//! The trait follows Keras' own `Layer`: `compute_output_shape` is the `OUTPUT_WIDTH` const (the
+//! macro checks the multi-dimensional shape at compile time), `build` is [`Layer::init`], and
+//! `call(inputs, training=…)` is [`Layer::forward`] with a [`Phase`].
+//!
+//! [`Tape`]: crate::network::Tape
 
+mod activation;
+mod batch_norm;
+mod conv;
 mod dense;
+mod dropout;
+mod pooling;
+mod reshape;
 
+pub use activation::ActivationLayer;
+pub use batch_norm::BatchNormalization;
+pub use conv::Conv2D;
 pub use dense::Dense;
+pub use dropout::Dropout;
+pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D};
+pub use reshape::{Flatten, Reshape};
+
+use crate::kernels::dense::Delta;
+use crate::params::InitRng;
+use crate::spec::{LayerSpec, WeightSpec};
+
+/// Keras' `training` argument: which pass a forward is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// `predict`, `evaluate`: Dropout passes values through, BatchNormalization uses its moving
+    /// statistics.
+    Inference,
+    /// `fit`, `train_on_batch`: Dropout drops, BatchNormalization uses the batch's statistics.
+    Training(TrainingPass),
+}
+
+/// What a training pass needs to draw reproducible dropout masks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrainingPass {
+    /// The model's seed (the one `new` was given).
+    pub seed: u64,
+    /// Training passes made so far by this model: each step draws new masks.
+    pub step: u64,
+    /// Position of this pass's first row in the whole batch. A batch cut into row chunks runs
+    /// each chunk as its own pass; counting rows from the batch start keeps every row's mask the
+    /// same however the batch was cut, and so on any number of threads.
+    pub first_row: usize,
+}
+
+impl Phase {
+    /// The training pass, if this is one.
+    pub fn training(self) -> Option<TrainingPass> {
+        match self {
+            Phase::Training(pass) => Some(pass),
+            Phase::Inference => None,
+        }
+    }
+}
+
+/// A layer's slices of the model's buffers.
+#[derive(Clone, Copy, Debug)]
+pub struct Weights<'a> {
+    /// Trainable values, in Keras' `layer.trainable_weights` order.
+    pub params: &'a [f32],
+    /// Non-trainable values (moving statistics), in Keras' order.
+    pub state: &'a [f32],
+}
+
+/// The buffers of one layer's forward pass over `rows` rows.
+pub struct Forward<'a> {
+    /// `rows × INPUT_WIDTH`.
+    pub input: &'a [f32],
+    /// `rows × OUTPUT_WIDTH`, written.
+    pub output: &'a mut [f32],
+    /// `scratch_len(rows, training)` values the layer may keep for its backward pass.
+    pub scratch: &'a mut [f32],
+    /// Rows in this pass.
+    pub rows: usize,
+    /// Training or inference.
+    pub phase: Phase,
+}
+
+/// The buffers of one layer's backward pass, after a training forward pass on the same rows.
+pub struct Backward<'a> {
+    /// The forward pass's input.
+    pub input: &'a [f32],
+    /// The forward pass's output.
+    pub output: &'a [f32],
+    /// What the forward pass left in the scratch.
+    pub scratch: &'a mut [f32],
+    /// dL/d(output) (or dL/d(pre-activation), see `start`); the layer may overwrite it.
+    pub delta: &'a mut [f32],
+    /// Where dL/d(input) goes; `None` when nothing before this layer needs it.
+    pub input_delta: Option<&'a mut [f32]>,
+    /// Rows in this pass.
+    pub rows: usize,
+    /// Whether `delta` is with respect to the output or, for the last layer when the loss was
+    /// computed from logits, to the pre-activation.
+    pub start: Delta,
+}
+
+/// One layer type of a Sequential model.
+///
+/// Widths are flat: a (26, 26, 32) output is a row of 21,632 values, row-major over (h, w, c)
+/// as Keras' channels-last layout stores it, so a layer's rows follow each other in one slice.
+pub trait Layer: Copy + Send + Sync + 'static {
+    /// Keras' class name (`Dense`, `Conv2D`, …).
+    const CLASS_NAME: &'static str;
+    /// Values in one input row.
+    const INPUT_WIDTH: usize;
+    /// Values in one output row.
+    const OUTPUT_WIDTH: usize;
+    /// Trainable values (Keras' `trainable_weights`), consecutive in the parameter buffer.
+    const PARAMS: usize;
+    /// Non-trainable values (Keras' `non_trainable_weights`), consecutive in the state buffer.
+    const STATE: usize = 0;
+    /// Multiply-adds per row in a forward pass: what decides when work is worth threads.
+    const MACS_PER_ROW: usize = 0;
+    /// True when training mode mixes rows (BatchNormalization's batch statistics): such a
+    /// batch cannot be cut into row chunks that run apart.
+    const COUPLES_ROWS: bool = false;
+    /// True when the output is the input's values unchanged, only shaped differently (Flatten,
+    /// Reshape on seqnet's row-major rows): the layer is never run, and its output buffer is its
+    /// input's.
+    const RESHAPE_ONLY: bool = false;
+    /// The activation a loss computed from logits looks for when this is the last layer
+    /// (`"sigmoid"`, `"softmax"`); `"linear"` for layers without one.
+    const OUTPUT_ACTIVATION: &'static str = "linear";
+
+    /// The activation as a Keras config names it, for layers that have one.
+    fn activation_name(&self) -> Option<String> {
+        None
+    }
+
+    /// Every weight tensor in Keras' `layer.weights` order, trainable or not.
+    fn weights(&self) -> Vec<WeightSpec>;
+
+    /// Keras' initial values (`build`): `params` is `PARAMS` long, `state` `STATE` long.
+    fn init(&self, params: &mut [f32], state: &mut [f32], rng: &mut InitRng);
+
+    /// Values of scratch the layer keeps per pass of `rows` rows (training: what the backward
+    /// pass reads; otherwise what an evaluation needs, such as the logits).
+    fn scratch_len(&self, _rows: usize, _training: bool) -> usize {
+        0
+    }
+
+    /// `call(inputs, training)` over `pass.rows` rows.
+    fn forward(&self, weights: Weights<'_>, pass: Forward<'_>);
+
+    /// Back-propagates: writes the gradient of every trainable value into `grads` (`PARAMS`
+    /// long, laid out like the parameters) and dL/d(input) into `pass.input_delta`.
+    fn backward(&self, weights: Weights<'_>, pass: Backward<'_>, grads: &mut [f32]);
+
+    /// Inference on one row (`predict_one`), without allocating.
+    fn forward_one(&self, weights: Weights<'_>, x: &[f32], y: &mut [f32]);
+
+    /// Folds what a training forward pass of `rows` rows left in `scratch` into the layer's
+    /// non-trainable `state` (BatchNormalization's moving averages).
+    fn update_state(&self, _state: &mut [f32], _scratch: &[f32], _rows: usize) {}
+
+    /// The last layer's pre-activation, which a cross-entropy loss reads as logits after a
+    /// sigmoid or softmax: `input` and `scratch` are the forward pass's. Empty for layers
+    /// without an activation.
+    fn logits<'a>(&self, _input: &'a [f32], _scratch: &'a [f32], _rows: usize) -> &'a [f32] {
+        &[]
+    }
+
+    /// The layer's row of Keras' summary and config: `name` and `output_shape` come from the
+    /// macro, which computed the multi-dimensional shape.
+    fn spec(&self, name: &str, output_shape: Vec<usize>) -> LayerSpec {
+        LayerSpec {
+            name: name.to_string(),
+            class_name: Self::CLASS_NAME,
+            output_shape,
+            activation: self.activation_name(),
+            weights: self.weights(),
+        }
+    }
+}
+
+/// Runs one layer of a forward chain over `tape` (generated code calls this per layer).
+/// Layers that only reshape are skipped: their output is their input's buffer.
+#[inline]
+pub fn forward_layer<L: Layer>(
+    layer: &L,
+    index: usize,
+    weights: Weights<'_>,
+    x: &[f32],
+    rows: usize,
+    tape: &mut crate::network::Tape,
+    phase: Phase,
+) {
+    if !L::RESHAPE_ONLY {
+        layer.forward(weights, tape.forward_io(index, x, rows, phase));
+    }
+}
+
+/// Back-propagates one layer of a chain over `tape`; `start` applies to the last layer only.
+/// `input_grad` says whether an earlier layer has trainable weights: without one, nothing
+/// needs dL/d(input), and a layer without weights of its own has nothing to do at all.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub fn backward_layer<L: Layer>(
+    layer: &L,
+    index: usize,
+    weights: Weights<'_>,
+    x: &[f32],
+    rows: usize,
+    tape: &mut crate::network::Tape,
+    grads: &mut [f32],
+    start: Delta,
+    input_grad: bool,
+) {
+    if L::RESHAPE_ONLY || (L::PARAMS == 0 && !input_grad) {
+        return;
+    }
+    let mut pass = tape.backward_io(index, x, rows, start);
+    if !input_grad {
+        pass.input_delta = None;
+    }
+    layer.backward(weights, pass, grads);
+}
+
+/// The largest of `values` (a const fn, for the generated `MAX_LAYER_MACS`).
+pub const fn max_of(values: &[usize]) -> usize {
+    let mut max = 0;
+    let mut i = 0;
+    while i < values.len() {
+        if values[i] > max {
+            max = values[i];
+        }
+        i += 1;
+    }
+    max
+}
+
+/// Folds one layer's training statistics into its state after a training forward pass.
+#[inline]
+pub fn update_layer_state<L: Layer>(
+    layer: &L,
+    index: usize,
+    state: &mut [f32],
+    tape: &crate::network::Tape,
+    rows: usize,
+) {
+    if L::STATE > 0 {
+        layer.update_state(state, tape.scratch(index), rows);
+    }
+}
+
+/// One weight tensor's description.
+pub(crate) fn weight(name: &'static str, shape: Vec<usize>, trainable: bool) -> WeightSpec {
+    WeightSpec {
+        name,
+        shape,
+        trainable,
+    }
+}

@@ -7,8 +7,10 @@ use crate::metrics::Metric;
 
 /// What a callback may read and change while `fit` runs.
 pub struct TrainState<'a> {
-    /// The network's parameters (EarlyStopping keeps and restores its best ones).
+    /// The network's trainable parameters (EarlyStopping keeps and restores its best ones).
     pub params: &'a mut [f32],
+    /// The network's non-trainable state (moving statistics), kept and restored with them.
+    pub state: &'a mut [f32],
     /// The optimizer's learning rate; a change is applied before the next batch.
     pub learning_rate: f32,
     /// Set to end training after this epoch (or batch).
@@ -78,7 +80,8 @@ pub struct EarlyStopping {
     pub start_from_epoch: usize,
     wait: usize,
     best: Option<f64>,
-    best_weights: Option<Vec<f32>>,
+    /// The best epoch's trainable parameters and state.
+    best_weights: Option<(Vec<f32>, Vec<f32>)>,
     /// The epoch training stopped at, if it did.
     pub stopped_epoch: Option<usize>,
     /// The epoch whose value was best.
@@ -168,14 +171,14 @@ impl Callback for EarlyStopping {
             return Ok(());
         }
         if self.restore_best_weights && self.best_weights.is_none() {
-            self.best_weights = Some(state.params.to_vec());
+            self.best_weights = Some((state.params.to_vec(), state.state.to_vec()));
         }
         self.wait += 1;
         if self.improves(current, self.best) {
             self.best = Some(current);
             self.best_epoch = Some(epoch);
             if self.restore_best_weights {
-                self.best_weights = Some(state.params.to_vec());
+                self.best_weights = Some((state.params.to_vec(), state.state.to_vec()));
             }
             if self.baseline.is_none() || self.improves(current, self.baseline) {
                 self.wait = 0;
@@ -190,7 +193,8 @@ impl Callback for EarlyStopping {
                 .as_ref()
                 .filter(|_| self.restore_best_weights)
             {
-                state.params.copy_from_slice(best);
+                state.params.copy_from_slice(&best.0);
+                state.state.copy_from_slice(&best.1);
             }
         }
         Ok(())

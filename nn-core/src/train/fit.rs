@@ -7,7 +7,7 @@ use super::history::{History, Logs};
 use super::progress::EpochProgress;
 use super::Compiled;
 use crate::error::{check_finite, Error, Result};
-use crate::network::{Network, Tape};
+use crate::network::{InputOf, Network, Tape};
 use crate::optim::Optimizer;
 use crate::rows::Labels;
 use rand::seq::SliceRandom;
@@ -71,9 +71,9 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     ///
     /// Errors name what is wrong with the data or options before anything is trained; during
     /// training only a callback can end the run with an error (`TerminateOnNaN`).
-    pub fn fit<Y: Labels + ?Sized>(
+    pub fn fit<R: InputOf<N>, Y: Labels + ?Sized>(
         &mut self,
-        x: &[N::InputRow],
+        x: &[R],
         y: &Y,
         options: Fit<'_>,
     ) -> Result<History> {
@@ -89,7 +89,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             verbose,
             mut callbacks,
         } = options;
-        let (xf, yf) = self.checked(x, y.values())?;
+        let (xf, yf) = self.checked(R::flat(x), y.values())?;
         let label_width = self.label_width();
         if batch_size == 0 {
             return Err(Error::InvalidArgument {
@@ -242,8 +242,10 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         if callbacks.is_empty() {
             return Ok(());
         }
+        let (params, model_state) = self.model.params_and_state_mut();
         let mut state = TrainState {
-            params: self.model.params_mut(),
+            params,
+            state: model_state,
             learning_rate: self.optimizer.learning_rate(),
             stop_training: *stop,
         };

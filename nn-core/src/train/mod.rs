@@ -15,12 +15,13 @@ pub use history::{History, Logs};
 
 use crate::error::{check_finite, Error, Result};
 use crate::kernels::gemm::PARALLEL_MIN_MACS;
+use crate::layers::{Phase, TrainingPass};
 use crate::loss::{Loss, LossBatch};
 use crate::metrics::{Metric, MetricState};
-use crate::network::{Network, Tape};
+use crate::network::{InputOf, Network, Tape};
 use crate::optim::Optimizer;
 use crate::params::AlignedBuf;
-use crate::rows::{Labels, Row};
+use crate::rows::Labels;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -61,8 +62,8 @@ pub struct Compiled<N: Network, O: Optimizer> {
     tape: Option<Tape>,
     /// Workspaces of the row chunks (at most CHUNKS_AT_ONCE), kept between steps.
     chunks: Vec<Chunk>,
-    /// The largest weight matrix (inputs × outputs of a layer): how big a layer's GEMMs get.
-    widest_kernel: usize,
+    /// Training passes made so far: each draws new dropout masks.
+    passes: u64,
 }
 
 /// `evaluate`'s result: the loss and each metric by name.
@@ -92,18 +93,21 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         loss: Loss,
         metrics: impl IntoIterator<Item = Metric>,
     ) -> Self {
-        let tensors: Vec<usize> = N::spec().weights().map(|(_, w)| w.len()).collect();
-        let widest_kernel = tensors.iter().copied().max().unwrap_or(0);
+        let tensors: Vec<usize> = N::spec()
+            .weights()
+            .filter(|(_, w)| w.trainable)
+            .map(|(_, w)| w.len())
+            .collect();
         Compiled {
             model,
             optimizer,
             loss,
             metrics: metrics.into_iter().collect(),
-            grads: AlignedBuf::zeros(N::PARAM_COUNT),
+            grads: AlignedBuf::zeros(N::TRAINABLE_COUNT),
             tensors,
             tape: None,
             chunks: Vec::new(),
-            widest_kernel,
+            passes: 0,
         }
     }
 
@@ -137,7 +141,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         self.loss
     }
 
-    /// The gradient of the last training step, laid out like the parameters.
+    /// The gradient of the last training step, laid out like the trainable parameters.
     pub fn gradients(&self) -> &[f32] {
         &self.grads
     }
@@ -148,13 +152,20 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     }
 
     /// Keras' `train_on_batch`: one optimizer step on these rows; returns the loss before it.
-    pub fn train_on_batch<Y: Labels + ?Sized>(&mut self, x: &[N::InputRow], y: &Y) -> Result<f64> {
-        self.one_batch(x, y.values(), true)
+    ///
+    /// The batch runs in training mode (Dropout drops, BatchNormalization normalises with the
+    /// batch's statistics and updates its moving ones), as Keras' does.
+    pub fn train_on_batch<R: InputOf<N>, Y: Labels + ?Sized>(
+        &mut self,
+        x: &[R],
+        y: &Y,
+    ) -> Result<f64> {
+        self.one_batch(R::flat(x), y.values(), true)
     }
 
     /// Keras' `evaluate`: the loss and metrics over all rows, in inference mode.
-    pub fn evaluate<Y: Labels + ?Sized>(&self, x: &[N::InputRow], y: &Y) -> Result<Scores> {
-        let (xf, yf) = self.checked(x, y.values())?;
+    pub fn evaluate<R: InputOf<N>, Y: Labels + ?Sized>(&self, x: &[R], y: &Y) -> Result<Scores> {
+        let (xf, yf) = self.checked(R::flat(x), y.values())?;
         if x.is_empty() {
             return Err(Error::NotEnoughData {
                 what: "evaluate needs at least one row".into(),
@@ -164,9 +175,9 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     }
 
     /// Class predictions: output > 0.5 for a one-output model, else the argmax of each row.
-    pub fn predict_classes(&self, x: &[N::InputRow]) -> Vec<usize> {
+    pub fn predict_classes<R: InputOf<N>>(&self, x: &[R]) -> Vec<usize> {
         let mut out = vec![0.0; x.len() * N::OUTPUT_WIDTH];
-        crate::inference::predict_into(&self.model, N::InputRow::flat(x), &mut out);
+        crate::inference::predict_into(&self.model, R::flat(x), &mut out);
         out.chunks(N::OUTPUT_WIDTH)
             .map(|row| match row {
                 [p] => usize::from(*p > 0.5),
@@ -185,13 +196,13 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
 
     /// Checks inputs and labels once: labels the right count and finite (class ids in range),
     /// inputs finite.
-    fn checked<'a>(&self, x: &'a [N::InputRow], y: &'a [f32]) -> Result<(&'a [f32], &'a [f32])> {
-        let xf = N::InputRow::flat(x);
+    fn checked<'a>(&self, xf: &'a [f32], y: &'a [f32]) -> Result<(&'a [f32], &'a [f32])> {
+        let rows = xf.len() / N::INPUT_WIDTH;
         let width = self.label_width();
-        if y.len() != x.len() * width {
+        if y.len() != rows * width {
             return Err(Error::SizeMismatch {
                 what: "label values (rows × labels per row)",
-                expected: x.len() * width,
+                expected: rows * width,
                 got: y.len(),
             });
         }
@@ -219,11 +230,12 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             .zip(y.chunks(EVALUATE_BATCH * label_width))
         {
             let r = xb.len() / N::INPUT_WIDTH;
-            self.model.forward(xb, r, &mut tape, true);
-            let (output, pre_activation, _) = tape.output_and_delta(r);
+            self.model.forward(xb, r, &mut tape, Phase::Inference);
+            let view = self.model.loss_view(xb, r, &mut tape);
+            let output = view.output;
             let (loss, _) = self
                 .loss
-                .evaluate(loss_batch::<N>(output, pre_activation, yb, None), None);
+                .evaluate(loss_batch::<N>(output, view.logits, yb, None), None);
             total += loss * r as f64;
             states
                 .iter_mut()
@@ -240,34 +252,40 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
 
     /// The loss on these rows and its gradient for every parameter (laid out like the
     /// parameters, as `get_weights()` orders them), without changing the weights.
-    pub fn loss_and_gradients<Y: Labels + ?Sized>(
+    ///
+    /// The pass runs in training mode but leaves the model as it was: BatchNormalization's
+    /// moving statistics are not updated.
+    pub fn loss_and_gradients<R: InputOf<N>, Y: Labels + ?Sized>(
         &mut self,
-        x: &[N::InputRow],
+        x: &[R],
         y: &Y,
     ) -> Result<(f64, &[f32])> {
-        let loss = self.one_batch(x, y.values(), false)?;
+        let loss = self.one_batch(R::flat(x), y.values(), false)?;
         Ok((loss, &self.grads))
     }
 
     /// One batch through forward and backward (and the optimizer when `step`), on the kept tape.
-    fn one_batch(&mut self, x: &[N::InputRow], y: &[f32], step: bool) -> Result<f64> {
+    fn one_batch(&mut self, x: &[f32], y: &[f32], step: bool) -> Result<f64> {
         let (xf, yf) = self.checked(x, y)?;
-        if x.is_empty() {
+        let rows = xf.len() / N::INPUT_WIDTH;
+        if rows == 0 {
             return Err(Error::NotEnoughData {
                 what: "a training step needs at least one row".into(),
             });
         }
-        let mut tape = self.take_tape(x.len());
+        let mut tape = self.take_tape(rows);
         let loss = if step {
-            self.train_step(xf, yf, None, x.len(), &mut tape, &mut [])
+            self.train_step(xf, yf, None, rows, &mut tape, &mut [])
         } else {
-            self.forward_backward(xf, yf, None, x.len(), &mut tape, &mut [])
+            self.forward_backward(xf, yf, None, rows, &mut tape, &mut [])
+                .0
         };
         self.tape = Some(tape);
         Ok(loss)
     }
 
-    /// Forward, loss, metrics, backward, optimizer step on `rows` rows; returns the loss.
+    /// Forward, loss, metrics, backward, moving statistics, optimizer step on `rows` rows;
+    /// returns the loss.
     fn train_step(
         &mut self,
         x: &[f32],
@@ -277,7 +295,10 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         tape: &mut Tape,
         metrics: &mut [MetricState],
     ) -> f64 {
-        let loss = self.forward_backward(x, y, sample_weight, rows, tape, metrics);
+        let (loss, whole) = self.forward_backward(x, y, sample_weight, rows, tape, metrics);
+        if N::STATE_COUNT > 0 && whole {
+            self.model.update_state(tape, rows);
+        }
         self.optimizer
             .step(self.model.params_mut(), &mut self.grads, &self.tensors);
         loss
@@ -293,19 +314,32 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// small layers it is the other way round: the tutorial model at batch 1024 took 190–230 µs
     /// a step in chunks on two threads against 490–620 µs whole.
     ///
+    /// A model whose training mode mixes rows (BatchNormalization's batch statistics) always
+    /// runs the batch whole, as Keras computes those statistics over the whole batch.
+    ///
     /// Nothing here depends on the thread count, so the weights a run trains are the same on
     /// one thread or many.
     pub fn chunk_count(&self, rows: usize) -> usize {
-        let wide_layers = TRAIN_CHUNK_ROWS * self.widest_kernel >= PARALLEL_MIN_MACS;
-        let small = rows.saturating_mul(N::PARAM_COUNT) < CHUNK_MIN_WORK;
-        if wide_layers || small || rows < 2 * TRAIN_CHUNK_ROWS {
+        let wide_layers = TRAIN_CHUNK_ROWS * N::MAX_LAYER_MACS >= PARALLEL_MIN_MACS;
+        let small = rows.saturating_mul(N::MACS_PER_ROW) < CHUNK_MIN_WORK;
+        if N::COUPLES_ROWS || wide_layers || small || rows < 2 * TRAIN_CHUNK_ROWS {
             1
         } else {
             rows.div_ceil(TRAIN_CHUNK_ROWS)
         }
     }
 
-    /// Forward, loss, metrics and backward into `self.grads`; returns the loss.
+    /// The training pass for a batch's rows starting at `first_row`.
+    fn training_pass(&self, first_row: usize) -> Phase {
+        Phase::Training(TrainingPass {
+            seed: self.model.seed(),
+            step: self.passes,
+            first_row,
+        })
+    }
+
+    /// Forward, loss, metrics and backward into `self.grads`; returns the loss and whether the
+    /// batch ran whole on `tape` (rather than in row chunks on their own tapes).
     fn forward_backward(
         &mut self,
         x: &[f32],
@@ -314,22 +348,25 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         rows: usize,
         tape: &mut Tape,
         metrics: &mut [MetricState],
-    ) -> f64 {
+    ) -> (f64, bool) {
         let chunks = self.chunk_count(rows);
-        if chunks > 1 {
-            return self.forward_backward_chunked(x, y, sample_weight, rows, chunks, metrics);
-        }
-        self.model.forward(x, rows, tape, true);
-        let (output, pre_activation, delta) = tape.output_and_delta(rows);
-        let (loss, start) = self.loss.evaluate(
-            loss_batch::<N>(output, pre_activation, y, sample_weight),
-            Some(delta),
-        );
-        for m in metrics.iter_mut() {
-            m.update(output, y, N::OUTPUT_WIDTH);
-        }
-        self.model.backward(x, rows, tape, &mut self.grads, start);
-        loss
+        let loss = if chunks > 1 {
+            self.forward_backward_chunked(x, y, sample_weight, rows, chunks, metrics)
+        } else {
+            self.model.forward(x, rows, tape, self.training_pass(0));
+            let view = self.model.loss_view(x, rows, tape);
+            let (loss, start) = self.loss.evaluate(
+                loss_batch::<N>(view.output, view.logits, y, sample_weight),
+                Some(view.delta),
+            );
+            for m in metrics.iter_mut() {
+                m.update(view.output, y, N::OUTPUT_WIDTH);
+            }
+            self.model.backward(x, rows, tape, &mut self.grads, start);
+            loss
+        };
+        self.passes += 1;
+        (loss, chunks == 1)
     }
 }
 
@@ -349,12 +386,24 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         while self.chunks.len() < workspaces {
             self.chunks.push(Chunk {
                 tape: Tape::for_network::<N>(TRAIN_CHUNK_ROWS, true),
-                grads: AlignedBuf::zeros(N::PARAM_COUNT),
+                grads: AlignedBuf::zeros(N::TRAINABLE_COUNT),
                 loss: 0.0,
             });
         }
         let label_width = self.label_width();
+        debug_assert!(
+            !N::COUPLES_ROWS,
+            "a batch-coupled model runs its batches whole"
+        );
         let (model, loss) = (&self.model, self.loss);
+        let (seed, step) = (self.model.seed(), self.passes);
+        let pass = |first_row: usize| {
+            Phase::Training(TrainingPass {
+                seed,
+                step,
+                first_row,
+            })
+        };
         let span = |c: usize| {
             let start = c * TRAIN_CHUNK_ROWS;
             start..(start + TRAIN_CHUNK_ROWS).min(rows)
@@ -379,19 +428,19 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 .enumerate()
                 .for_each(|(i, chunk)| {
                     let (xc, yc, wc, r) = part(first + i);
-                    model.forward(xc, r, &mut chunk.tape, true);
-                    let (output, pre_activation, delta) = chunk.tape.output_and_delta(r);
+                    model.forward(xc, r, &mut chunk.tape, pass(span(first + i).start));
+                    let view = model.loss_view(xc, r, &mut chunk.tape);
                     let (chunk_loss, start) = loss.evaluate_part(
-                        loss_batch::<N>(output, pre_activation, yc, wc),
-                        Some(delta),
+                        loss_batch::<N>(view.output, view.logits, yc, wc),
+                        Some(view.delta),
                         rows,
                     );
                     chunk.loss = chunk_loss;
                     model.backward(xc, r, &mut chunk.tape, &mut chunk.grads, start);
                 });
             for (i, chunk) in self.chunks[..wave].iter_mut().enumerate() {
-                let (_, yc, _, r) = part(first + i);
-                let (output, _, _) = chunk.tape.output_and_delta(r);
+                let (xc, yc, _, r) = part(first + i);
+                let output = chunk.tape.output(xc, r);
                 for m in metrics.iter_mut() {
                     m.update(output, yc, N::OUTPUT_WIDTH);
                 }

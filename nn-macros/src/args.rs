@@ -1,0 +1,483 @@
+//! Argument values: binds a layer's positional and keyword arguments to Keras' parameter names
+//! and reads each value (integers, floats, booleans, strings, shapes, pairs, padding,
+//! activations), reporting a spanned error for anything else. Errors are collected, so one
+//! compile shows every mistake.
+
+use crate::parse::{Arg, LayerDecl};
+use crate::suggest::did_you_mean;
+use proc_macro2::Span;
+use quote::ToTokens;
+use std::collections::HashMap;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, Lit, UnOp};
+
+/// Errors collected while checking; reported together.
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+        let e = syn::Error::new(span, message);
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// How many errors so far (to tell whether a step added one).
+    pub fn count(&self) -> usize {
+        self.0.as_ref().map_or(0, |e| e.into_iter().count())
+    }
+
+    pub fn into_result<T>(self, value: T) -> syn::Result<T> {
+        match self.0 {
+            Some(e) => Err(e),
+            None => Ok(value),
+        }
+    }
+}
+
+/// Keras' activation names, with the aliases Keras accepts.
+pub const ACTIVATIONS: &[&str] = &[
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "swish",
+    "silu",
+    "softplus",
+    "softsign",
+    "hard_sigmoid",
+    "exponential",
+];
+
+/// An activation as the runtime type `nn_core::activations::<ty>` built by `<ty> <init>`.
+pub struct ActivationPlan {
+    pub ty: &'static str,
+    /// Field initialisers for activations with parameters (`{ negative_slope: 0.2 }`), or empty.
+    pub init: proc_macro2::TokenStream,
+}
+
+/// A layer's arguments by Keras parameter name.
+pub type Bound<'a> = HashMap<&'static str, &'a Expr>;
+
+/// Matches a layer's arguments to its parameter names: positional ones in order, then keywords.
+pub fn bind<'a>(
+    errors: &mut Errors,
+    layer: &'a LayerDecl,
+    positional: &[&'static str],
+    keywords: &[&'static str],
+) -> Bound<'a> {
+    let all: Vec<&'static str> = positional.iter().chain(keywords).copied().collect();
+    let mut bound = HashMap::new();
+    let mut next_positional = 0;
+    for Arg { key, value } in &layer.args {
+        let param = match key {
+            None => {
+                if next_positional == positional.len() {
+                    errors.push(
+                        value.span(),
+                        format!(
+                            "{} takes {} positional argument{}; name this one, e.g. `{} = …`",
+                            layer.kind,
+                            positional.len(),
+                            if positional.len() == 1 { "" } else { "s" },
+                            keywords.first().copied().unwrap_or("name"),
+                        ),
+                    );
+                    continue;
+                }
+                next_positional += 1;
+                positional[next_positional - 1]
+            }
+            Some(key) => match all.iter().find(|p| key == *p) {
+                Some(p) => p,
+                None => {
+                    errors.push(
+                        key.span(),
+                        format!(
+                            "{} has no argument `{key}`{}; its arguments are {}",
+                            layer.kind,
+                            did_you_mean(&key.to_string(), &all),
+                            all.join(", ")
+                        ),
+                    );
+                    continue;
+                }
+            },
+        };
+        if bound.insert(param, value).is_some() {
+            errors.push(
+                key.as_ref().map_or(value.span(), |k| k.span()),
+                format!("`{param}` is given twice"),
+            );
+        }
+    }
+    bound
+}
+
+/// A signed integer literal (`64`, `-3`).
+pub fn int_value(expr: &Expr) -> Option<i128> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse().ok(),
+        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => int_value(&u.expr).map(|v| -v),
+        Expr::Paren(p) => int_value(&p.expr),
+        _ => None,
+    }
+}
+
+/// A positive integer that fits Keras' int32 sizes.
+pub fn positive_int(errors: &mut Errors, expr: &Expr, what: &str) -> Option<usize> {
+    match int_value(expr) {
+        Some(v) if v >= 1 && v <= i32::MAX as i128 => Some(v as usize),
+        Some(v) => {
+            errors.push(
+                expr.span(),
+                format!("{what} must be a positive integer, got {v}"),
+            );
+            None
+        }
+        None => {
+            errors.push(
+                expr.span(),
+                format!(
+                    "{what} must be a positive integer, got `{}`",
+                    expr.to_token_stream()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A float or integer literal, possibly negated.
+pub fn float_value(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse().ok(),
+        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => float_value(&u.expr).map(|v| -v),
+        Expr::Paren(p) => float_value(&p.expr),
+        _ => None,
+    }
+}
+
+/// A number in `range` (as the message states it), or an error naming `what`.
+pub fn number_in(
+    errors: &mut Errors,
+    expr: &Expr,
+    what: &str,
+    range: impl Fn(f64) -> bool,
+    expected: &str,
+) -> Option<f64> {
+    match float_value(expr) {
+        Some(v) if v.is_finite() && range(v) => Some(v),
+        Some(v) => {
+            errors.push(expr.span(), format!("{what} must be {expected}, got {v}"));
+            None
+        }
+        None => {
+            errors.push(
+                expr.span(),
+                format!(
+                    "{what} must be a number {expected}, got `{}`",
+                    expr.to_token_stream()
+                ),
+            );
+            None
+        }
+    }
+}
+
+pub fn bool_value(errors: &mut Errors, expr: &Expr, what: &str) -> Option<bool> {
+    let value = match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Some(b.value),
+        // Python's spelling, as a Keras user may write it.
+        Expr::Path(p) if p.path.is_ident("True") => Some(true),
+        Expr::Path(p) if p.path.is_ident("False") => Some(false),
+        _ => None,
+    };
+    if value.is_none() {
+        errors.push(expr.span(), format!("{what} must be `true` or `false`"));
+    }
+    value
+}
+
+pub fn string_value(errors: &mut Errors, expr: &Expr, what: &str) -> Option<String> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) if !s.value().is_empty() => Some(s.value()),
+        _ => {
+            errors.push(
+                expr.span(),
+                format!("{what} must be a non-empty string such as \"dense_in\""),
+            );
+            None
+        }
+    }
+}
+
+/// A word given as a string (`"same"`) or a bare identifier (`same`), as activations are.
+fn word(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.value()),
+        Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+        _ => None,
+    }
+}
+
+/// `padding = "valid" | "same"`: true for same.
+pub fn padding_value(errors: &mut Errors, expr: &Expr, layer: &str) -> Option<bool> {
+    match word(expr).as_deref() {
+        Some("valid") => Some(false),
+        Some("same") => Some(true),
+        other => {
+            let hint = other
+                .map(|w| did_you_mean(w, &["valid", "same"]))
+                .unwrap_or_default();
+            errors.push(
+                expr.span(),
+                format!("{layer}'s padding is \"valid\" or \"same\"{hint}"),
+            );
+            None
+        }
+    }
+}
+
+/// A setting seqnet builds in one form only (`data_format = "channels_last"`): accepted when
+/// it has that value, else an error naming the layer and the setting.
+pub fn only_value(errors: &mut Errors, expr: &Expr, layer: &str, setting: &str, allowed: &str) {
+    let ok = match allowed {
+        "(1, 1)" => pair(expr) == Some((1, 1)),
+        "1" => int_value(expr) == Some(1),
+        "-1" => int_value(expr) == Some(-1),
+        word_value => word(expr).as_deref() == Some(word_value) || is_none(expr),
+    };
+    if !ok {
+        errors.push(
+            expr.span(),
+            format!(
+                "seqnet builds {layer} with {setting} = {} only; remove `{setting}` or set it so",
+                if allowed.starts_with('(') || allowed.starts_with('-') || allowed == "1" {
+                    allowed.to_string()
+                } else {
+                    format!("\"{allowed}\"")
+                }
+            ),
+        );
+    }
+}
+
+/// Python's `None`.
+pub fn is_none(expr: &Expr) -> bool {
+    matches!(expr, Expr::Path(p) if p.path.is_ident("None"))
+}
+
+/// An integer `n` (meaning `(n, n)`) or a pair `(a, b)` of integers, unchecked.
+fn pair(expr: &Expr) -> Option<(i128, i128)> {
+    match expr {
+        Expr::Tuple(t) if t.elems.len() == 2 => {
+            Some((int_value(&t.elems[0])?, int_value(&t.elems[1])?))
+        }
+        Expr::Array(a) if a.elems.len() == 2 => {
+            Some((int_value(&a.elems[0])?, int_value(&a.elems[1])?))
+        }
+        e => int_value(e).map(|v| (v, v)),
+    }
+}
+
+/// Keras' `kernel_size`, `strides`, `pool_size`: an integer for both axes or a pair of positive
+/// integers.
+pub fn pair_value(errors: &mut Errors, expr: &Expr, what: &str) -> Option<(usize, usize)> {
+    match pair(expr) {
+        Some((a, b)) if a >= 1 && b >= 1 && a <= i32::MAX as i128 && b <= i32::MAX as i128 => {
+            Some((a as usize, b as usize))
+        }
+        Some((a, b)) => {
+            errors.push(
+                expr.span(),
+                format!("{what} must be positive integers, got ({a}, {b})"),
+            );
+            None
+        }
+        None => {
+            errors.push(
+                expr.span(),
+                format!(
+                    "{what} is an integer or a pair of integers such as `(3, 3)`, got `{}`",
+                    expr.to_token_stream()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The elements of a tuple or array expression, or an error saying what a shape looks like.
+pub fn tuple_elements<'a>(errors: &mut Errors, expr: &'a Expr) -> Option<Vec<&'a Expr>> {
+    match expr {
+        Expr::Tuple(t) => Some(t.elems.iter().collect()),
+        Expr::Array(a) => Some(a.elems.iter().collect()),
+        Expr::Paren(p) if int_value(&p.expr).is_some() => {
+            errors.push(
+                expr.span(),
+                format!(
+                    "a shape is a tuple: write `({},)` with a trailing comma",
+                    p.expr.to_token_stream()
+                ),
+            );
+            None
+        }
+        _ => {
+            errors.push(
+                expr.span(),
+                "a shape is a tuple of sizes such as `(10,)` or `(28, 28, 1)`",
+            );
+            None
+        }
+    }
+}
+
+fn linear() -> ActivationPlan {
+    ActivationPlan {
+        ty: "Linear",
+        init: quote::quote!(),
+    }
+}
+
+/// `relu`, `"relu"`, `None`, `leaky_relu(0.1)`, `leaky_relu(negative_slope = 0.1)`, `gelu(approximate = true)`.
+pub fn activation(errors: &mut Errors, expr: &Expr) -> ActivationPlan {
+    let (name, args, span): (String, Vec<Arg>, Span) = match expr {
+        Expr::Path(p) if p.path.get_ident().is_some() => {
+            let id = p.path.get_ident().expect("checked by the guard");
+            (id.to_string(), Vec::new(), id.span())
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => (s.value(), Vec::new(), s.span()),
+        Expr::Call(call) => match &*call.func {
+            Expr::Path(p) if p.path.get_ident().is_some() => {
+                let id = p.path.get_ident().expect("checked by the guard");
+                let args = call
+                    .args
+                    .iter()
+                    .cloned()
+                    .filter_map(|a| match crate::parse::argument(a) {
+                        Ok(arg) => Some(arg),
+                        Err(e) => {
+                            errors.push(e.span(), e);
+                            None
+                        }
+                    })
+                    .collect();
+                (id.to_string(), args, id.span())
+            }
+            other => {
+                errors.push(other.span(), "expected an activation name such as `relu`");
+                return linear();
+            }
+        },
+        other => {
+            errors.push(other.span(), "expected an activation name such as `relu`");
+            return linear();
+        }
+    };
+
+    let (ty, params): (&'static str, &[&'static str]) = match name.as_str() {
+        "linear" | "None" => ("Linear", &[]),
+        "relu" => ("Relu", &[]),
+        "sigmoid" => ("Sigmoid", &[]),
+        "tanh" => ("Tanh", &[]),
+        "softmax" => ("Softmax", &[]),
+        "leaky_relu" => ("LeakyRelu", &["negative_slope", "alpha"]),
+        "elu" => ("Elu", &[]),
+        "selu" => ("Selu", &[]),
+        "gelu" => ("Gelu", &["approximate"]),
+        "swish" | "silu" => ("Swish", &[]),
+        "softplus" => ("Softplus", &[]),
+        "softsign" => ("Softsign", &[]),
+        "hard_sigmoid" => ("HardSigmoid", &[]),
+        "exponential" => ("Exponential", &[]),
+        _ => {
+            errors.push(
+                span,
+                format!(
+                    "unknown activation `{name}`{}; Keras' activations are {}",
+                    did_you_mean(&name, ACTIVATIONS),
+                    ACTIVATIONS.join(", ")
+                ),
+            );
+            return linear();
+        }
+    };
+
+    if args.len() > params.len().min(1) {
+        errors.push(
+            span,
+            match params.len() {
+                0 => format!("`{name}` takes no arguments"),
+                _ => format!("`{name}` takes one argument, `{}`", params[0]),
+            },
+        );
+        return linear();
+    }
+    let init = match (ty, args.first()) {
+        ("LeakyRelu", arg) => {
+            let slope = match arg {
+                Some(Arg { key, value }) => {
+                    if let Some(k) = key.as_ref().filter(|k| !params.iter().any(|p| *k == p)) {
+                        errors.push(
+                            k.span(),
+                            "leaky_relu's argument is `negative_slope` (Keras 2's `alpha` also works)",
+                        );
+                    }
+                    match float_value(value).filter(|v| v.is_finite() && *v >= 0.0) {
+                        Some(v) => v as f32,
+                        None => {
+                            errors.push(
+                                value.span(),
+                                "leaky_relu's negative_slope must be a number ≥ 0, e.g. 0.2",
+                            );
+                            0.2
+                        }
+                    }
+                }
+                None => 0.2,
+            };
+            quote::quote!({ negative_slope: #slope })
+        }
+        ("Gelu", arg) => {
+            let approximate = match arg {
+                Some(Arg { key, value }) => {
+                    if let Some(k) = key.as_ref().filter(|k| *k != "approximate") {
+                        errors.push(k.span(), "gelu's argument is `approximate`");
+                    }
+                    bool_value(errors, value, "gelu's approximate").unwrap_or(false)
+                }
+                None => false,
+            };
+            quote::quote!({ approximate: #approximate })
+        }
+        _ => quote::quote!(),
+    };
+    ActivationPlan { ty, init }
+}
