@@ -32,15 +32,6 @@ sequential! {
     }
 }
 
-/// Flat weights of a `[{"values": …}, …]` list (golden_layers' layout).
-fn weight_list(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|w| flat(&w["values"]))
-        .collect()
-}
-
 /// Flat weights of a `[{"kernel": …, "bias": …}, …]` list (golden_seed_mlp's layout).
 fn kernel_bias(v: &Value) -> Vec<f32> {
     layer_weights(v).concat()
@@ -113,17 +104,6 @@ fn golden_mlp_case<N: Network>(case: &Value, model: N, loss: Loss) {
     let want_out = flat(&adam["forward_output_after_5_steps"]);
     assert_close("outputs after 5 steps", &out, &want_out, 1e-4, 1e-6);
 }
-
-/// Rows of the network's input type from a JSON matrix.
-fn rows_of<N: Network>(v: &Value) -> Vec<N::InputRow> {
-    use seqnet::Row;
-    let values = flat(v);
-    let mut out = vec![N::InputRow::zeroed(); values.len() / N::INPUT_WIDTH];
-    N::InputRow::flat_mut(&mut out).copy_from_slice(&values);
-    out
-}
-
-use seqnet::Row;
 
 #[test]
 fn binary_mlp_matches_keras() {

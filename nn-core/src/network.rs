@@ -398,13 +398,19 @@ impl Tape {
         (input, &self.scratch[layer])
     }
 
-    /// The network's output for `rows` rows: the last layer's buffer (`x` itself for a model
-    /// that only reshapes).
-    pub fn output<'a>(&'a self, x: &'a [f32], rows: usize) -> &'a [f32] {
-        match self.out_slot.last().copied().flatten() {
+    /// Layer `layer`'s output for `rows` rows after a forward pass (`x` itself for a layer that
+    /// only reshapes the network input).
+    pub fn layer_output<'a>(&'a self, layer: usize, x: &'a [f32], rows: usize) -> &'a [f32] {
+        match self.out_slot[layer] {
             None => x,
             Some(s) => &self.slots[s].output[..rows * self.slots[s].width],
         }
+    }
+
+    /// The network's output for `rows` rows: the last layer's buffer (`x` itself for a model
+    /// that only reshapes).
+    pub fn output<'a>(&'a self, x: &'a [f32], rows: usize) -> &'a [f32] {
+        self.layer_output(self.out_slot.len() - 1, x, rows)
     }
 
     /// The output, `logits` and the output's gradient buffer, for the loss.

@@ -63,6 +63,29 @@ pub fn layer_weights(layers: &Value) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// Flat weights of a `[{"values": …}, …]` list (golden_layers' layout).
+pub fn weight_list(v: &Value) -> Vec<f32> {
+    weight_tensors(v).concat()
+}
+
+/// Each tensor of a `[{"values": …}, …]` list, flat (what `set_weights` takes).
+pub fn weight_tensors(v: &Value) -> Vec<Vec<f32>> {
+    v.as_array()
+        .expect("a list of tensors")
+        .iter()
+        .map(|w| flat(&w["values"]))
+        .collect()
+}
+
+/// Rows of the network's input type (an image for an image model) from a JSON array.
+pub fn rows_of<N: seqnet::Network>(v: &Value) -> Vec<N::InputRow> {
+    use seqnet::Row;
+    let values = flat(v);
+    let mut out = vec![N::InputRow::zeroed(); values.len() / N::INPUT_WIDTH];
+    N::InputRow::flat_mut(&mut out).copy_from_slice(&values);
+    out
+}
+
 /// Asserts |got − want| ≤ abs + rel·|want| element-wise, naming the first index that is off.
 pub fn assert_close(what: &str, got: &[f32], want: &[f32], rel: f32, abs: f32) {
     assert_eq!(got.len(), want.len(), "{what}: lengths differ");
