@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use seqnet::prelude::*;
+use seqnet::Row;
 use serde_json::Value;
 
 sequential! {
