@@ -1,10 +1,28 @@
-//! Sliding windows over channels-last images: Keras' padding arithmetic, and the im2col /
-//! col2im copies that turn a convolution into one GEMM.
+//! 2-D convolution over channels-last images: Keras' padding arithmetic (`Axis`), the im2col /
+//! col2im copies (`Window2d`), and the forward and backward passes (`Conv2dShape`) as GEMMs.
 //!
 //! im2col writes, for each output position, the window's input values in the kernel's own
 //! order (kh, kw, c), so the patch matrix (positions × KH·KW·C) times the kernel viewed as
-//! (KH·KW·C) × F is the convolution, with the Dense epilogue (bias, activation) applied to the
-//! product as it is. Padded cells are zeros.
+//! (KH·KW·C) × F is the convolution, `positions × F` per image, exactly the channels-last
+//! output layout; the Dense epilogue (bias, pre-activation copy, activation) runs on the product
+//! as it is. Padded cells are zeros. A 1×1 convolution with stride 1 needs no copy: its input
+//! already is the patch matrix.
+//!
+//! Backward, per group of images: dZ from dY through the activation, db = Σ dZ,
+//! dW = patchesᵀ·dZ, and dX = col2im(dZ·Wᵀ). Each group's dW and db go to its own partial
+//! buffer and are summed in group order.
+//!
+//! Groups are a fixed number of images (chosen from the shape, never from the thread count) and
+//! may run on rayon's threads; so every sum is formed in the same order, and the results are
+//! bit-identical on any number of threads. The shapes are run-time values: the layer type
+//! passes its constants, and tests can draw random shapes.
+
+use super::activations::Activation;
+use super::dense::Delta;
+use super::gemm::{gemm, gemm_fused, Epilogue, MatRef, PARALLEL_MIN_MACS};
+use super::isa::Isa;
+use rayon::prelude::*;
+use std::cell::RefCell;
 
 /// One spatial axis of a sliding window, with Keras' padding rules:
 ///
@@ -156,5 +174,359 @@ impl Window2d {
                 }
             }
         }
+    }
+}
+
+/// Rows of the patch matrix one group aims for: enough for the GEMM's tiles to amortise its
+/// packing, few enough that a group's patches stay in L2.
+const GROUP_ROWS: usize = 512;
+
+thread_local! {
+    /// Patch matrices (forward) and their gradients (backward), per thread, grown once.
+    static PATCHES: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Runs `f` with this thread's patch buffers, each at least `len` long. A re-entrant call
+/// (rayon running another group on this thread while this one waits) gets fresh buffers.
+fn with_patches<R>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+    let (mut a, mut b) = PATCHES.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    if a.len() < len {
+        a.resize(len, 0.0);
+        b.resize(len, 0.0);
+    }
+    let result = f(&mut a[..len], &mut b[..len]);
+    PATCHES.with(|p| *p.borrow_mut() = (a, b));
+    result
+}
+
+/// A convolution's shape: its window over the input and its number of filters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dShape {
+    /// The kernel's window (kernel size, strides, padding) over the (h, w, c) input.
+    pub window: Window2d,
+    /// Output channels.
+    pub filters: usize,
+}
+
+/// The gradient buffers a convolution's backward pass writes.
+pub struct ConvGrads<'a> {
+    /// dL/dW, `[kh][kw][c][f]`, overwritten.
+    pub kernel: &'a mut [f32],
+    /// dL/db, `f`, overwritten; `None` for a layer without bias.
+    pub bias: Option<&'a mut [f32]>,
+    /// dL/dx, overwritten; `None` when nothing before the layer needs it.
+    pub input: Option<&'a mut [f32]>,
+}
+
+/// The tensors of one convolution pass over `rows` images, all row-major channels-last.
+pub struct ConvTensors<'a> {
+    /// The input images, `rows × input_len`.
+    pub x: &'a [f32],
+    /// The kernel `[kh][kw][c][f]`.
+    pub kernel: &'a [f32],
+    /// The bias `[f]`, if the layer has one.
+    pub bias: Option<&'a [f32]>,
+}
+
+/// One group's share of a backward pass.
+struct GroupBackward<'a> {
+    input: &'a [f32],
+    z: &'a [f32],
+    output: &'a [f32],
+    delta: &'a mut [f32],
+    /// The group's dW then db.
+    partial: &'a mut [f32],
+    input_delta: Option<&'a mut [f32]>,
+}
+
+impl Conv2dShape {
+    /// Values in one input image.
+    pub const fn input_len(&self) -> usize {
+        self.window.input_len()
+    }
+
+    /// Values in one output image, positions × filters.
+    pub const fn output_len(&self) -> usize {
+        self.window.positions() * self.filters
+    }
+
+    /// Kernel values, kh·kw·c·f.
+    pub const fn kernel_len(&self) -> usize {
+        self.window.patch_len() * self.filters
+    }
+
+    /// Multiply-adds per image.
+    pub const fn macs(&self) -> usize {
+        self.window.positions() * self.window.patch_len() * self.filters
+    }
+
+    /// Images per group: enough for GROUP_ROWS patch rows.
+    pub const fn group(&self) -> usize {
+        let positions = self.window.positions();
+        let g = GROUP_ROWS.div_ceil(if positions == 0 { 1 } else { positions });
+        if g == 0 {
+            1
+        } else {
+            g
+        }
+    }
+
+    /// Scratch values a backward pass of `rows` images needs for its groups' partial gradients.
+    pub const fn partials_len(&self, rows: usize) -> usize {
+        rows.div_ceil(self.group()) * (self.kernel_len() + self.filters)
+    }
+
+    /// A 1×1, stride-1 convolution: the input is its own patch matrix.
+    const fn pointwise(&self) -> bool {
+        self.window.rows.window == 1
+            && self.window.cols.window == 1
+            && self.window.rows.stride == 1
+            && self.window.cols.stride == 1
+    }
+
+    /// Whether a pass of `rows` images is worth spreading its groups over threads.
+    fn parallel(&self, rows: usize) -> bool {
+        rows > self.group()
+            && rows.saturating_mul(self.macs()) >= PARALLEL_MIN_MACS
+            && rayon::current_num_threads() > 1
+    }
+
+    /// y = act(conv(x, W) + b) over `rows` images; `z`, when given, receives conv(x, W) + b.
+    ///
+    /// Panics on a caller bug: buffers not holding `rows` images of this shape.
+    pub fn forward<A: Activation>(
+        &self,
+        t: ConvTensors<'_>,
+        act: &A,
+        y: &mut [f32],
+        z: Option<&mut [f32]>,
+    ) {
+        let rows = t.x.len() / self.input_len();
+        assert!(
+            t.x.len() == rows * self.input_len()
+                && y.len() == rows * self.output_len()
+                && t.kernel.len() == self.kernel_len(),
+            "conv2d forward: buffers do not match the shape"
+        );
+        let (in_group, out_group) = (
+            self.group() * self.input_len(),
+            self.group() * self.output_len(),
+        );
+        let group = |x: &[f32], y: &mut [f32], z: Option<&mut [f32]>| {
+            self.forward_group(&ConvTensors { x, ..t }, act, y, z)
+        };
+        let x = t.x;
+        match (z, self.parallel(rows)) {
+            (Some(z), true) => x
+                .par_chunks(in_group)
+                .zip(y.par_chunks_mut(out_group))
+                .zip(z.par_chunks_mut(out_group))
+                .for_each(|((x, y), z)| group(x, y, Some(z))),
+            (Some(z), false) => x
+                .chunks(in_group)
+                .zip(y.chunks_mut(out_group))
+                .zip(z.chunks_mut(out_group))
+                .for_each(|((x, y), z)| group(x, y, Some(z))),
+            (None, true) => x
+                .par_chunks(in_group)
+                .zip(y.par_chunks_mut(out_group))
+                .for_each(|(x, y)| group(x, y, None)),
+            (None, false) => x
+                .chunks(in_group)
+                .zip(y.chunks_mut(out_group))
+                .for_each(|(x, y)| group(x, y, None)),
+        }
+    }
+
+    /// One group's forward: `t.x` holds its images, `y` (and `z`) their outputs.
+    fn forward_group<A: Activation>(
+        &self,
+        t: &ConvTensors<'_>,
+        act: &A,
+        y: &mut [f32],
+        z: Option<&mut [f32]>,
+    ) {
+        let m = t.x.len() / self.input_len() * self.window.positions();
+        let k = self.window.patch_len();
+        let isa = Isa::current();
+        let run = |patches: &[f32], y: &mut [f32], z: Option<&mut [f32]>| {
+            gemm_fused(
+                isa,
+                MatRef::row_major(patches, m, k),
+                MatRef::row_major(t.kernel, k, self.filters),
+                y,
+                false,
+                Epilogue {
+                    bias: t.bias,
+                    activation: act,
+                    pre_activation: z,
+                },
+            );
+        };
+        if self.pointwise() {
+            run(t.x, y, z);
+        } else {
+            with_patches(m * k, |patches, _| {
+                self.im2col_images(t.x, patches);
+                run(patches, y, z);
+            });
+        }
+        if A::ROW_WISE {
+            y.chunks_exact_mut(self.filters)
+                .for_each(|pixel| act.apply_row(pixel));
+        }
+    }
+
+    /// The patch matrices of consecutive images, one after the other.
+    fn im2col_images(&self, images: &[f32], patches: &mut [f32]) {
+        let per_image = self.window.positions() * self.window.patch_len();
+        for (image, col) in images
+            .chunks_exact(self.input_len())
+            .zip(patches.chunks_exact_mut(per_image))
+        {
+            self.window.im2col(image, col);
+        }
+    }
+
+    /// The backward pass over `rows` images after a forward pass that kept `z`: turns `delta`
+    /// (dL/dy, or dL/dz when `start` says so) into dL/dz in place and writes the gradients.
+    /// `partials` is `partials_len(rows)` values of scratch.
+    ///
+    /// Panics on a caller bug: buffers not holding `rows` images of this shape.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward<A: Activation>(
+        &self,
+        t: ConvTensors<'_>,
+        z: &[f32],
+        y: &[f32],
+        delta: &mut [f32],
+        act: &A,
+        start: Delta,
+        grads: ConvGrads<'_>,
+        partials: &mut [f32],
+    ) {
+        let rows = t.x.len() / self.input_len();
+        let out_len = rows * self.output_len();
+        assert!(
+            z.len() == out_len
+                && y.len() == out_len
+                && delta.len() == out_len
+                && partials.len() == self.partials_len(rows)
+                && grads.kernel.len() == self.kernel_len(),
+            "conv2d backward: buffers do not match the shape"
+        );
+        let (in_group, out_group) = (
+            self.group() * self.input_len(),
+            self.group() * self.output_len(),
+        );
+        let partial_len = self.kernel_len() + self.filters;
+        let run = |group: GroupBackward<'_>| self.backward_group(&t, act, start, group);
+        macro_rules! jobs {
+            ($chunks:ident, $chunks_mut:ident) => {
+                t.x.$chunks(in_group)
+                    .zip(z.$chunks(out_group))
+                    .zip(y.$chunks(out_group))
+                    .zip(delta.$chunks_mut(out_group))
+                    .zip(partials.$chunks_mut(partial_len))
+                    .map(|((((input, z), output), delta), partial)| GroupBackward {
+                        input,
+                        z,
+                        output,
+                        delta,
+                        partial,
+                        input_delta: None,
+                    })
+            };
+        }
+        let with_dx = |(mut group, dx): (GroupBackward<'_>, &mut [f32])| {
+            group.input_delta = Some(dx);
+            run(group)
+        };
+        match (grads.input, self.parallel(rows)) {
+            (Some(dx), true) => jobs!(par_chunks, par_chunks_mut)
+                .zip(dx.par_chunks_mut(in_group))
+                .for_each(with_dx),
+            (Some(dx), false) => jobs!(chunks, chunks_mut)
+                .zip(dx.chunks_mut(in_group))
+                .for_each(with_dx),
+            (None, true) => jobs!(par_chunks, par_chunks_mut).for_each(run),
+            (None, false) => jobs!(chunks, chunks_mut).for_each(run),
+        }
+        // The groups' gradients, summed in group order.
+        let mut parts = partials.chunks_exact(partial_len);
+        let first = parts.next().expect("a pass has at least one image");
+        let (dw, db) = first.split_at(self.kernel_len());
+        grads.kernel.copy_from_slice(dw);
+        let mut bias = grads.bias;
+        if let Some(b) = bias.as_deref_mut() {
+            b.copy_from_slice(db);
+        }
+        for p in parts {
+            let (dw, db) = p.split_at(self.kernel_len());
+            grads.kernel.iter_mut().zip(dw).for_each(|(g, v)| *g += v);
+            if let Some(b) = bias.as_deref_mut() {
+                b.iter_mut().zip(db).for_each(|(g, v)| *g += v);
+            }
+        }
+    }
+
+    /// One group's backward: dZ in place, the group's dW and db into its partial, dX if asked.
+    fn backward_group<A: Activation>(
+        &self,
+        t: &ConvTensors<'_>,
+        act: &A,
+        start: Delta,
+        group: GroupBackward<'_>,
+    ) {
+        let GroupBackward {
+            input,
+            z,
+            output,
+            delta,
+            partial,
+            input_delta,
+        } = group;
+        let f = self.filters;
+        let m = input.len() / self.input_len() * self.window.positions();
+        let k = self.window.patch_len();
+        if start == Delta::Output {
+            for ((d, z), y) in delta
+                .chunks_exact_mut(f)
+                .zip(z.chunks_exact(f))
+                .zip(output.chunks_exact(f))
+            {
+                act.backward_row(z, y, d);
+            }
+        }
+        let (dw, db) = partial.split_at_mut(self.kernel_len());
+        db.fill(0.0);
+        for d in delta.chunks_exact(f) {
+            db.iter_mut().zip(d).for_each(|(b, d)| *b += d);
+        }
+        let isa = Isa::current();
+        let dz = MatRef::row_major(delta, m, f);
+        let kernel_t = MatRef::row_major(t.kernel, k, f).t();
+        if self.pointwise() {
+            gemm(isa, MatRef::row_major(input, m, k).t(), dz, dw, false);
+            if let Some(dx) = input_delta {
+                gemm(isa, dz, kernel_t, dx, false);
+            }
+            return;
+        }
+        with_patches(m * k, |patches, dpatches| {
+            self.im2col_images(input, patches);
+            gemm(isa, MatRef::row_major(patches, m, k).t(), dz, dw, false);
+            if let Some(dx) = input_delta {
+                gemm(isa, dz, kernel_t, dpatches, false);
+                dx.fill(0.0);
+                let per_image = self.window.positions() * k;
+                for (image, col) in dx
+                    .chunks_exact_mut(self.input_len())
+                    .zip(dpatches.chunks_exact(per_image))
+                {
+                    self.window.col2im_add(col, image);
+                }
+            }
+        });
     }
 }

@@ -9,5 +9,6 @@ pub mod isa;
 #[macro_use]
 pub mod multiversion;
 pub mod peak;
+pub mod pool;
 pub mod reference;
 pub mod vmath;
