@@ -48,7 +48,7 @@ fn activation_kinks(name: &str) -> &'static [f32] {
 fn random_batch<N: Network>(loss: Loss, rng: &mut impl Rng) -> (Vec<N::InputRow>, Vec<f32>) {
     let x: Vec<N::InputRow> = (0..ROWS)
         .map(|_| {
-            let mut row = [N::InputRow::zeroed()];
+            let mut row = [N::InputRow::zeros()];
             N::InputRow::flat_mut(&mut row)
                 .iter_mut()
                 .for_each(|v| *v = rng.random_range(-1.0..1.0));

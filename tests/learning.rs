@@ -24,6 +24,31 @@ sequential! {
 }
 
 sequential! {
+    /// `examples/digits.rs`' CNN.
+    struct DigitsCnn {
+        Input(shape = (8, 8, 1)),
+        Conv2D(32, (3, 3), activation = relu),
+        MaxPooling2D((2, 2)),
+        Flatten,
+        Dense(10, activation = softmax),
+    }
+}
+
+sequential! {
+    /// `examples/seed_regularized.rs`: the tutorial with BatchNormalization and Dropout.
+    struct RegularizedNet {
+        Input(shape = (10,), name = "input_features"),
+        Dense(64, activation = relu),
+        BatchNormalization(),
+        Dropout(0.3),
+        Dense(32, activation = relu),
+        BatchNormalization(),
+        Dropout(0.3),
+        Dense(1, activation = sigmoid),
+    }
+}
+
+sequential! {
     struct IrisNet {
         Dense(16, activation = relu, input_shape = (4,)),
         Dense(3, activation = softmax),
@@ -153,4 +178,74 @@ fn iris_reaches_93_percent() {
         .get("accuracy")
         .unwrap();
     assert!(accuracy >= 0.93, "iris test accuracy {accuracy}");
+}
+
+#[test]
+fn digits_cnn_reaches_97_percent() {
+    let Some(data) = dataset("digits8x8.csv") else {
+        return;
+    };
+    let mut images: Vec<[[[f32; 1]; 8]; 8]> = data.rows().unwrap();
+    for pixel in images.iter_mut().flatten().flatten().flatten() {
+        *pixel /= 16.0;
+    }
+    let (x_train, x_test, y_train, y_test) =
+        train_test_split(&images, &data.labels, 0.2, 42).unwrap();
+    let mut model = DigitsCnn::new(7).compile(
+        Adam::new(0.005),
+        Loss::sparse_categorical_crossentropy(),
+        [Metric::Accuracy],
+    );
+    let options = Fit {
+        epochs: 20,
+        validation_split: 0.1,
+        seed: 7,
+        verbose: 0,
+        ..Fit::default()
+    };
+    model.fit(&x_train, &y_train, options).unwrap();
+    let accuracy = model
+        .evaluate(&x_test, &y_test)
+        .unwrap()
+        .get("accuracy")
+        .unwrap();
+    assert!(accuracy >= 0.97, "digits CNN test accuracy {accuracy}");
+}
+
+#[test]
+fn tutorial_with_dropout_and_batch_norm_learns() {
+    let (x, y) = tutorial_data(1000, 42);
+    let (x_train, x_test, y_train, y_test) = train_test_split(&x, &y, 0.2, 42).unwrap();
+    let mut model = RegularizedNet::new(42).compile(
+        Adam::new(0.001),
+        Loss::binary_crossentropy(),
+        [Metric::Accuracy],
+    );
+    let options = Fit {
+        epochs: 10,
+        validation_split: 0.1,
+        seed: 42,
+        verbose: 0,
+        ..Fit::default()
+    };
+    let history = model.fit(&x_train, &y_train, options).unwrap();
+    // Training runs with dropout, validation in inference mode: the training loss stays above.
+    let (loss, val_loss) = (
+        history.last("loss").unwrap(),
+        history.last("val_loss").unwrap(),
+    );
+    assert!(loss > val_loss, "dropout in training: {loss} vs {val_loss}");
+    let accuracy = model
+        .evaluate(&x_test, &y_test)
+        .unwrap()
+        .get("accuracy")
+        .unwrap();
+    assert!(
+        accuracy >= 0.9,
+        "regularized tutorial test accuracy {accuracy}"
+    );
+    assert!(
+        model.state().iter().any(|&v| v != 0.0 && v != 1.0),
+        "the moving statistics were updated"
+    );
 }

@@ -2,7 +2,7 @@
 //! the type) and labels in the shapes Keras users pass them.
 
 /// A fixed-size row of `f32`s: `[f32; W]`, or an image `[[[f32; C]; W]; H]` (or `[[f32; W]; H]`)
-/// whose values are read row-major, channels last, as Keras' NHWC layout stores them.
+/// whose values are read row-major, channels last, as Keras' NHWC layout stores them..
 pub trait Row: bytemuck::Pod + Send + Sync + std::fmt::Debug + 'static {
     /// Values per row.
     const WIDTH: usize;
@@ -14,13 +14,13 @@ pub trait Row: bytemuck::Pod + Send + Sync + std::fmt::Debug + 'static {
     fn flat_mut(rows: &mut [Self]) -> &mut [f32] {
         bytemuck::cast_slice_mut(rows)
     }
+    /// A row of zeros.
+    fn zeros() -> Self {
+        <Self as bytemuck::Zeroable>::zeroed()
+    }
     /// One row's values.
     fn as_flat(&self) -> &[f32] {
         bytemuck::cast_slice(std::slice::from_ref(self))
-    }
-    /// A row of zeros.
-    fn zeroed() -> Self {
-        <Self as bytemuck::Zeroable>::zeroed()
     }
 }
 

@@ -271,8 +271,8 @@ fn csv_loading_and_its_errors() {
     assert_eq!(d.feature_names, ["f0", "f1"]);
     assert_eq!(d.features, [1.5, 2.0, -3.0, 0.4]);
     assert_eq!(d.labels, [0.0, 1.0]);
-    assert_eq!(d.rows::<2>().unwrap(), [[1.5, 2.0], [-3.0, 0.4]]);
-    assert!(d.rows::<3>().is_err());
+    assert_eq!(d.rows::<[f32; 2]>().unwrap(), [[1.5, 2.0], [-3.0, 0.4]]);
+    assert!(d.rows::<[f32; 3]>().is_err());
 
     let bad = dir.join("bad.csv");
     std::fs::write(&bad, "f0,label\n1,0\nx,1\n").unwrap();

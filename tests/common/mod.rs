@@ -81,7 +81,7 @@ pub fn weight_tensors(v: &Value) -> Vec<Vec<f32>> {
 pub fn rows_of<N: seqnet::Network>(v: &Value) -> Vec<N::InputRow> {
     use seqnet::Row;
     let values = flat(v);
-    let mut out = vec![N::InputRow::zeroed(); values.len() / N::INPUT_WIDTH];
+    let mut out = vec![N::InputRow::zeros(); values.len() / N::INPUT_WIDTH];
     N::InputRow::flat_mut(&mut out).copy_from_slice(&values);
     out
 }

@@ -1,6 +1,7 @@
 //! Loading the project's CSV data sets: a header row, numeric columns, the last one the label.
 
 use crate::error::{Error, Result};
+use crate::rows::Row;
 use std::path::Path;
 
 /// A numeric table split into features and labels.
@@ -27,20 +28,19 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// The features as typed rows; an error when the file's width is not `W`.
-    pub fn rows<const W: usize>(&self) -> Result<Vec<[f32; W]>> {
-        if W != self.width {
+    /// The features as typed rows (`[f32; W]`, or images `[[[f32; C]; W]; H]` read row-major,
+    /// channels last); an error when a row's size is not the file's width.
+    pub fn rows<R: Row>(&self) -> Result<Vec<R>> {
+        if R::WIDTH != self.width {
             return Err(Error::SizeMismatch {
                 what: "features per row in the data set",
-                expected: W,
+                expected: R::WIDTH,
                 got: self.width,
             });
         }
-        Ok(self
-            .features
-            .chunks_exact(W)
-            .map(|c| c.try_into().expect("chunks of W"))
-            .collect())
+        let mut rows = vec![R::zeros(); self.len()];
+        R::flat_mut(&mut rows).copy_from_slice(&self.features);
+        Ok(rows)
     }
 }
 
