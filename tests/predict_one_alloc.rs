@@ -1,0 +1,86 @@
+//! `predict_one` allocates nothing, for every layer type: counted by a global allocator that
+//! tallies the allocations of the calling thread. (Conv2D's patch buffer and the GEMM's packing
+//! buffers are per-thread and grown by the first call, so the count starts after one call.)
+
+use seqnet::prelude::*;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the counter is a
+// const-initialised thread-local Cell, which needs no allocation and has no destructor.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_in(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+sequential! {
+    struct EveryLayer {
+        Input(shape = (9, 9, 2)),
+        Conv2D(4, (3, 3), strides = 2, padding = "same", activation = relu),
+        BatchNormalization,
+        MaxPooling2D((2, 2), padding = "same"),
+        Activation(tanh),
+        Dropout(0.5),
+        Reshape((3, 3, 4)),
+        AveragePooling2D((2, 2), strides = 1),
+        Conv2D(6, (1, 1)),
+        GlobalMaxPooling2D(keepdims = true),
+        Flatten,
+        Dense(5, activation = softmax),
+    }
+}
+
+sequential! {
+    struct Tutorial {
+        Input(shape = (10,)),
+        Dense(64, activation = relu),
+        Dense(32, activation = relu),
+        Dense(1, activation = sigmoid),
+    }
+}
+
+#[test]
+fn predict_one_allocates_nothing() {
+    // The counter sees an allocation when there is one.
+    assert_eq!(
+        allocations_in(|| drop(std::hint::black_box(vec![0u8; 16]))),
+        1
+    );
+    let model = EveryLayer::new(1);
+    let image = [[[0.25f32, -0.5]; 9]; 9];
+    let first = model.predict_one(&image);
+    let mut again = [0.0; 5];
+    assert_eq!(allocations_in(|| again = model.predict_one(&image)), 0);
+    assert_eq!(first, again);
+    assert!((again.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+
+    let dense = Tutorial::new(1);
+    assert_eq!(
+        allocations_in(|| {
+            dense.predict_one(&[0.5; 10]);
+        }),
+        0
+    );
+}
