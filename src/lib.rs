@@ -33,9 +33,37 @@
 //!   `sigmoid`, `tanh`, `softmax`, `leaky_relu` (`leaky_relu(negative_slope = 0.1)`, default
 //!   0.2), `elu`, `selu`, `gelu` (exact; `gelu(approximate = true)` for the tanh form),
 //!   `swish`/`silu`, `softplus`, `softsign`, `hard_sigmoid`, `exponential`.
-//! - `Flatten`: makes a multi-dimensional input flat (row-major, channels last).
+//! - `Conv2D(filters, kernel_size, strides = (1, 1), padding = "valid" | "same", activation =
+//!   …, use_bias = true)`, channels last.
+//! - `MaxPooling2D(pool_size = (2, 2), strides = None, padding = "valid")`,
+//!   `AveragePooling2D(…)`, `GlobalAveragePooling2D`, `GlobalMaxPooling2D`.
+//! - `Dropout(rate, seed = …)`, `BatchNormalization(momentum = 0.99, epsilon = 1e-3, center =
+//!   true, scale = true)`: training mode in `fit`, inference mode in `evaluate` and `predict`.
+//! - `Flatten`: makes a multi-dimensional input flat (row-major, channels last);
+//!   `Reshape(target_shape)`; `Activation(name)`.
 //!
-//! Layer names default as Keras names them (`dense`, `dense_1`, …) and must be unique.
+//! Layer names default as Keras names them (`dense`, `dense_1`, `conv2d`, …) and must be unique.
+//!
+//! An image model takes rows as a decoded image holds them:
+//!
+//! ```
+//! use seqnet::prelude::*;
+//!
+//! sequential! {
+//!     pub struct ConvNet {
+//!         Conv2D(32, (3, 3), activation = relu, input_shape = (28, 28, 1)),
+//!         MaxPooling2D((2, 2)),
+//!         Flatten,
+//!         Dense(10, activation = softmax),
+//!     }
+//! }
+//!
+//! let model = ConvNet::new(42);
+//! assert_eq!(model.count_params(), 54_410);
+//! let image = [[[0.5f32; 1]; 28]; 28];
+//! let p = model.predict(&[image]);
+//! assert_eq!(p[0].len(), 10);
+//! ```
 
 pub use nn_core::*;
 pub use nn_macros::sequential;
