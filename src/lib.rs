@@ -68,6 +68,14 @@
 pub use nn_core::*;
 pub use nn_macros::sequential;
 
+/// Keras 3's files (feature `keras`): [`keras::sequential_source`] prints the `sequential!`
+/// declaration of a `.keras` model; `load_weights` reads `.keras` and `.weights.h5`,
+/// `save_weights` writes `.weights.h5`.
+#[cfg(feature = "keras")]
+pub mod keras {
+    pub use nn_core::io::keras::*;
+}
+
 /// What a program using seqnet needs in scope: the macro, the `Network` trait, losses,
 /// metrics, optimizers, `fit` options and callbacks, and the data helpers.
 pub mod prelude {

@@ -86,6 +86,71 @@ pub enum Error {
         expected: &'static str,
         got: String,
     },
+
+    /// Bytes that are not a weights file seqnet reads: unknown format, truncated or corrupted.
+    #[error("{source_name}: not a readable weights file: {message}")]
+    BadWeightsFile {
+        /// The file's path, or `bytes` for `load_weights_bytes`.
+        source_name: String,
+        /// What is wrong, as the format's reader said it.
+        message: String,
+    },
+
+    /// A weights file whose tensors do not fit this model: the first tensor that differs.
+    #[error("{source_name}: weight `{tensor}` {mismatch}")]
+    WeightsMismatch {
+        /// The file's path, or `bytes`.
+        source_name: String,
+        /// The tensor, as `layer/weight` (`dense_1/kernel`, `batch_normalization/moving_mean`).
+        tensor: String,
+        /// How it differs.
+        mismatch: Mismatch,
+    },
+}
+
+/// How a tensor in a weights file differs from what the model expects.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Mismatch {
+    /// The model has the weight; the file does not.
+    Missing,
+    /// The file has a weight the model does not.
+    Unexpected,
+    /// Another shape.
+    Shape {
+        expected: Vec<usize>,
+        got: Vec<usize>,
+    },
+    /// Values of a type other than float32.
+    Dtype { got: String },
+    /// A NaN or infinite value.
+    NonFinite { index: usize, value: f32 },
+    /// The file was saved from a model whose layer here is of another class or name.
+    Layer { expected: String, got: String },
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mismatch::Missing => write!(f, "is missing from the file"),
+            Mismatch::Unexpected => write!(f, "is in the file but not in this model"),
+            Mismatch::Shape { expected, got } => {
+                write!(
+                    f,
+                    "has shape {got:?} in the file; the model's is {expected:?}"
+                )
+            }
+            Mismatch::Dtype { got } => write!(f, "holds {got} values; the model needs float32"),
+            Mismatch::NonFinite { index, value } => {
+                write!(f, "holds a non-finite value ({value}) at index {index}")
+            }
+            Mismatch::Layer { expected, got } => write!(
+                f,
+                "belongs to layer {got} in the file; the model's layer there is {expected} \
+                 (the file was saved from another architecture)"
+            ),
+        }
+    }
 }
 
 /// Checks that every value is finite, naming the first that is not.

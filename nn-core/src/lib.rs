@@ -10,6 +10,7 @@
 pub mod data;
 pub mod error;
 pub mod inference;
+pub mod io;
 pub mod kernels;
 pub mod layers;
 pub mod loss;
@@ -22,7 +23,7 @@ pub mod spec;
 pub mod summary;
 pub mod train;
 
-pub use error::{Error, Result};
+pub use error::{Error, Mismatch, Result};
 pub use kernels::activations;
 pub use loss::Loss;
 pub use metrics::{accuracy_score, Metric};

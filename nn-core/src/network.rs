@@ -118,6 +118,30 @@ pub trait Network: Sized + Send + Sync {
         Ok(out)
     }
 
+    /// Keras' `save_weights`: every weight (and the non-trainable state) to `path`, in the
+    /// format its extension names: `.safetensors` (tensors `layer/weight` in Keras' shapes, the
+    /// layer list in the metadata) or, with the `keras` feature, Keras 3's `.weights.h5`. The
+    /// file is written beside the target and renamed over it, so a crash leaves the old file.
+    fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        crate::io::save(self, None, path.as_ref())
+    }
+
+    /// Keras' `load_weights`: the weights in `path` (seqnet's `.safetensors`, or with the
+    /// `keras` feature a Keras 3 `.weights.h5` or `.keras`), recognised by the file's own
+    /// signature. Nothing changes unless the whole file fits this model: an error names the
+    /// first layer or tensor that differs and what was expected.
+    fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = crate::io::read_file(path)?;
+        crate::io::load(self, &bytes, &path.display().to_string())
+    }
+
+    /// `load_weights` from bytes already in memory, such as `include_bytes!("model.safetensors")`
+    /// in an app that opens no file at run time; the format is told by the bytes' signature.
+    fn load_weights_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        crate::io::load(self, bytes, "bytes")
+    }
+
     /// Replaces every trainable parameter from one flat slice in `trainable_weights` order.
     fn set_params(&mut self, values: &[f32]) -> Result<()> {
         if values.len() != Self::TRAINABLE_COUNT {

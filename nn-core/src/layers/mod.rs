@@ -48,7 +48,7 @@ pub enum Phase {
 pub struct TrainingPass {
     /// The model's seed (the one `new` was given).
     pub seed: u64,
-    /// Training passes made so far by this model: each step draws new masks.
+    /// The optimizer's step count: each step draws new masks.
     pub step: u64,
     /// Position of this pass's first row in the whole batch. A batch cut into row chunks runs
     /// each chunk as its own pass; counting rows from the batch start keeps every row's mask the

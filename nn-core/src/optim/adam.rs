@@ -81,7 +81,7 @@ impl Adam {
 }
 
 impl Optimizer for Adam {
-    optimizer_common!("adam");
+    optimizer_common!("adam", [m => "momentum", v => "velocity", v_max => "velocity_hat"]);
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.clipping.apply(grads, tensors);
         self.update(params, grads);
@@ -124,6 +124,15 @@ impl Optimizer for AdamW {
     }
     fn iterations(&self) -> u64 {
         self.adam.iterations
+    }
+    fn slots(&self) -> Vec<(&'static str, &[f32])> {
+        self.adam.slots()
+    }
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<f32>)> {
+        self.adam.slots_mut()
+    }
+    fn set_iterations(&mut self, iterations: u64) {
+        self.adam.set_iterations(iterations);
     }
     fn clipping_mut(&mut self) -> &mut Clipping {
         &mut self.adam.clipping

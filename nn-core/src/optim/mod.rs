@@ -4,9 +4,19 @@
 //! Gradient clipping (`clipnorm` per weight tensor, `global_clipnorm`, `clipvalue`) is applied to
 //! the gradients before the update, as Keras does.
 
-/// The accessors of an optimizer with `learning_rate`, `iterations` and `clipping` fields.
+/// The accessors of an optimizer with `learning_rate`, `iterations` and `clipping` fields, and
+/// its state buffers (`field => "Keras' name"`), which checkpoints save and load.
 macro_rules! optimizer_common {
-    ($name:literal) => {
+    ($name:literal, [$($field:ident => $slot:literal),*]) => {
+        fn slots(&self) -> Vec<(&'static str, &[f32])> {
+            vec![$(($slot, &self.$field[..])),*]
+        }
+        fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<f32>)> {
+            vec![$(($slot, &mut self.$field)),*]
+        }
+        fn set_iterations(&mut self, iterations: u64) {
+            self.iterations = iterations;
+        }
         fn name(&self) -> &'static str {
             $name
         }
@@ -49,6 +59,16 @@ pub trait Optimizer: Send {
 
     /// Gradient clipping settings.
     fn clipping_mut(&mut self) -> &mut Clipping;
+
+    /// The optimizer's state buffers by name (`momentum`, `velocity`, …), each laid out like
+    /// the trainable parameters once a step has run, empty before.
+    fn slots(&self) -> Vec<(&'static str, &[f32])>;
+
+    /// The state buffers, mutable (loading a checkpoint).
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<f32>)>;
+
+    /// Sets the number of updates made so far (loading a checkpoint).
+    fn set_iterations(&mut self, iterations: u64);
 
     /// One update of `params` from `grads`, both laid out like the network's parameters;
     /// `tensors` is the length of each weight tensor in order (per-tensor `clipnorm` needs them).

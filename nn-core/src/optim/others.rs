@@ -39,7 +39,7 @@ impl SGD {
 }
 
 impl Optimizer for SGD {
-    optimizer_common!("sgd");
+    optimizer_common!("sgd", [velocity => "momentum"]);
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.clipping.apply(grads, tensors);
         let (lr, mu) = (self.learning_rate, self.momentum);
@@ -99,7 +99,7 @@ impl RMSprop {
 }
 
 impl Optimizer for RMSprop {
-    optimizer_common!("rmsprop");
+    optimizer_common!("rmsprop", [velocity => "velocity", average_gradient => "average_gradient", momentum_buffer => "momentum"]);
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.clipping.apply(grads, tensors);
         let n = params.len();
@@ -147,7 +147,7 @@ impl Adagrad {
 }
 
 impl Optimizer for Adagrad {
-    optimizer_common!("adagrad");
+    optimizer_common!("adagrad", [accumulator => "accumulator"]);
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.clipping.apply(grads, tensors);
         let (lr, eps) = (self.learning_rate, self.epsilon);

@@ -62,8 +62,6 @@ pub struct Compiled<N: Network, O: Optimizer> {
     tape: Option<Tape>,
     /// Workspaces of the row chunks (at most CHUNKS_AT_ONCE), kept between steps.
     chunks: Vec<Chunk>,
-    /// Training passes made so far: each draws new dropout masks.
-    passes: u64,
 }
 
 /// `evaluate`'s result: the loss and each metric by name.
@@ -107,7 +105,6 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             tensors,
             tape: None,
             chunks: Vec::new(),
-            passes: 0,
         }
     }
 
@@ -139,6 +136,36 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// The loss.
     pub fn loss(&self) -> Loss {
         self.loss
+    }
+
+    /// `save_weights` with the optimizer's state (`.safetensors`), so training resumed from the
+    /// file continues exactly as it would have; a `.weights.h5` holds the model's weights only.
+    pub fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
+        match crate::io::Format::from_path(path)? {
+            crate::io::Format::SafeTensors => {
+                crate::io::save(&self.model, Some(&self.optimizer), path)
+            }
+            _ => crate::io::save(&self.model, None, path),
+        }
+    }
+
+    /// `load_weights`, also restoring the optimizer's state when the file holds one (saved by
+    /// a compiled model with the same optimizer). Nothing changes unless all of it fits.
+    pub fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes = crate::io::read_file(path)?;
+        crate::io::load_with_optimizer(
+            &mut self.model,
+            &mut self.optimizer,
+            &bytes,
+            &path.display().to_string(),
+        )
+    }
+
+    /// `load_weights` from bytes in memory, with the optimizer's state when they hold one.
+    pub fn load_weights_bytes(&mut self, bytes: &[u8]) -> Result<()> {
+        crate::io::load_with_optimizer(&mut self.model, &mut self.optimizer, bytes, "bytes")
     }
 
     /// The gradient of the last training step, laid out like the trainable parameters.
@@ -329,11 +356,13 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         }
     }
 
-    /// The training pass for a batch's rows starting at `first_row`.
+    /// The training pass for a batch's rows starting at `first_row`. Dropout masks are drawn
+    /// per optimizer step, so a run resumed from a checkpoint (which restores the iterations)
+    /// draws the masks the uninterrupted run would have.
     fn training_pass(&self, first_row: usize) -> Phase {
         Phase::Training(TrainingPass {
             seed: self.model.seed(),
-            step: self.passes,
+            step: self.optimizer.iterations(),
             first_row,
         })
     }
@@ -365,7 +394,6 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             self.model.backward(x, rows, tape, &mut self.grads, start);
             loss
         };
-        self.passes += 1;
         (loss, chunks == 1)
     }
 }
@@ -396,7 +424,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             "a batch-coupled model runs its batches whole"
         );
         let (model, loss) = (&self.model, self.loss);
-        let (seed, step) = (self.model.seed(), self.passes);
+        let (seed, step) = (self.model.seed(), self.optimizer.iterations());
         let pass = |first_row: usize| {
             Phase::Training(TrainingPass {
                 seed,

@@ -1,0 +1,637 @@
+//! Keras 3's files (cargo feature `keras`): `.weights.h5` in and out, `.keras` in, and a
+//! `.keras` model's config printed as the `sequential!` declaration that builds it.
+//!
+//! Inside a `.weights.h5` (HDF5; see `../shared/reference/README.md`): `layers/<class>/vars/<i>`,
+//! the i-th weight of a layer in `layer.weights` order, the layer's group named after its class
+//! in snake_case and numbered per class in model order (`dense`, `dense_1`, `conv2d`, …) —
+//! not after the layer's name, which is the `name` attribute of its `vars` group. Weightless
+//! layers have an empty `vars` group; the model's own `vars` group is empty. A `.keras` file is
+//! a zip holding `config.json`, `metadata.json` and `model.weights.h5`. Keras matches a file to a
+//! model by those class paths, in order, and by shape; seqnet does the same, and also checks
+//! each layer's class against the archive's config.
+//!
+//! HDF5 is read and written by the system library (through `hdf5-metno`), which works on paths:
+//! bytes in memory go through a temporary file.
+
+use super::{tensor_name, Contents, Tensor};
+use crate::error::{Error, Mismatch, Result};
+use crate::network::Network;
+use crate::spec::ModelSpec;
+use hdf5_metno as hdf5;
+use std::io::Read;
+use std::path::Path;
+
+/// Keras' `to_snake_case` of a class name: `MaxPooling2D` → `max_pooling2d`.
+pub fn snake_case(class: &str) -> String {
+    let chars: Vec<char> = class.chars().collect();
+    let mut out = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|p| chars[p]);
+        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+        // Keras: "(.)([A-Z][a-z]+)" → "\1_\2", then "([a-z])([A-Z])" → "\1_\2".
+        let split = c.is_ascii_uppercase()
+            && prev.is_some()
+            && (next_lower || prev.is_some_and(|p| p.is_ascii_lowercase()));
+        if split {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// Each layer's group path in a Keras weights file, in model order.
+pub fn layer_paths(spec: &ModelSpec) -> Vec<String> {
+    let mut counts = std::collections::HashMap::<String, usize>::new();
+    spec.layers
+        .iter()
+        .map(|l| {
+            let key = snake_case(l.class_name);
+            let n = counts.entry(key.clone()).or_insert(0);
+            let path = match *n {
+                0 => format!("layers/{key}"),
+                k => format!("layers/{key}_{k}"),
+            };
+            *n += 1;
+            path
+        })
+        .collect()
+}
+
+fn bad(source: &str, message: impl std::fmt::Display) -> Error {
+    Error::BadWeightsFile {
+        source_name: source.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Runs `f` on `bytes` as a file on disk (HDF5 reads paths).
+fn with_temp_file<R>(bytes: &[u8], source: &str, f: impl FnOnce(&Path) -> Result<R>) -> Result<R> {
+    let mut temp = tempfile::Builder::new()
+        .prefix(".seqnet-")
+        .suffix(".h5")
+        .tempfile()
+        .map_err(|e| bad(source, e))?;
+    std::io::Write::write_all(&mut temp, bytes).map_err(|e| bad(source, e))?;
+    f(temp.path())
+}
+
+/// The weights of a `.weights.h5` file, named `layer/weight` after `spec`'s layers.
+pub(crate) fn decode_weights_h5(bytes: &[u8], spec: &ModelSpec, source: &str) -> Result<Contents> {
+    with_temp_file(bytes, source, |path| read_weights_h5(path, spec, source))
+}
+
+fn read_weights_h5(path: &Path, spec: &ModelSpec, source: &str) -> Result<Contents> {
+    hdf5::silence_errors(true);
+    let file = hdf5::File::open(path).map_err(|e| bad(source, format!("HDF5: {e}")))?;
+    let mismatch = |tensor: String, mismatch: Mismatch| Error::WeightsMismatch {
+        source_name: source.to_string(),
+        tensor,
+        mismatch,
+    };
+    let paths = layer_paths(spec);
+    let mut tensors = Vec::new();
+    for (layer, group_path) in spec.layers.iter().zip(&paths) {
+        let vars_path = format!("{group_path}/vars");
+        let vars = match file.group(&vars_path) {
+            Ok(g) => Some(g),
+            Err(_) if layer.weights.is_empty() => None,
+            Err(_) => {
+                let first = tensor_name(&layer.name, layer.weights[0].name);
+                return Err(mismatch(first, Mismatch::Missing));
+            }
+        };
+        let Some(vars) = vars else { continue };
+        let stored = vars
+            .member_names()
+            .map_err(|e| bad(source, format!("HDF5: {e}")))?
+            .len();
+        if stored > layer.weights.len() {
+            return Err(mismatch(
+                format!("{}/{}", layer.name, layer.weights.len()),
+                Mismatch::Unexpected,
+            ));
+        }
+        for (i, weight) in layer.weights.iter().enumerate() {
+            let name = tensor_name(&layer.name, weight.name);
+            let Ok(ds) = vars.dataset(&i.to_string()) else {
+                return Err(mismatch(name, Mismatch::Missing));
+            };
+            let dtype = ds
+                .dtype()
+                .and_then(|t| t.to_descriptor())
+                .map_err(|e| bad(source, format!("HDF5: {e}")))?;
+            if dtype != hdf5::types::TypeDescriptor::Float(hdf5::types::FloatSize::U4) {
+                return Err(mismatch(
+                    name,
+                    Mismatch::Dtype {
+                        got: format!("{dtype}"),
+                    },
+                ));
+            }
+            // The shape first: a corrupted header may claim any size, and nothing is read
+            // (or allocated) for a tensor the model cannot take.
+            let shape = ds.shape();
+            if shape != weight.shape {
+                return Err(mismatch(
+                    name,
+                    Mismatch::Shape {
+                        expected: weight.shape.clone(),
+                        got: shape,
+                    },
+                ));
+            }
+            let values: Vec<f32> = ds
+                .read_raw()
+                .map_err(|e| bad(source, format!("HDF5 {vars_path}/{i}: {e}")))?;
+            tensors.push(Tensor {
+                name,
+                shape,
+                values,
+            });
+        }
+    }
+    // Weights the file has for layers this model does not have.
+    if let Ok(layers) = file.group("layers") {
+        let names = layers
+            .member_names()
+            .map_err(|e| bad(source, format!("HDF5: {e}")))?;
+        for name in names {
+            let path = format!("layers/{name}");
+            if paths.contains(&path) {
+                continue;
+            }
+            let has_weights = file
+                .group(&format!("{path}/vars"))
+                .ok()
+                .and_then(|v| v.member_names().ok())
+                .is_some_and(|m| !m.is_empty());
+            if has_weights {
+                return Err(mismatch(name, Mismatch::Unexpected));
+            }
+        }
+    }
+    Ok(Contents {
+        tensors,
+        layers: None,
+        optimizer: None,
+    })
+}
+
+/// The members of a `.keras` archive seqnet reads: `config.json` and `model.weights.h5`.
+struct Archive {
+    config: serde_json::Value,
+    weights: Vec<u8>,
+}
+
+/// Most bytes a member of a `.keras` archive may claim: its weights are at most this large.
+const MAX_MEMBER: u64 = 1 << 32;
+
+fn read_archive(bytes: &[u8], source: &str) -> Result<Archive> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| bad(source, format!(".keras archive: {e}")))?;
+    let mut member = |name: &str| -> Result<Vec<u8>> {
+        let entry = zip
+            .by_name(name)
+            .map_err(|e| bad(source, format!(".keras archive has no {name}: {e}")))?;
+        if entry.size() > MAX_MEMBER.min(bytes.len() as u64 * 1024) {
+            return Err(bad(source, format!("{name} claims {} bytes", entry.size())));
+        }
+        let mut out = Vec::with_capacity(entry.size() as usize);
+        entry
+            .take(MAX_MEMBER)
+            .read_to_end(&mut out)
+            .map_err(|e| bad(source, format!("{name}: {e}")))?;
+        Ok(out)
+    };
+    let config = member("config.json")?;
+    let weights = member("model.weights.h5")?;
+    let config =
+        serde_json::from_slice(&config).map_err(|e| bad(source, format!("config.json: {e}")))?;
+    Ok(Archive { config, weights })
+}
+
+/// A `.keras` archive's weights, after checking its layers' classes against `spec`'s.
+pub(crate) fn decode_archive(bytes: &[u8], spec: &ModelSpec, source: &str) -> Result<Contents> {
+    let archive = read_archive(bytes, source)?;
+    let classes: Vec<(String, String)> = config_layers(&archive.config)
+        .map_err(|e| bad(source, e))?
+        .into_iter()
+        .filter(|(class, _)| class != "InputLayer")
+        .map(|(class, config)| {
+            let name = config["name"].as_str().unwrap_or("?").to_string();
+            (name, class)
+        })
+        .collect();
+    for (i, layer) in spec.layers.iter().enumerate() {
+        let got = classes.get(i);
+        if got.map(|(_, c)| c.as_str()) != Some(layer.class_name) {
+            return Err(Error::WeightsMismatch {
+                source_name: source.to_string(),
+                tensor: layer.name.clone(),
+                mismatch: Mismatch::Layer {
+                    expected: format!("{} ({})", layer.name, layer.class_name),
+                    got: got.map_or("(no layer)".into(), |(n, c)| format!("{n} ({c})")),
+                },
+            });
+        }
+    }
+    if let Some((name, class)) = classes.get(spec.layers.len()) {
+        return Err(Error::WeightsMismatch {
+            source_name: source.to_string(),
+            tensor: name.clone(),
+            mismatch: Mismatch::Layer {
+                expected: "(no layer)".into(),
+                got: format!("{name} ({class})"),
+            },
+        });
+    }
+    decode_weights_h5(&archive.weights, spec, source)
+}
+
+/// The (class, config) of each layer of a Sequential config, `InputLayer` included.
+fn config_layers(
+    config: &serde_json::Value,
+) -> std::result::Result<Vec<(String, &serde_json::Value)>, String> {
+    if config["class_name"] != "Sequential" {
+        return Err(format!(
+            "the model is a {}, not a Sequential model",
+            config["class_name"]
+        ));
+    }
+    let layers = config["config"]["layers"]
+        .as_array()
+        .ok_or("the config has no layer list")?;
+    layers
+        .iter()
+        .map(|l| {
+            let class = l["class_name"].as_str().ok_or("a layer without a class")?;
+            Ok((class.to_string(), &l["config"]))
+        })
+        .collect()
+}
+
+/// Writes `model`'s weights as Keras 3's `.weights.h5` at `temp` (`target` names it in errors).
+pub(crate) fn write_weights_h5<N: Network>(
+    model: &N,
+    spec: &ModelSpec,
+    temp: &Path,
+    target: &Path,
+) -> Result<()> {
+    let io = |e: hdf5::Error| Error::Io {
+        path: target.display().to_string(),
+        message: format!("HDF5: {e}"),
+    };
+    hdf5::silence_errors(true);
+    let file = hdf5::File::create(temp).map_err(io)?;
+    let layers = file.create_group("layers").map_err(io)?;
+    let tensors = super::model_tensors(model, spec);
+    let mut next = tensors.iter();
+    for (layer, path) in spec.layers.iter().zip(layer_paths(spec)) {
+        let group = layers
+            .create_group(path.trim_start_matches("layers/"))
+            .map_err(io)?;
+        let vars = group.create_group("vars").map_err(io)?;
+        write_name(&vars, &layer.name).map_err(io)?;
+        for i in 0..layer.weights.len() {
+            let (_, shape, values) = next.next().expect("one tensor per weight");
+            let ds = vars
+                .new_dataset::<f32>()
+                .shape(shape.as_slice())
+                .create(i.to_string().as_str())
+                .map_err(io)?;
+            ds.write_raw(values).map_err(io)?;
+        }
+    }
+    // The model's own (empty) variables, named after the model as Keras names its group.
+    let own = file.create_group("vars").map_err(io)?;
+    write_name(&own, &snake_case(spec.name)).map_err(io)?;
+    file.close().map_err(io)
+}
+
+/// A layer's (or the model's) name as the `name` attribute of its `vars` group (a
+/// variable-length UTF-8 string, as h5py writes a Python str).
+fn write_name(vars: &hdf5::Group, name: &str) -> hdf5::Result<()> {
+    use std::str::FromStr;
+    let name =
+        hdf5::types::VarLenUnicode::from_str(name).map_err(|e| hdf5::Error::from(e.to_string()))?;
+    vars.new_attr::<hdf5::types::VarLenUnicode>()
+        .create("name")?
+        .write_scalar(&name)
+}
+
+/// The `sequential!` declaration that builds the model of a `.keras` file, so a Keras model
+/// becomes a compile-time-checked Rust type: `struct_name` names it. A setting seqnet does not
+/// build is an error naming the layer and the setting.
+pub fn sequential_source(path: impl AsRef<Path>, struct_name: &str) -> Result<String> {
+    let path = path.as_ref();
+    let source = path.display().to_string();
+    let bytes = super::read_file(path)?;
+    let archive = read_archive(&bytes, &source)?;
+    source_from_config(&archive.config, struct_name).map_err(|message| Error::BadWeightsFile {
+        source_name: source,
+        message,
+    })
+}
+
+/// `sequential_source` from a parsed `config.json`.
+pub fn source_from_config(
+    config: &serde_json::Value,
+    struct_name: &str,
+) -> std::result::Result<String, String> {
+    let layers = config_layers(config)?;
+    let mut lines = Vec::new();
+    let mut counts = std::collections::HashMap::<String, usize>::new();
+    for (class, c) in &layers {
+        let name = c["name"].as_str().unwrap_or_default();
+        let line = if class == "InputLayer" {
+            let shape = c["batch_shape"]
+                .as_array()
+                .ok_or("InputLayer has no batch_shape")?;
+            let dims: Vec<String> = shape[1..]
+                .iter()
+                .map(|d| {
+                    d.as_u64()
+                        .map(|d| d.to_string())
+                        .ok_or("InputLayer: a dimension is not fixed")
+                })
+                .collect::<std::result::Result<_, _>>()?;
+            let dims = tuple(&dims);
+            match name {
+                "input_layer" | "" => format!("Input(shape = {dims})"),
+                n => format!("Input(shape = {dims}, name = {n:?})"),
+            }
+        } else {
+            let mut args =
+                layer_args(class, c).map_err(|e| format!("layer `{name}` ({class}): {e}"))?;
+            // The macro's default name for this class, counted as Keras counts.
+            let key = snake_case(class);
+            let n = counts.entry(key.clone()).or_insert(0);
+            let default = match *n {
+                0 => key,
+                k => format!("{key}_{k}"),
+            };
+            *n += 1;
+            if name != default {
+                args.push(format!("name = {name:?}"));
+            }
+            match args.is_empty() {
+                true => class.clone(),
+                false => format!("{class}({})", args.join(", ")),
+            }
+        };
+        lines.push(format!("        {line},"));
+    }
+    Ok(format!(
+        "sequential! {{\n    pub struct {struct_name} {{\n{}\n    }}\n}}\n",
+        lines.join("\n")
+    ))
+}
+
+fn tuple(dims: &[String]) -> String {
+    match dims {
+        [one] => format!("({one},)"),
+        _ => format!("({})", dims.join(", ")),
+    }
+}
+
+/// An integer pair `[a, b]` as `(a, b)`.
+fn pair(v: &serde_json::Value, setting: &str) -> std::result::Result<String, String> {
+    let a = v.as_array().ok_or(format!("{setting} is not a pair"))?;
+    let dims: Vec<String> = a
+        .iter()
+        .map(|d| {
+            d.as_u64()
+                .map(|d| d.to_string())
+                .ok_or(format!("{setting} is not a pair of integers"))
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(tuple(&dims))
+}
+
+/// Fails unless `setting` has the one value seqnet builds (or is absent).
+fn only(
+    c: &serde_json::Value,
+    setting: &str,
+    allowed: &[serde_json::Value],
+) -> std::result::Result<(), String> {
+    let v = &c[setting];
+    if v.is_null() || allowed.contains(v) {
+        Ok(())
+    } else {
+        Err(format!("seqnet does not build {setting} = {v}"))
+    }
+}
+
+/// Fails when a training-only setting seqnet does not build is set.
+fn unset(c: &serde_json::Value, settings: &[&str]) -> std::result::Result<(), String> {
+    for s in settings {
+        if !c[*s].is_null() {
+            return Err(format!("seqnet does not build {s} = {}", c[*s]));
+        }
+    }
+    Ok(())
+}
+
+fn activation(v: &serde_json::Value) -> std::result::Result<String, String> {
+    const KNOWN: &[&str] = &[
+        "linear",
+        "relu",
+        "sigmoid",
+        "tanh",
+        "softmax",
+        "leaky_relu",
+        "elu",
+        "selu",
+        "gelu",
+        "swish",
+        "silu",
+        "softplus",
+        "softsign",
+        "hard_sigmoid",
+        "exponential",
+    ];
+    match v.as_str() {
+        Some(a) if KNOWN.contains(&a) => Ok(a.to_string()),
+        _ => Err(format!("seqnet does not build activation = {v}")),
+    }
+}
+
+/// The arguments of one layer's `sequential!` entry, from its Keras config.
+fn layer_args(class: &str, c: &serde_json::Value) -> std::result::Result<Vec<String>, String> {
+    use serde_json::json;
+    let mut args = Vec::new();
+    let padding = |args: &mut Vec<String>| -> std::result::Result<(), String> {
+        match c["padding"].as_str() {
+            Some("valid") | None => Ok(()),
+            Some("same") => {
+                args.push("padding = \"same\"".into());
+                Ok(())
+            }
+            Some(p) => Err(format!("seqnet does not build padding = {p:?}")),
+        }
+    };
+    let channels_last = [json!("channels_last")];
+    match class {
+        "Dense" => {
+            unset(
+                c,
+                &[
+                    "kernel_regularizer",
+                    "bias_regularizer",
+                    "activity_regularizer",
+                    "kernel_constraint",
+                    "bias_constraint",
+                    "quantization_config",
+                ],
+            )?;
+            args.push(
+                c["units"]
+                    .as_u64()
+                    .ok_or("units is not an integer")?
+                    .to_string(),
+            );
+            args.push(format!("activation = {}", activation(&c["activation"])?));
+            if c["use_bias"] == json!(false) {
+                args.push("use_bias = false".into());
+            }
+        }
+        "Conv2D" => {
+            unset(
+                c,
+                &[
+                    "kernel_regularizer",
+                    "bias_regularizer",
+                    "activity_regularizer",
+                    "kernel_constraint",
+                    "bias_constraint",
+                ],
+            )?;
+            only(c, "data_format", &channels_last)?;
+            only(c, "dilation_rate", &[json!([1, 1]), json!(1)])?;
+            only(c, "groups", &[json!(1)])?;
+            args.push(
+                c["filters"]
+                    .as_u64()
+                    .ok_or("filters is not an integer")?
+                    .to_string(),
+            );
+            args.push(pair(&c["kernel_size"], "kernel_size")?);
+            if c["strides"] != json!([1, 1]) && !c["strides"].is_null() {
+                args.push(format!("strides = {}", pair(&c["strides"], "strides")?));
+            }
+            padding(&mut args)?;
+            args.push(format!("activation = {}", activation(&c["activation"])?));
+            if c["use_bias"] == json!(false) {
+                args.push("use_bias = false".into());
+            }
+        }
+        "MaxPooling2D" | "AveragePooling2D" => {
+            only(c, "data_format", &channels_last)?;
+            let pool = pair(&c["pool_size"], "pool_size")?;
+            args.push(pool.clone());
+            if !c["strides"].is_null() && pair(&c["strides"], "strides")? != pool {
+                args.push(format!("strides = {}", pair(&c["strides"], "strides")?));
+            }
+            padding(&mut args)?;
+        }
+        "GlobalAveragePooling2D" | "GlobalMaxPooling2D" => {
+            only(c, "data_format", &channels_last)?;
+            if c["keepdims"] == json!(true) {
+                args.push("keepdims = true".into());
+            }
+        }
+        "Dropout" => {
+            only(c, "noise_shape", &[])?;
+            args.push(format!(
+                "{}",
+                c["rate"].as_f64().ok_or("rate is not a number")?
+            ));
+            if let Some(seed) = c["seed"].as_u64() {
+                args.push(format!("seed = {seed}"));
+            }
+        }
+        "BatchNormalization" => {
+            only(c, "axis", &[json!(-1), json!([-1])])?;
+            unset(
+                c,
+                &[
+                    "beta_regularizer",
+                    "gamma_regularizer",
+                    "beta_constraint",
+                    "gamma_constraint",
+                ],
+            )?;
+            if c["synchronized"] == json!(true) || c["renorm"] == json!(true) {
+                return Err(
+                    "seqnet does not build renorm or synchronized batch normalization".into(),
+                );
+            }
+            let momentum = c["momentum"].as_f64().unwrap_or(0.99);
+            let epsilon = c["epsilon"].as_f64().unwrap_or(1e-3);
+            if momentum != 0.99 {
+                args.push(format!("momentum = {momentum}"));
+            }
+            if epsilon != 1e-3 {
+                args.push(format!("epsilon = {epsilon}"));
+            }
+            for flag in ["center", "scale"] {
+                if c[flag] == json!(false) {
+                    args.push(format!("{flag} = false"));
+                }
+            }
+        }
+        "Flatten" => only(c, "data_format", &channels_last)?,
+        "Reshape" => {
+            let dims: Vec<String> = c["target_shape"]
+                .as_array()
+                .ok_or("target_shape is not a list")?
+                .iter()
+                .map(|d| {
+                    d.as_i64()
+                        .map(|d| d.to_string())
+                        .ok_or("target_shape holds a non-integer")
+                })
+                .collect::<std::result::Result<_, _>>()?;
+            args.push(tuple(&dims));
+        }
+        "Activation" => args.push(activation(&c["activation"])?),
+        other => return Err(format!("seqnet does not build the {other} layer")),
+    }
+    Ok(args)
+}
+
+/// The objects of an HDF5 file, one line each in HDF5's name order, as `h5ls -r` lists them:
+/// `layers/dense/vars group name=dense`, `layers/dense/vars/0 dataset [10, 64] float32`.
+pub fn weights_h5_layout(path: impl AsRef<Path>) -> Result<Vec<String>> {
+    let path = path.as_ref();
+    let source = path.display().to_string();
+    hdf5::silence_errors(true);
+    let file = hdf5::File::open(path).map_err(|e| bad(&source, format!("HDF5: {e}")))?;
+    let mut lines = Vec::new();
+    walk(&file, "", &mut lines).map_err(|e| bad(&source, format!("HDF5: {e}")))?;
+    Ok(lines)
+}
+
+fn walk(group: &hdf5::Group, prefix: &str, lines: &mut Vec<String>) -> hdf5::Result<()> {
+    for name in group.member_names()? {
+        let path = format!("{prefix}{name}");
+        if let Ok(g) = group.group(&name) {
+            let mut line = format!("{path} group");
+            for attr in g.attr_names()? {
+                let value: hdf5::types::VarLenUnicode = g.attr(&attr)?.read_scalar()?;
+                line += &format!(" {attr}={value}");
+            }
+            lines.push(line);
+            walk(&g, &format!("{path}/"), lines)?;
+        } else {
+            let ds = group.dataset(&name)?;
+            let dtype = match ds.dtype()?.to_descriptor()? {
+                hdf5::types::TypeDescriptor::Float(hdf5::types::FloatSize::U4) => "float32".into(),
+                other => format!("{other}"),
+            };
+            lines.push(format!("{path} dataset {:?} {dtype}", ds.shape()));
+        }
+    }
+    Ok(())
+}

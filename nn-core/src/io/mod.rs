@@ -1,0 +1,396 @@
+//! Weight files: a model's weights out of the process and back, as Keras' `save_weights` /
+//! `load_weights` do, the format told by the file name when saving and by the bytes' own
+//! signature when loading.
+//!
+//! - `.safetensors` (always): one tensor per weight, named `layer/weight` (`dense/kernel`,
+//!   `batch_normalization/moving_mean`) in Keras' shapes and layouts; the metadata records the
+//!   layer list and seqnet's version; a compiled model adds its optimizer's state.
+//! - `.weights.h5` and `.keras` (cargo feature `keras`): Keras 3's own files, see `keras`.
+//!
+//! Every load decodes the whole file first and checks it against the model (layers, names,
+//! shapes, dtype, finiteness) before one value changes, so a load that fails for any reason
+//! leaves the model exactly as it was. Every save writes a temporary file beside the target and
+//! renames it over the target, so a crash mid-save leaves the old file.
+
+#[cfg(feature = "keras")]
+pub mod keras;
+mod safetensors_file;
+
+use crate::error::{Error, Mismatch, Result};
+use crate::network::Network;
+use crate::optim::Optimizer;
+use crate::spec::ModelSpec;
+use std::path::Path;
+
+/// The file formats seqnet reads and writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// seqnet's own: `.safetensors`.
+    SafeTensors,
+    /// Keras 3's `.weights.h5` (HDF5).
+    KerasWeights,
+    /// Keras 3's `.keras` archive (a zip holding the config and `model.weights.h5`).
+    KerasArchive,
+}
+
+impl Format {
+    /// The format a file name asks for, by its extension.
+    pub fn from_path(path: &Path) -> Result<Format> {
+        let name = path.to_string_lossy();
+        if name.ends_with(".safetensors") {
+            Ok(Format::SafeTensors)
+        } else if name.ends_with(".h5") {
+            Ok(Format::KerasWeights)
+        } else if name.ends_with(".keras") {
+            Ok(Format::KerasArchive)
+        } else {
+            Err(Error::InvalidArgument {
+                what: "weights file name",
+                expected: "one ending in .safetensors, .weights.h5 or .keras",
+                got: name.into_owned(),
+            })
+        }
+    }
+
+    /// The format of a file's bytes, by their signature.
+    pub fn sniff(bytes: &[u8]) -> Option<Format> {
+        const HDF5: &[u8] = b"\x89HDF\r\n\x1a\n";
+        if bytes.starts_with(HDF5) {
+            Some(Format::KerasWeights)
+        } else if bytes.starts_with(b"PK\x03\x04") {
+            Some(Format::KerasArchive)
+        } else if bytes.len() > 8 && bytes[8] == b'{' {
+            // safetensors: an 8-byte little-endian header length, then the JSON header.
+            Some(Format::SafeTensors)
+        } else {
+            None
+        }
+    }
+}
+
+/// One tensor of a decoded file.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Tensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// What a decoded file holds: its float tensors, and what it says about the model it came from.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Contents {
+    pub tensors: Vec<Tensor>,
+    /// Each layer's (name, class), when the file records them.
+    pub layers: Option<Vec<(String, String)>>,
+    /// The optimizer's name and iterations, when the file holds an optimizer's state.
+    pub optimizer: Option<(String, u64)>,
+}
+
+/// A model's weights and non-trainable state as a load will set them, checked in full.
+pub(crate) struct Checked {
+    pub params: Vec<f32>,
+    pub state: Vec<f32>,
+}
+
+/// `layer/weight`, the name a weight goes by in files.
+pub(crate) fn tensor_name(layer: &str, weight: &str) -> String {
+    format!("{layer}/{weight}")
+}
+
+/// Prefix of optimizer tensors in seqnet's files.
+pub(crate) const OPTIMIZER: &str = "optimizer/";
+
+/// Checks `contents` against `spec` and builds the buffers a load sets: every weight present
+/// with the model's shape and finite values, nothing unexpected (optimizer tensors aside), and
+/// the layers the file records being the model's.
+pub(crate) fn check(
+    spec: &ModelSpec,
+    trainable: usize,
+    state_len: usize,
+    contents: &Contents,
+    source: &str,
+) -> Result<Checked> {
+    let mismatch = |tensor: String, mismatch: Mismatch| Error::WeightsMismatch {
+        source_name: source.to_string(),
+        tensor,
+        mismatch,
+    };
+    if let Some(layers) = &contents.layers {
+        let model: Vec<(&str, &str)> = spec
+            .layers
+            .iter()
+            .map(|l| (l.name.as_str(), l.class_name))
+            .collect();
+        for i in 0..model.len().max(layers.len()) {
+            let expected = model.get(i).map(|(n, c)| format!("{n} ({c})"));
+            let got = layers.get(i).map(|(n, c)| format!("{n} ({c})"));
+            if expected != got {
+                let at = model.get(i).map_or("(none)", |(n, _)| n).to_string();
+                return Err(mismatch(
+                    at,
+                    Mismatch::Layer {
+                        expected: expected.unwrap_or_else(|| "(no layer)".into()),
+                        got: got.unwrap_or_else(|| "(no layer)".into()),
+                    },
+                ));
+            }
+        }
+    }
+    let mut checked = Checked {
+        params: vec![0.0; trainable],
+        state: vec![0.0; state_len],
+    };
+    let mut used = vec![false; contents.tensors.len()];
+    for place in spec.weight_places() {
+        let name = tensor_name(&place.layer.name, place.weight.name);
+        let Some(i) = contents.tensors.iter().position(|t| t.name == name) else {
+            return Err(mismatch(name, Mismatch::Missing));
+        };
+        used[i] = true;
+        let t = &contents.tensors[i];
+        if t.shape != place.weight.shape {
+            return Err(mismatch(
+                name,
+                Mismatch::Shape {
+                    expected: place.weight.shape.clone(),
+                    got: t.shape.clone(),
+                },
+            ));
+        }
+        if let Some((index, &value)) = t.values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(mismatch(name, Mismatch::NonFinite { index, value }));
+        }
+        let buffer = if place.trainable {
+            &mut checked.params
+        } else {
+            &mut checked.state
+        };
+        buffer[place.range()].copy_from_slice(&t.values);
+    }
+    if let Some(extra) = contents
+        .tensors
+        .iter()
+        .zip(&used)
+        .find(|(t, used)| !**used && !t.name.starts_with(OPTIMIZER))
+    {
+        return Err(mismatch(extra.0.name.clone(), Mismatch::Unexpected));
+    }
+    Ok(checked)
+}
+
+/// Decodes a file's bytes in whichever format their signature names.
+pub(crate) fn decode(bytes: &[u8], spec: &ModelSpec, source: &str) -> Result<Contents> {
+    let bad = |message: String| Error::BadWeightsFile {
+        source_name: source.to_string(),
+        message,
+    };
+    match Format::sniff(bytes) {
+        Some(Format::SafeTensors) => safetensors_file::decode(bytes, source),
+        #[cfg(feature = "keras")]
+        Some(Format::KerasWeights) => keras::decode_weights_h5(bytes, spec, source),
+        #[cfg(feature = "keras")]
+        Some(Format::KerasArchive) => keras::decode_archive(bytes, spec, source),
+        #[cfg(not(feature = "keras"))]
+        Some(Format::KerasWeights | Format::KerasArchive) => {
+            let _ = spec;
+            Err(bad(
+                "this is a Keras file (HDF5 or .keras); build seqnet with the `keras` feature \
+                 to read it"
+                    .into(),
+            ))
+        }
+        None => Err(bad(
+            "the bytes are neither safetensors, HDF5 nor a .keras archive".into(),
+        )),
+    }
+}
+
+/// Reads a whole file, naming it in the error.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, renamed over the
+/// target once complete: a crash mid-save leaves the old file.
+pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let io = |e: &dyn std::fmt::Display| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(".seqnet-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| io(&e))?;
+    write(temp.path())?;
+    temp.as_file().sync_all().map_err(|e| io(&e))?;
+    temp.persist(path).map_err(|e| io(&e.error))?;
+    Ok(())
+}
+
+/// The model's weights as named tensors in `get_weights()` order: (name, shape, values).
+pub(crate) fn model_tensors<'a, N: Network>(
+    model: &'a N,
+    spec: &ModelSpec,
+) -> Vec<(String, Vec<usize>, &'a [f32])> {
+    spec.weight_places()
+        .iter()
+        .map(|place| {
+            let buffer = if place.trainable {
+                model.params()
+            } else {
+                model.state()
+            };
+            (
+                tensor_name(&place.layer.name, place.weight.name),
+                place.weight.shape.clone(),
+                &buffer[place.range()],
+            )
+        })
+        .collect()
+}
+
+/// `Network::save_weights`, with the optimizer's state when given.
+pub(crate) fn save<N: Network>(
+    model: &N,
+    optimizer: Option<&dyn Optimizer>,
+    path: &Path,
+) -> Result<()> {
+    let spec = N::spec();
+    match Format::from_path(path)? {
+        Format::SafeTensors => {
+            let bytes = safetensors_file::encode(model, &spec, optimizer)?;
+            write_atomically(path, |temp| {
+                std::fs::write(temp, &bytes).map_err(|e| Error::Io {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })
+            })
+        }
+        #[cfg(feature = "keras")]
+        Format::KerasWeights => write_atomically(path, |temp| {
+            keras::write_weights_h5(model, &spec, temp, path)
+        }),
+        #[cfg(not(feature = "keras"))]
+        Format::KerasWeights => Err(Error::InvalidArgument {
+            what: "weights file name",
+            expected: "a .safetensors file (writing .weights.h5 needs the `keras` feature)",
+            got: path.display().to_string(),
+        }),
+        Format::KerasArchive => Err(Error::InvalidArgument {
+            what: "weights file name",
+            expected: "one ending in .safetensors or .weights.h5 (a .keras archive holds a \
+                       Python model's config, which seqnet does not write)",
+            got: path.display().to_string(),
+        }),
+    }
+}
+
+/// `Network::load_weights_bytes` / `load_weights`: decode, check, then set.
+pub(crate) fn load<N: Network>(model: &mut N, bytes: &[u8], source: &str) -> Result<()> {
+    let spec = N::spec();
+    let contents = decode(bytes, &spec, source)?;
+    let checked = check(&spec, N::TRAINABLE_COUNT, N::STATE_COUNT, &contents, source)?;
+    model.params_mut().copy_from_slice(&checked.params);
+    model.state_mut().copy_from_slice(&checked.state);
+    Ok(())
+}
+
+/// An optimizer's state as a file holds it: its iterations and each slot's values (empty for a
+/// slot the file does not have).
+pub(crate) struct OptimizerState {
+    iterations: u64,
+    slots: Vec<Vec<f32>>,
+}
+
+/// The optimizer state a file holds, checked against `optimizer` for a model with `trainable`
+/// parameters: the optimizer's name, then each of its slots.
+pub(crate) fn check_optimizer(
+    optimizer: &dyn Optimizer,
+    trainable: usize,
+    contents: &Contents,
+    source: &str,
+) -> Result<OptimizerState> {
+    let mismatch = |tensor: String, mismatch: Mismatch| Error::WeightsMismatch {
+        source_name: source.to_string(),
+        tensor,
+        mismatch,
+    };
+    let Some((name, iterations)) = &contents.optimizer else {
+        return Err(mismatch("optimizer".into(), Mismatch::Missing));
+    };
+    if name != optimizer.name() {
+        return Err(mismatch(
+            "optimizer".into(),
+            Mismatch::Layer {
+                expected: optimizer.name().into(),
+                got: name.clone(),
+            },
+        ));
+    }
+    let mut slots = Vec::new();
+    for (slot, _) in optimizer.slots() {
+        let tensor = format!("{OPTIMIZER}{slot}");
+        let Some(t) = contents.tensors.iter().find(|t| t.name == tensor) else {
+            // A slot the optimizer does not use (or had not made before the save) is absent.
+            slots.push(Vec::new());
+            continue;
+        };
+        if t.shape != [trainable] {
+            return Err(mismatch(
+                tensor,
+                Mismatch::Shape {
+                    expected: vec![trainable],
+                    got: t.shape.clone(),
+                },
+            ));
+        }
+        if let Some((index, &value)) = t.values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(mismatch(tensor, Mismatch::NonFinite { index, value }));
+        }
+        slots.push(t.values.clone());
+    }
+    Ok(OptimizerState {
+        iterations: *iterations,
+        slots,
+    })
+}
+
+/// `Compiled::load_weights`: the model's weights and the optimizer's state, all checked
+/// before anything is set.
+pub(crate) fn load_with_optimizer<N: Network>(
+    model: &mut N,
+    optimizer: &mut dyn Optimizer,
+    bytes: &[u8],
+    source: &str,
+) -> Result<()> {
+    let spec = N::spec();
+    let contents = decode(bytes, &spec, source)?;
+    let checked = check(&spec, N::TRAINABLE_COUNT, N::STATE_COUNT, &contents, source)?;
+    let optimizer_state = match contents.optimizer {
+        Some(_) => Some(check_optimizer(
+            optimizer,
+            N::TRAINABLE_COUNT,
+            &contents,
+            source,
+        )?),
+        None => None,
+    };
+    model.params_mut().copy_from_slice(&checked.params);
+    model.state_mut().copy_from_slice(&checked.state);
+    if let Some(loaded) = optimizer_state {
+        optimizer.set_iterations(loaded.iterations);
+        for ((_, buffer), values) in optimizer.slots_mut().into_iter().zip(loaded.slots) {
+            *buffer = values;
+        }
+    }
+    Ok(())
+}

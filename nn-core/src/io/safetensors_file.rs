@@ -1,0 +1,127 @@
+//! seqnet's own weights file: safetensors, through the `safetensors` crate (which bounds the
+//! header and checks every offset before anything is read).
+//!
+//! Tensors: `layer/weight` (float32, Keras' shape), and for a compiled model
+//! `optimizer/<slot>` (float32, one value per trainable parameter). Metadata (strings):
+//! `format` = `seqnet`, `seqnet_version`, `model` (the struct's name), `layers` (a JSON list of
+//! `[name, class]`), and for a compiled model `optimizer` and `iterations`.
+
+use super::{Contents, Tensor, OPTIMIZER};
+use crate::error::{Error, Mismatch, Result};
+use crate::network::Network;
+use crate::optim::Optimizer;
+use crate::spec::ModelSpec;
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use std::collections::HashMap;
+
+/// The file's bytes for `model` (and `optimizer`'s state).
+pub(crate) fn encode<N: Network>(
+    model: &N,
+    spec: &ModelSpec,
+    optimizer: Option<&dyn Optimizer>,
+) -> Result<Vec<u8>> {
+    let mut tensors: Vec<(String, Vec<usize>, &[f32])> = super::model_tensors(model, spec);
+    let layers: Vec<[&str; 2]> = spec
+        .layers
+        .iter()
+        .map(|l| [l.name.as_str(), l.class_name])
+        .collect();
+    let mut metadata = HashMap::from([
+        ("format".to_string(), "seqnet".to_string()),
+        (
+            "seqnet_version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+        ("model".to_string(), spec.name.to_string()),
+        (
+            "layers".to_string(),
+            serde_json::to_string(&layers).unwrap_or_default(),
+        ),
+    ]);
+    if let Some(opt) = optimizer {
+        metadata.insert("optimizer".into(), opt.name().into());
+        metadata.insert("iterations".into(), opt.iterations().to_string());
+        for (slot, values) in opt.slots() {
+            if !values.is_empty() {
+                tensors.push((format!("{OPTIMIZER}{slot}"), vec![values.len()], values));
+            }
+        }
+    }
+    let views = tensors
+        .iter()
+        .map(|(name, shape, values)| {
+            TensorView::new(Dtype::F32, shape.clone(), bytemuck::cast_slice(values))
+                .map(|view| (name.clone(), view))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::InvalidArgument {
+            what: "weights to save",
+            expected: "tensors safetensors can hold",
+            got: e.to_string(),
+        })?;
+    safetensors::serialize(views, Some(metadata)).map_err(|e| Error::InvalidArgument {
+        what: "weights to save",
+        expected: "tensors safetensors can hold",
+        got: e.to_string(),
+    })
+}
+
+/// Every tensor of a safetensors file, as float32 values, and its metadata.
+pub(crate) fn decode(bytes: &[u8], source: &str) -> Result<Contents> {
+    let bad = |message: String| Error::BadWeightsFile {
+        source_name: source.to_string(),
+        message,
+    };
+    let file = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("safetensors: {e}")))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    let mut tensors = Vec::with_capacity(file.len());
+    // The header's own order (by offset) so that error messages name the first tensor.
+    let mut names: Vec<String> = header.offset_keys();
+    names.dedup();
+    for name in names {
+        let view = file.tensor(&name).map_err(|e| bad(e.to_string()))?;
+        if view.dtype() != Dtype::F32 {
+            return Err(Error::WeightsMismatch {
+                source_name: source.to_string(),
+                tensor: name,
+                mismatch: Mismatch::Dtype {
+                    got: format!("{:?}", view.dtype()),
+                },
+            });
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        tensors.push(Tensor {
+            name,
+            shape: view.shape().to_vec(),
+            values,
+        });
+    }
+    let layers = match meta.get("layers") {
+        Some(text) => {
+            let list: Vec<(String, String)> = serde_json::from_str(text)
+                .map_err(|e| bad(format!("the `layers` metadata is not a layer list: {e}")))?;
+            Some(list)
+        }
+        None => None,
+    };
+    let optimizer = match (meta.get("optimizer"), meta.get("iterations")) {
+        (Some(name), Some(iterations)) => Some((
+            name.clone(),
+            iterations
+                .parse()
+                .map_err(|e| bad(format!("the `iterations` metadata: {e}")))?,
+        )),
+        _ => None,
+    };
+    Ok(Contents {
+        tensors,
+        layers,
+        optimizer,
+    })
+}
