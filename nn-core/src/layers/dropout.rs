@@ -34,7 +34,9 @@ impl<const WIDTH: usize> Dropout<WIDTH> {
     pub fn draw_mask(&self, pass: TrainingPass, mask: &mut [f32]) {
         let key = mix64(self.seed.unwrap_or(pass.seed) ^ mix64(self.salt.wrapping_add(1)));
         let step_key = mix64(key ^ pass.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let scale = 1.0 / (1.0 - self.rate);
+        // 1 / (1 − rate) rounded once, as Keras rounds its Python float: in f32 the
+        // subtraction would round first (rate 1/3 gave 1.5000001, not 1.5).
+        let scale = (1.0 / (1.0 - f64::from(self.rate))) as f32;
         // Keep a value when its 24-bit uniform draw u / 2^24 is at least `rate`.
         let threshold = (f64::from(self.rate) * f64::from(1u32 << 24)).ceil() as u32;
         for (r, row) in mask.chunks_exact_mut(WIDTH).enumerate() {
