@@ -84,8 +84,8 @@ pub mod prelude {
     pub use nn_core::optim::Optimizer;
     pub use nn_core::{
         accuracy_score, Adagrad, Adam, AdamW, Callback, EarlyStopping, Error, Fit, History,
-        LambdaCallback, Loss, Metric, Network, RMSprop, ReduceLROnPlateau, Result, Scores,
-        TerminateOnNaN, SGD,
+        LambdaCallback, Loss, Metric, ModelCheckpoint, Network, RMSprop, ReduceLROnPlateau, Result,
+        Scores, TerminateOnNaN, SGD,
     };
 }
 

@@ -88,6 +88,7 @@ fn early_stopping_follows_keras_and_restores_the_best_weights() {
         state: &mut [],
         learning_rate: 0.1,
         stop_training: false,
+        save_requests: Vec::new(),
     };
     es.on_train_begin(&mut state).unwrap();
     for (epoch, &l) in losses.iter().enumerate() {
@@ -117,6 +118,7 @@ fn early_stopping_follows_keras_and_restores_the_best_weights() {
         state: &mut [],
         learning_rate: 0.1,
         stop_training: false,
+        save_requests: Vec::new(),
     };
     for (epoch, acc) in [0.80, 0.83, 0.84].into_iter().enumerate() {
         let mut logs = Logs::from([("val_accuracy".to_string(), acc)]);
@@ -146,6 +148,7 @@ fn reduce_lr_on_plateau_follows_keras() {
         state: &mut [],
         learning_rate: 0.1,
         stop_training: false,
+        save_requests: Vec::new(),
     };
     cb.on_train_begin(&mut state).unwrap();
     let mut rates = Vec::new();

@@ -430,3 +430,87 @@ fn good_file() -> Vec<u8> {
     })
     .clone()
 }
+
+#[test]
+fn model_checkpoint_saves_as_keras_does() {
+    let d = dir();
+    let x = images(60);
+    let y = labels(60);
+    let every = d.path().join("e{epoch:02d}.safetensors");
+    let best = d.path().join("best-{epoch}-{loss:.3f}.safetensors");
+    let mut m =
+        EveryLayer::new(3).compile(Adam::new(0.01), Loss::sparse_categorical_crossentropy(), []);
+    let history = m
+        .fit(
+            &x,
+            &y,
+            Fit {
+                epochs: 4,
+                batch_size: 20,
+                verbose: 0,
+                callbacks: vec![
+                    Box::new(ModelCheckpoint::new(every.to_str().unwrap())),
+                    Box::new(
+                        ModelCheckpoint::new(best.to_str().unwrap())
+                            .monitor("loss")
+                            .save_best_only(true)
+                            .save_weights_only(true),
+                    ),
+                ],
+                ..Fit::default()
+            },
+        )
+        .unwrap();
+    // One file per epoch, numbered from 1; the last holds the final weights and Adam's state.
+    let last = d.path().join("e04.safetensors");
+    for e in 1..=4 {
+        assert!(d.path().join(format!("e{e:02}.safetensors")).exists());
+    }
+    let mut back = EveryLayer::new(0);
+    back.load_weights(&last).unwrap();
+    assert_eq!(back.get_weights(), m.get_weights());
+    let bytes = std::fs::read(&last).unwrap();
+    let names = safetensors::SafeTensors::deserialize(&bytes)
+        .unwrap()
+        .names()
+        .len();
+    assert!(
+        names > EveryLayer::spec().weights().count(),
+        "optimizer state saved"
+    );
+
+    // save_best_only: a file for each epoch whose loss beat every earlier one.
+    let losses = history.get("loss").unwrap();
+    let mut expected: Vec<String> = Vec::new();
+    let mut best_so_far = f64::INFINITY;
+    for (e, &l) in losses.iter().enumerate() {
+        if l < best_so_far {
+            best_so_far = l;
+            expected.push(format!("best-{}-{l:.3}.safetensors", e + 1));
+        }
+    }
+    let mut saved: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("best-"))
+        .collect();
+    saved.sort();
+    expected.sort();
+    assert_eq!(saved, expected);
+
+    // A file name no format has is refused before training changes anything.
+    let before = m.get_weights();
+    let err = m
+        .fit(
+            &x,
+            &y,
+            Fit {
+                verbose: 0,
+                callbacks: vec![Box::new(ModelCheckpoint::new("weights.bin"))],
+                ..Fit::default()
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+    assert_eq!(m.get_weights(), before);
+}

@@ -33,6 +33,6 @@ pub use params::{AlignedBuf, InitRng};
 pub use rows::{Labels, Row};
 pub use spec::{InputSpec, LayerSpec, ModelSpec, WeightSpec};
 pub use train::{
-    Callback, Compiled, EarlyStopping, Fit, History, LambdaCallback, Logs, ReduceLROnPlateau,
-    Scores, TerminateOnNaN,
+    Callback, Compiled, EarlyStopping, Fit, History, LambdaCallback, Logs, ModelCheckpoint,
+    ReduceLROnPlateau, Scores, TerminateOnNaN,
 };

@@ -286,14 +286,14 @@ fn dropout_drops_rate_of_values_within_binomial_tolerance() {
     // a false-alarm chance below 1e-6. The threshold's 2⁻²⁴ quantisation of the rate moves the
     // mean by < 0.01 values.
     let n = 100_000.0;
-    for rate in [0.1f32, 0.5, 0.9] {
+    for rate in [0.1f64, 0.5, 0.9] {
         let layer = Dropout::<1000>::new(rate, None, 0);
-        let scale = (1.0 / (1.0 - f64::from(rate))) as f32;
+        let scale = (1.0 / (1.0 - rate)) as f32;
         for step in 0..3 {
             let m = mask(&layer, pass(42, step, 0), 100);
             assert!(m.iter().all(|&v| v == 0.0 || v == scale), "mask values");
             let dropped = m.iter().filter(|&&v| v == 0.0).count() as f64;
-            let p = f64::from(rate);
+            let p = rate;
             let sd = (n * p * (1.0 - p)).sqrt();
             assert!(
                 (dropped - n * p).abs() <= 5.0 * sd,
@@ -328,7 +328,7 @@ fn dropout_drops_rate_of_values_within_binomial_tolerance() {
 fn dropout_scales_kept_values_by_one_over_one_minus_rate() {
     let rows = 16;
     let x = random(rows * 64, 22);
-    for rate in [0.1f32, 0.25, 0.5, 0.9, 1.0 / 3.0] {
+    for rate in [0.1f64, 0.25, 0.5, 0.9, 1.0 / 3.0] {
         let layer = Dropout::<64>::new(rate, None, 1);
         let harness = Harness::new(layer, vec![], vec![], TRAINING);
         let (y, scratch) = harness.forward(&x);

@@ -102,7 +102,6 @@ fn layer_type(rt: &TokenStream, layer: &LayerPlan, index: usize) -> (TokenStream
             )
         }
         Kind::Dropout { rate, seed } => {
-            let rate = *rate as f32;
             let seed = match seed {
                 Some(s) => quote!(::core::option::Option::Some(#s)),
                 None => quote!(::core::option::Option::None),

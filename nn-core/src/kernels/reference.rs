@@ -534,8 +534,8 @@ pub fn batch_norm_backward(
 /// Keras' inverted dropout in training: a kept value is scaled by 1/(1 − rate) (the scale
 /// computed in `f64` and rounded once to f32, as Keras turns its Python float into the
 /// tensor's dtype), a dropped one is 0. `keep[i]` says whether value `i` is kept.
-pub fn dropout(x: &[f32], keep: &[bool], rate: f32) -> Vec<f32> {
-    let scale = (1.0 / (1.0 - f64::from(rate))) as f32;
+pub fn dropout(x: &[f32], keep: &[bool], rate: f64) -> Vec<f32> {
+    let scale = (1.0 / (1.0 - rate)) as f32;
     x.iter()
         .zip(keep)
         .map(|(&v, &k)| if k { v * scale } else { 0.0 })

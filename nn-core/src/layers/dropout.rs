@@ -15,8 +15,9 @@ use crate::spec::WeightSpec;
 /// the input; in inference the input passes through.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Dropout<const WIDTH: usize> {
-    /// Fraction of values dropped, in [0, 1) (the macro rejects anything else).
-    pub rate: f32,
+    /// Fraction of values dropped, in [0, 1) (the macro rejects anything else). `f64`, as
+    /// Keras' Python float: the scale 1 / (1 − rate) is then rounded once (0.9 gives 10).
+    pub rate: f64,
     /// Keras' `seed` argument, when given: the masks then depend on it and not on the model's.
     pub seed: Option<u64>,
     /// Tells the model's dropout layers apart (their position in the model).
@@ -25,7 +26,7 @@ pub struct Dropout<const WIDTH: usize> {
 
 impl<const WIDTH: usize> Dropout<WIDTH> {
     /// A dropout layer; `salt` distinguishes it from the model's other dropout layers.
-    pub const fn new(rate: f32, seed: Option<u64>, salt: u64) -> Self {
+    pub const fn new(rate: f64, seed: Option<u64>, salt: u64) -> Self {
         Dropout { rate, seed, salt }
     }
 
@@ -36,9 +37,9 @@ impl<const WIDTH: usize> Dropout<WIDTH> {
         let step_key = mix64(key ^ pass.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         // 1 / (1 − rate) rounded once, as Keras rounds its Python float: in f32 the
         // subtraction would round first (rate 1/3 gave 1.5000001, not 1.5).
-        let scale = (1.0 / (1.0 - f64::from(self.rate))) as f32;
+        let scale = (1.0 / (1.0 - self.rate)) as f32;
         // Keep a value when its 24-bit uniform draw u / 2^24 is at least `rate`.
-        let threshold = (f64::from(self.rate) * f64::from(1u32 << 24)).ceil() as u32;
+        let threshold = (self.rate * f64::from(1u32 << 24)).ceil() as u32;
         for (r, row) in mask.chunks_exact_mut(WIDTH).enumerate() {
             let row_key =
                 mix64(step_key ^ ((pass.first_row + r) as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93));

@@ -15,6 +15,9 @@ pub struct TrainState<'a> {
     pub learning_rate: f32,
     /// Set to end training after this epoch (or batch).
     pub stop_training: bool,
+    /// Weight files to write once this hook's callbacks have run: the path, and whether the
+    /// optimizer's state goes with the weights (`ModelCheckpoint`).
+    pub save_requests: Vec<(std::path::PathBuf, bool)>,
 }
 
 /// Code run during `fit`. Every method has an empty default; an `Err` ends `fit` with it.
@@ -58,7 +61,7 @@ pub enum Mode {
 }
 
 impl Mode {
-    fn higher_is_better(self, monitor: &str) -> bool {
+    pub(crate) fn higher_is_better(self, monitor: &str) -> bool {
         match self {
             Mode::Auto => Metric::higher_is_better(monitor),
             Mode::Min => false,

@@ -248,6 +248,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             state: model_state,
             learning_rate: self.optimizer.learning_rate(),
             stop_training: *stop,
+            save_requests: Vec::new(),
         };
         let mut result = Ok(());
         for cb in callbacks.iter_mut() {
@@ -258,8 +259,17 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         }
         *stop = state.stop_training;
         let lr = state.learning_rate;
+        let saves = std::mem::take(&mut state.save_requests);
         self.optimizer.set_learning_rate(lr);
-        result
+        result?;
+        for (path, with_optimizer) in saves {
+            if with_optimizer {
+                self.save_weights(&path)?;
+            } else {
+                self.model.save_weights(&path)?;
+            }
+        }
+        Ok(())
     }
 
     /// One weight per row from Keras' `class_weight`: the class of a row is its label (one

@@ -3,6 +3,7 @@
 //! error. The loop itself is in `fit.rs`.
 
 mod callbacks;
+mod checkpoint;
 mod fit;
 mod history;
 mod progress;
@@ -10,6 +11,7 @@ mod progress;
 pub use callbacks::{
     Callback, EarlyStopping, LambdaCallback, Mode, ReduceLROnPlateau, TerminateOnNaN, TrainState,
 };
+pub use checkpoint::ModelCheckpoint;
 pub use fit::Fit;
 pub use history::{History, Logs};
 
