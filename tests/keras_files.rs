@@ -254,8 +254,17 @@ fn malformed_keras_files_are_errors_that_change_nothing() {
     }
 }
 
+/// Cases per fuzz property: 48 in CI (each goes through a temporary HDF5 file);
+/// `SEQNET_FUZZ_CASES` raises it for a long local run.
+fn fuzz_cases() -> u32 {
+    std::env::var("SEQNET_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(fuzz_cases()))]
 
     /// A Keras file with bytes flipped: an error or finite weights, never a panic.
     #[test]

@@ -383,8 +383,16 @@ fn a_compiled_model_rejects_another_optimizers_state_and_changes_nothing() {
     assert_eq!((m.get_weights(), m.optimizer().iterations()), before);
 }
 
+/// Cases per fuzz property: 256 in CI; `SEQNET_FUZZ_CASES` raises it for a long local run.
+fn fuzz_cases() -> u32 {
+    std::env::var("SEQNET_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(fuzz_cases()))]
 
     /// Random bytes never make a load panic or change the model.
     #[test]
