@@ -434,25 +434,8 @@ fn unset(c: &serde_json::Value, settings: &[&str]) -> std::result::Result<(), St
 }
 
 fn activation(v: &serde_json::Value) -> std::result::Result<String, String> {
-    const KNOWN: &[&str] = &[
-        "linear",
-        "relu",
-        "sigmoid",
-        "tanh",
-        "softmax",
-        "leaky_relu",
-        "elu",
-        "selu",
-        "gelu",
-        "swish",
-        "silu",
-        "softplus",
-        "softsign",
-        "hard_sigmoid",
-        "exponential",
-    ];
     match v.as_str() {
-        Some(a) if KNOWN.contains(&a) => Ok(a.to_string()),
+        Some(a) if crate::kernels::activations::NAMES.contains(&a) => Ok(a.to_string()),
         _ => Err(format!("seqnet does not build activation = {v}")),
     }
 }

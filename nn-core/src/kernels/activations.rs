@@ -19,6 +19,26 @@ pub enum InRegister {
     AfterStore,
 }
 
+/// Every activation name Keras 3 accepts that seqnet builds, aliases included (`swish` is
+/// `silu`). The `sequential!` macro keeps the same list (it cannot depend on this crate).
+pub const NAMES: &[&str] = &[
+    Linear::NAME,
+    Relu::NAME,
+    Sigmoid::NAME,
+    Tanh::NAME,
+    Softmax::NAME,
+    LeakyRelu::NAME,
+    Elu::NAME,
+    Selu::NAME,
+    Gelu::NAME,
+    "swish",
+    Swish::NAME,
+    Softplus::NAME,
+    Softsign::NAME,
+    HardSigmoid::NAME,
+    Exponential::NAME,
+];
+
 /// One Keras activation. Element-wise unless [`Activation::ROW_WISE`] (softmax).
 pub trait Activation: Copy + Send + Sync + std::fmt::Debug + 'static {
     /// The name Keras gives it (`"relu"`, `"leaky_relu"`, …).
