@@ -88,6 +88,12 @@ fn main() -> Result<()> {
         after.get("accuracy").unwrap_or(f64::NAN)
     );
 
+    // The same 16 rows after training: what Keras must predict once it loads the saved files
+    // (`tools/keras_loads_seqnet_weights.py` checks it).
+    let rows = numbers(&json["inputs"]["values"]);
+    let trained: Vec<f32> = model.predict_flat(&rows)?.iter().map(|p| p[0]).collect();
+    println!("after training, on the same rows: {trained:?}");
+
     let out = std::env::temp_dir();
     let safetensors = out.join("seed_model.safetensors");
     let h5 = out.join("seed_model.weights.h5");
