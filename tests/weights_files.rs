@@ -205,6 +205,9 @@ fn rejected(bytes: &[u8]) -> Error {
     err
 }
 
+/// A tensor as a safetensors file stores it: name, dtype, shape, little-endian bytes.
+type RawTensor = (String, Dtype, Vec<usize>, Vec<u8>);
+
 /// A safetensors file of the given tensors (name, dtype, shape, bytes) and metadata.
 fn safetensors_bytes(
     tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)],
@@ -298,8 +301,8 @@ fn malformed_files_are_errors_that_change_nothing() {
         .zip(model.get_weights())
         .map(|((l, w), v)| (format!("{}/{}", l.name, w.name), w.shape.clone(), v))
         .collect();
-    let file = |edit: &dyn Fn(&mut Vec<(String, Dtype, Vec<usize>, Vec<u8>)>)| {
-        let mut t: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
+    let file = |edit: &dyn Fn(&mut Vec<RawTensor>)| {
+        let mut t: Vec<RawTensor> = tensors
             .iter()
             .map(|(n, s, v)| {
                 (
