@@ -80,10 +80,7 @@ fn predicts_as_keras<N: Network + FromSeed>(file: &str, json: &str) {
     model.set_weights(&weights).unwrap();
 }
 
-fn load_into<N: Network>(path: &std::path::Path) -> N
-where
-    N: FromSeed,
-{
+fn load_into<N: Network + FromSeed>(path: &std::path::Path) -> N {
     let mut model = N::from_seed(0);
     model.load_weights(path).unwrap();
     model
