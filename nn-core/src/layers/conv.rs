@@ -1,5 +1,6 @@
-//! `Conv2D`: the layer type over `kernels::conv`'s passes (im2col + the packed GEMM with the
-//! Dense epilogue; see there), with every size a const generic.
+//! `Conv2D`: the layer type over `kernels::conv`'s passes (an implicit GEMM on AVX2, im2col + the
+//! packed GEMM elsewhere, both with the Dense epilogue; see there), with every size a const
+//! generic.
 
 use super::{weight, Backward, Forward, Layer, Weights};
 use crate::kernels::activations::Activation;
