@@ -64,6 +64,28 @@ fn main() {
     }
     let top_peak = peak[&top];
 
+    // `-- conv` prints only the Conv2D sections.
+    if !std::env::args().skip(1).any(|a| a == "conv") {
+        dense_sections(&one, &two, &paths, &peak);
+    }
+    let models = Isa::current();
+    conv_sections(
+        &one,
+        &two,
+        models,
+        peak.get(&models).copied().unwrap_or(top_peak),
+    );
+}
+
+/// The GEMM, tutorial-model and 784-wide rows.
+fn dense_sections(
+    one: &rayon::ThreadPool,
+    two: &rayon::ThreadPool,
+    paths: &[Isa],
+    peak: &std::collections::HashMap<Isa, f64>,
+) {
+    let top = *paths.last().expect("a path");
+    let top_peak = peak[&top];
     println!(
         "\n## SGEMM square, one thread (GFLOP/s; % of that path's peak; × matrixmultiply; × naive)"
     );
@@ -94,7 +116,7 @@ fn main() {
             )
         });
         let mut cells = Vec::new();
-        for &isa in &paths {
+        for &isa in paths {
             let t = one.install(|| {
                 best(runs, || {
                     gemm(
@@ -143,7 +165,7 @@ fn main() {
                 }),
             )
         };
-        let (g1, g2) = (run(&one), run(&two));
+        let (g1, g2) = (run(one), run(two));
         println!("| {n} | 1T {g1:6.1} | 2T {g2:6.1} | {:.2}× |", g2 / g1);
     }
 
@@ -189,14 +211,14 @@ fn main() {
     let x1 = rows::<10>(1, 5);
     let t = best(20, || {
         for _ in 0..10_000 {
-            std::hint::black_box(model.predict_one(std::hint::black_box(&x1[0])));
+            let _ = std::hint::black_box(model.predict_one(std::hint::black_box(&x1[0])));
         }
     }) / 10_000.0;
     println!("| predict_one | {:.0} ns |", t * 1e9);
     let x4096 = rows::<10>(4096, 6);
     let t = one.install(|| {
         best(20, || {
-            std::hint::black_box(model.predict(&x4096));
+            let _ = std::hint::black_box(model.predict(&x4096));
         })
     });
     println!(
@@ -205,7 +227,7 @@ fn main() {
     );
     let t = two.install(|| {
         best(20, || {
-            std::hint::black_box(model.predict(&x4096));
+            let _ = std::hint::black_box(model.predict(&x4096));
         })
     });
     println!(
@@ -294,12 +316,65 @@ fn main() {
     for (label, p) in [("one thread", &one), ("two threads", &two)] {
         let t = p.install(|| {
             best(10, || {
-                std::hint::black_box(model.predict(&x1024));
+                let _ = std::hint::black_box(model.predict(&x1024));
             })
         });
         println!(
             "| inference b=1024, {label} | {:.1} k samples/s |",
             1024.0 / t / 1e3
         );
+    }
+}
+
+/// The Conv2D rows: the layer alone at the two `CONV_CASES` shapes (forward, and forward plus
+/// backward with dX) against the FMA peak and the naive loops, then the digits CNN's step.
+fn conv_sections(one: &rayon::ThreadPool, two: &rayon::ThreadPool, isa: Isa, peak: f64) {
+    println!(
+        "\n## Conv2D on {}, 3×3 valid + relu, batch 64 (GFLOP/s; % of peak; × naive loops)",
+        isa.name()
+    );
+    println!("| shape | pass | one thread | two threads | naive, one thread |");
+    for case in CONV_CASES {
+        let mut work = ConvWork::new(case);
+        let label = format!("{}×{}×{} → {}", case.h, case.w, case.c, case.filters);
+        for pass in &CONV_PASSES {
+            let (ours, naive) = (pass.ours, pass.naive);
+            let flops = (pass.flops)(&case);
+            let g = |t: f64| flops / t / 1e9;
+            let g1 = g(one.install(|| best(30, || ours(&mut work))));
+            let g2 = g(two.install(|| best(30, || ours(&mut work))));
+            let gn = g(one.install(|| best(3, || naive(&mut work))));
+            println!(
+                "| {label} | {} | {g1:6.1} ({:3.0}%, {:.1}× naive) | {g2:6.1} ({:.2}× one) | {gn:5.2} |",
+                pass.name,
+                100.0 * g1 / peak,
+                g1 / gn,
+                g2 / g1
+            );
+        }
+    }
+
+    println!(
+        "\n## The digits CNN (8×8×1 → Conv2D(16, 3×3, relu) → MaxPooling2D → Dense(10, softmax))"
+    );
+    for batch in [32usize, 128] {
+        let (x, y) = digit_images(batch, 31);
+        let mut m = DigitsCnn::new(1).compile(
+            Adam::new(0.001),
+            Loss::sparse_categorical_crossentropy(),
+            [],
+        );
+        for (label, p) in [("one thread", one), ("two threads", two)] {
+            let t = p.install(|| {
+                best(200, || {
+                    m.train_on_batch(&x, &y).expect("a step");
+                })
+            });
+            println!(
+                "| train_on_batch, batch {batch} ({} row chunks), {label} | {:.1} µs/step |",
+                m.chunk_count(batch),
+                t * 1e6
+            );
+        }
     }
 }
