@@ -7,7 +7,7 @@ mod scale;
 mod split;
 mod synthetic;
 
-pub use csv_file::{load_csv, Dataset};
+pub use csv_file::{load_csv, load_csv_bytes, Dataset};
 pub use scale::StandardScaler;
 pub use split::train_test_split;
 pub use synthetic::tutorial_data;
@@ -15,7 +15,18 @@ pub use synthetic::tutorial_data;
 use crate::error::{Error, Result};
 
 /// Class ids (`0.0`, `1.0`, …) as one-hot rows of `C` classes.
+///
+/// Errors: [`Error::LabelOutOfRange`] for a label that is not a whole number in `0..C` (NaN and
+/// ±∞ included), [`Error::InvalidArgument`] for `C = 0`.
 pub fn one_hot<const C: usize>(labels: &[f32]) -> Result<Vec<[f32; C]>> {
+    if C == 0 {
+        // No class id exists (and `LabelOutOfRange`'s message needs at least one class).
+        return Err(Error::InvalidArgument {
+            what: "one_hot's number of classes",
+            expected: "at least 1",
+            got: "0".into(),
+        });
+    }
     labels
         .iter()
         .enumerate()
@@ -27,9 +38,8 @@ pub fn one_hot<const C: usize>(labels: &[f32]) -> Result<Vec<[f32; C]>> {
                     classes: C,
                 });
             }
-            let mut out = [0.0; C];
-            out[label as usize] = 1.0;
-            Ok(out)
+            // `label` is a whole number in 0..C (checked above).
+            Ok(std::array::from_fn(|c| f32::from(c == label as usize)))
         })
         .collect()
 }

@@ -10,7 +10,12 @@ pub type Split<X, Y> = (Vec<X>, Vec<X>, Vec<Y>, Vec<Y>);
 
 /// Shuffles rows and labels together (seeded) and splits off `test_size` of them for testing,
 /// with scikit-learn's sizes: ⌈test_size·n⌉ test rows, the rest for training (1000 rows at 0.2
-/// give 800/200). The shuffle is seqnet's own (ChaCha8), not NumPy's.
+/// give 800/200). The shuffle is seqnet's own (ChaCha8), not NumPy's: the same `random_state`
+/// gives the same split on every machine, but not scikit-learn's split.
+///
+/// Errors: [`Error::SizeMismatch`] when `x` and `y` differ in length,
+/// [`Error::InvalidArgument`] for a `test_size` that is not strictly between 0 and 1 (NaN
+/// included), [`Error::NotEnoughData`] when either part would be empty.
 pub fn train_test_split<X: Clone, Y: Clone>(
     x: &[X],
     y: &[Y],
@@ -41,7 +46,16 @@ pub fn train_test_split<X: Clone, Y: Clone>(
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(random_state));
     let (test, train) = order.split_at(n_test);
-    let pick_x = |idx: &[usize]| idx.iter().map(|&i| x[i].clone()).collect::<Vec<_>>();
-    let pick_y = |idx: &[usize]| idx.iter().map(|&i| y[i].clone()).collect::<Vec<_>>();
+    // `order` is a permutation of 0..n, and x and y have n rows (checked above).
+    let pick_x = |idx: &[usize]| {
+        idx.iter()
+            .filter_map(|&i| x.get(i).cloned())
+            .collect::<Vec<_>>()
+    };
+    let pick_y = |idx: &[usize]| {
+        idx.iter()
+            .filter_map(|&i| y.get(i).cloned())
+            .collect::<Vec<_>>()
+    };
     Ok((pick_x(train), pick_x(test), pick_y(train), pick_y(test)))
 }

@@ -3,12 +3,11 @@
 //! generator (ChaCha8), so the rows differ from NumPy's `RandomState(42)`, not their law.
 
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, Normal};
+use rand_distr::{Distribution, StandardNormal};
 
 /// `rows` rows of the tutorial's data and their 0/1 labels.
 pub fn tutorial_data(rows: usize, seed: u64) -> (Vec<[f32; 10]>, Vec<f32>) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let noise = Normal::new(0.0f64, 1.0).expect("a valid normal law");
     let x: Vec<[f32; 10]> = (0..rows)
         .map(|_| std::array::from_fn(|_| rng.random_range(0.0..10.0f64) as f32))
         .collect();
@@ -17,7 +16,7 @@ pub fn tutorial_data(rows: usize, seed: u64) -> (Vec<[f32; 10]>, Vec<f32>) {
         .map(|r| {
             let first: f64 = r[..5].iter().map(|&v| v as f64).sum();
             let last: f64 = r[5..].iter().map(|&v| v as f64).sum();
-            f32::from(first > last + noise.sample(&mut rng))
+            f32::from(first > last + Distribution::<f64>::sample(&StandardNormal, &mut rng))
         })
         .collect();
     (x, y)
