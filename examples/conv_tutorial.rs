@@ -16,7 +16,7 @@ sequential! {
     }
 }
 
-fn main() {
+fn main() -> Result<()> {
     let model = ConvNet::new(42);
     model.summary();
 
@@ -26,7 +26,7 @@ fn main() {
     for pixel in image.iter_mut().flatten().flatten() {
         *pixel = rng.random_range(0.0..1.0);
     }
-    let prediction = model.predict(&[image]);
+    let prediction = model.predict(&[image])?;
     println!(
         "prediction shape: ({}, {})",
         prediction.len(),
@@ -35,4 +35,5 @@ fn main() {
     println!("{:?}", prediction[0]);
     let sum: f32 = prediction[0].iter().sum();
     println!("sum of the softmax outputs: {sum:.6}");
+    Ok(())
 }

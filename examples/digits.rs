@@ -68,7 +68,7 @@ fn main() -> Result<()> {
         scores.get("accuracy").unwrap_or(f64::NAN),
         x_test.len()
     );
-    let first = model.predict_one(&x_test[0]);
+    let first = model.predict_one(&x_test[0])?;
     println!(
         "first test image: label {}, predicted {} (p = {:.3})",
         y_test[0],

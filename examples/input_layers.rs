@@ -27,7 +27,7 @@ sequential! {
     }
 }
 
-fn main() {
+fn main() -> Result<()> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let row: [f32; 10] = std::array::from_fn(|_| rng.random_range(0.0..10.0));
     println!("input row: {row:?}\n");
@@ -36,13 +36,14 @@ fn main() {
     implicit.summary();
     println!(
         "implicit-input prediction: {:.6}\n",
-        implicit.predict_one(&row)[0]
+        implicit.predict_one(&row)?[0]
     );
 
     let explicit = ExplicitInput::new(42);
     explicit.summary();
     println!(
         "explicit-input prediction: {:.6}",
-        explicit.predict_one(&row)[0]
+        explicit.predict_one(&row)?[0]
     );
+    Ok(())
 }

@@ -46,7 +46,7 @@ fn main() -> Result<()> {
 
     let scores = model.evaluate(&x_test, &y_test)?;
     let predicted: Vec<f32> = model
-        .predict_classes(&x_test)
+        .predict_classes(&x_test)?
         .iter()
         .map(|&c| c as f32)
         .collect();

@@ -65,7 +65,7 @@ fn main() -> Result<()> {
         scores.loss,
         scores.get("accuracy").unwrap_or(f64::NAN)
     );
-    let probabilities = model.predict(&x_test);
+    let probabilities = model.predict(&x_test)?;
     let predicted: Vec<f32> = probabilities
         .iter()
         .map(|p| f32::from(p[0] > 0.5))

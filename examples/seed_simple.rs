@@ -17,17 +17,18 @@ sequential! {
     }
 }
 
-fn main() {
+fn main() -> Result<()> {
     let model = Tiny::new(42);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     // One row of the tutorial's synthetic data: 10 features uniform in [0, 10).
     let row: [f32; 10] = std::array::from_fn(|_| rng.random_range(0.0..10.0));
 
-    let probability = model.predict(&[row])[0][0];
+    let probability = model.predict(&[row])?[0][0];
     model.summary();
     println!("input row:   {row:?}");
     println!(
         "prediction:  {probability:.6} (class {})",
         u8::from(probability > 0.5)
     );
+    Ok(())
 }

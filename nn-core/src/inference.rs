@@ -2,7 +2,15 @@
 //! so a prediction on a million rows needs buffers for one chunk per thread only. Large batches
 //! spread their chunks over rayon's threads. The chunks are the same whatever the thread count,
 //! and rows never interact, so the outputs are too.
+//!
+//! Every inference path (`predict`, `predict_flat`, `predict_one`, `predict_classes`) keeps one
+//! rule: a NaN or infinity in the input is [`Error::NonFinite`] naming its row and column (the
+//! error `evaluate` gives), and a finite input whose outputs are not finite is the same error
+//! for the output, naming that row and column; no path answers a finite number for a NaN.
+//! (An overflow inside the network that an activation saturates back to a finite output, such
+//! as `sigmoid(+inf)` = 1, is not detected: that would take a scan of every layer's output.)
 
+use crate::error::{all_finite, check_finite, row_count, Error, Result};
 use crate::layers::Phase;
 use crate::network::{Network, Tape};
 use rayon::prelude::*;
@@ -15,18 +23,45 @@ pub const PREDICT_CHUNK_ROWS: usize = 256;
 /// than it saves.
 const PARALLEL_MIN_WORK: usize = 1 << 22;
 
-/// Writes the network's outputs for the rows of `x` into `out`.
+/// What the input and output checks call the values they name in an [`Error::NonFinite`].
+pub const INPUT: &str = "input";
+/// See [`INPUT`]: a non-finite output from finite input (the forward pass overflowed, or the
+/// weights themselves are not finite).
+pub const OUTPUT: &str = "output";
+
+/// Writes the network's outputs for the rows of `x` into `out`: the checked entry every batch
+/// prediction goes through (`predict`, `predict_flat`, `predict_classes`).
 ///
-/// Panics on a caller bug: `x` and `out` not holding the same whole number of rows (the typed
-/// and checked entry points guarantee it).
-pub fn predict_into<N: Network>(net: &N, x: &[f32], out: &mut [f32]) {
+/// Errors, each checked before anything is computed unless said otherwise:
+/// - [`Error::RaggedRows`] (`what` = `"input"`): `x` is not a whole number of rows;
+/// - [`Error::SizeMismatch`]: `out` does not hold one output row per input row;
+/// - [`Error::NonFinite`] (`what` = `"input"`): a NaN or infinity in `x`, naming the first by row
+///   and column, the error `evaluate` gives for the same rows;
+/// - [`Error::NonFinite`] (`what` = `"output"`), after the forward pass: finite input whose
+///   outputs are not finite (inputs so large that the pass overflowed, or non-finite weights),
+///   naming the first such output by row and column.
+///
+/// On an error `out` holds nothing to use. The input is scanned once, before the forward pass
+/// (far cheaper than the pass itself); the outputs once after it.
+pub fn predict_into<N: Network>(net: &N, x: &[f32], out: &mut [f32]) -> Result<()> {
+    let rows = row_count(INPUT, x, N::INPUT_WIDTH)?;
+    if out.len() != rows * N::OUTPUT_WIDTH {
+        return Err(Error::SizeMismatch {
+            what: "output values (one output row per input row)",
+            expected: rows * N::OUTPUT_WIDTH,
+            got: out.len(),
+        });
+    }
+    check_finite(INPUT, x, N::INPUT_WIDTH)?;
+    forward_rows(net, x, out);
+    check_finite(OUTPUT, out, N::OUTPUT_WIDTH)
+}
+
+/// The forward pass of `predict_into`, on rows its checks have passed: `x` whole rows and `out`
+/// one output row per input row.
+fn forward_rows<N: Network>(net: &N, x: &[f32], out: &mut [f32]) {
     let rows = x.len() / N::INPUT_WIDTH;
-    assert_eq!(x.len(), rows * N::INPUT_WIDTH, "input is not whole rows");
-    assert_eq!(
-        out.len(),
-        rows * N::OUTPUT_WIDTH,
-        "output is not one row per input row"
-    );
+    debug_assert_eq!(out.len(), rows * N::OUTPUT_WIDTH);
     if rows == 0 {
         return;
     }
@@ -53,6 +88,28 @@ pub fn predict_into<N: Network>(net: &N, x: &[f32], out: &mut [f32]) {
     }
 }
 
+/// `predict_one`'s checks, around the generated allocation-free chain: a non-finite value in the
+/// one row `x` is [`Error::NonFinite`] with `what` = `"input"` and row 0, before `forward` runs;
+/// a non-finite value in the output `forward` returns is the same error with `what` =
+/// `"output"`. Generic over the output so that the generated code stays a plain array.
+///
+/// The checks are one branch-free pass each, inlined into `predict_one` with the widths known;
+/// only a failed check searches again (out of line) for the value to name.
+#[inline(always)]
+pub fn checked_one<const OUT: usize>(
+    x: &[f32],
+    forward: impl FnOnce(&[f32]) -> [f32; OUT],
+) -> Result<[f32; OUT]> {
+    if !all_finite(x) {
+        check_finite(INPUT, x, x.len())?;
+    }
+    let y = forward(x);
+    if !all_finite(&y) {
+        check_finite(OUTPUT, &y, OUT)?;
+    }
+    Ok(y)
+}
+
 thread_local! {
     /// `predict_one`'s buffer for models too large for the stack, grown once per thread.
     static ROW_WORKSPACE: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -67,7 +124,7 @@ pub fn with_row_workspace<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     if buffer.len() < len {
         buffer.resize(len, 0.0);
     }
-    let result = f(&mut buffer[..len]);
+    let result = f(buffer.get_mut(..len).unwrap_or_default());
     ROW_WORKSPACE.with(|w| *w.borrow_mut() = buffer);
     result
 }

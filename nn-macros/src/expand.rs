@@ -17,6 +17,15 @@ use quote::{format_ident, quote};
 /// a thread's stack.
 const STACK_VALUES: usize = 1 << 16;
 
+/// A plan `shape::check` accepted that breaks one of its own promises: a bug in the macro, not
+/// in the user's layer list, reported as a compile error rather than a panic.
+fn internal(what: &str) -> syn::Error {
+    syn::Error::new(
+        proc_macro2::Span::call_site(),
+        format!("sequential!: internal error ({what}); please report this as a seqnet bug"),
+    )
+}
+
 impl quote::ToTokens for Dim {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         tokens.extend(match self {
@@ -27,12 +36,19 @@ impl quote::ToTokens for Dim {
 }
 
 /// The runtime type of one layer and the expression building its value.
-fn layer_type(rt: &TokenStream, layer: &LayerPlan, index: usize) -> (TokenStream, TokenStream) {
+fn layer_type(
+    rt: &TokenStream,
+    layer: &LayerPlan,
+    index: usize,
+) -> syn::Result<(TokenStream, TokenStream)> {
     let width = flat_width(&layer.input_shape);
-    let last = *layer.input_shape.last().expect("a shape has a dimension");
+    let last = *layer
+        .input_shape
+        .last()
+        .ok_or_else(|| internal("a layer input without dimensions"))?;
     let image = || match layer.input_shape[..] {
-        [Dim::Lit(h), Dim::Lit(w), Dim::Lit(c)] => (h, w, c),
-        _ => unreachable!("the shape check admits only images here"),
+        [Dim::Lit(h), Dim::Lit(w), Dim::Lit(c)] => Ok((h, w, c)),
+        _ => Err(internal("an image layer on a non-image input")),
     };
     let act = |a: &crate::args::ActivationPlan| {
         let ty = format_ident!("{}", a.ty);
@@ -42,7 +58,7 @@ fn layer_type(rt: &TokenStream, layer: &LayerPlan, index: usize) -> (TokenStream
             quote!(#rt::activations::#ty #init),
         )
     };
-    match &layer.kind {
+    Ok(match &layer.kind {
         Kind::Dense {
             units,
             activation,
@@ -62,7 +78,7 @@ fn layer_type(rt: &TokenStream, layer: &LayerPlan, index: usize) -> (TokenStream
             activation,
             use_bias,
         } => {
-            let (h, w, c) = image();
+            let (h, w, c) = image()?;
             let (a_ty, a_val) = act(activation);
             (
                 quote!(#rt::layers::Conv2D<
@@ -77,7 +93,7 @@ fn layer_type(rt: &TokenStream, layer: &LayerPlan, index: usize) -> (TokenStream
             strides: (sh, sw),
             same,
         } => {
-            let (h, w, c) = image();
+            let (h, w, c) = image()?;
             let ty = if *max {
                 quote!(MaxPooling2D)
             } else {
@@ -89,7 +105,7 @@ fn layer_type(rt: &TokenStream, layer: &LayerPlan, index: usize) -> (TokenStream
             )
         }
         Kind::GlobalPooling2D { max } => {
-            let (h, w, c) = image();
+            let (h, w, c) = image()?;
             let positions = h * w;
             let ty = if *max {
                 quote!(GlobalMaxPooling2D)
@@ -139,7 +155,7 @@ fn layer_type(rt: &TokenStream, layer: &LayerPlan, index: usize) -> (TokenStream
                 quote!(#rt::layers::ActivationLayer::new(#a_val)),
             )
         }
-    }
+    })
 }
 
 /// The row type of an input shape: nested arrays for images and matrices, flat otherwise.
@@ -155,7 +171,7 @@ fn row_type(shape: &[Dim]) -> TokenStream {
     }
 }
 
-pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
+pub fn expand(model: &ModelDecl, plan: &Plan) -> syn::Result<TokenStream> {
     let rt = quote!(::seqnet::__private);
     let ModelDecl {
         attrs, vis, name, ..
@@ -172,7 +188,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
         &plan
             .layers
             .last()
-            .expect("a checked plan has layers")
+            .ok_or_else(|| internal("a plan without layers"))?
             .output_shape,
     );
     let input_row = row_type(&plan.input.shape);
@@ -182,17 +198,18 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
     let mut tys: Vec<TokenStream> = Vec::new();
     let mut consts = Vec::new();
     for (i, layer) in plan.layers.iter().enumerate() {
-        let (ty, value) = layer_type(&rt, layer, i);
+        let (ty, value) = layer_type(&rt, layer, i)?;
         let (layer_c, p_c, s_c) = idents(i);
-        let (p_off, s_off) = if i == 0 {
-            (quote!(0), quote!(0))
-        } else {
-            let prev = &tys[i - 1];
-            let (_, pp, ps) = idents(i - 1);
-            (
-                quote!(Self::#pp + <#prev as #rt::layers::Layer>::PARAMS),
-                quote!(Self::#ps + <#prev as #rt::layers::Layer>::STATE),
-            )
+        // `tys` holds the layers before this one: the last is the previous layer.
+        let (p_off, s_off) = match (i.checked_sub(1), tys.last()) {
+            (Some(before), Some(prev)) => {
+                let (_, pp, ps) = idents(before);
+                (
+                    quote!(Self::#pp + <#prev as #rt::layers::Layer>::PARAMS),
+                    quote!(Self::#ps + <#prev as #rt::layers::Layer>::STATE),
+                )
+            }
+            _ => (quote!(0), quote!(0)),
         };
         consts.push(quote! {
             #[doc(hidden)]
@@ -205,14 +222,15 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
         tys.push(ty);
     }
     let layer_trait = quote!(#rt::layers::Layer);
-    let (last_c, last_p, last_s) = idents(n - 1);
-    let last_ty = &tys[n - 1];
+    let (last_c, last_p, last_s) = idents(n.saturating_sub(1));
+    let last_ty = tys
+        .last()
+        .ok_or_else(|| internal("a plan without layers"))?;
 
     // Per layer: its weights' slices, and whether anything before it has trainable weights
     // (only then does its backward pass need to produce dL/d(input)).
-    let weights = |i: usize, p: TokenStream, s: TokenStream| {
+    let weights = |i: usize, ty: &TokenStream, p: TokenStream, s: TokenStream| {
         let (_, p_c, s_c) = idents(i);
-        let ty = &tys[i];
         quote!(#rt::layers::Weights {
             params: &#p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
             state: &#s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
@@ -224,9 +242,8 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
     let mut update = Vec::new();
     let mut layouts = Vec::new();
     let mut specs = Vec::new();
-    for (i, layer) in plan.layers.iter().enumerate() {
+    for (i, (layer, ty)) in plan.layers.iter().zip(&tys).enumerate() {
         let (layer_c, p_c, s_c) = idents(i);
-        let ty = &tys[i];
         init.push(quote! {
             #layer_trait::init(
                 &Self::#layer_c,
@@ -235,7 +252,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
                 &mut rng,
             );
         });
-        let w = weights(i, quote!(p), quote!(s));
+        let w = weights(i, ty, quote!(p), quote!(s));
         forward.push(quote! {
             #rt::layers::forward_layer(&Self::#layer_c, #i, #w, x, rows, tape, phase);
         });
@@ -244,8 +261,9 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
         } else {
             quote!(#rt::kernels::dense::Delta::Output)
         };
-        let earlier: Vec<TokenStream> = tys[..i]
+        let earlier: Vec<TokenStream> = tys
             .iter()
+            .take(i)
             .map(|t| quote!(<#t as #layer_trait>::PARAMS > 0))
             .collect();
         let input_grad = quote!(false #(|| #earlier)*);
@@ -288,7 +306,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
         .map(|t| quote!(<#t as #layer_trait>::COUPLES_ROWS))
         .collect();
 
-    let predict_one = predict_one(&rt, plan, &tys);
+    let predict_one = predict_one(&rt, plan, &tys)?;
     let input_impls = if generic {
         quote! {
             impl<const IN: usize> #rt::network::InputOf<#name<IN>> for [f32; IN] {}
@@ -308,7 +326,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
     let input_shape = &plan.input.shape;
     let explicit = plan.input.explicit;
 
-    quote! {
+    Ok(quote! {
         #(#attrs)*
         #vis struct #name #decl_generics {
             params: #rt::AlignedBuf,
@@ -335,22 +353,35 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
 
             /// The model's outputs for a batch of rows (images as `[[[f32; C]; W]; H]` or
             /// flat); a row of the wrong size does not compile.
+            ///
+            /// # Errors
+            ///
+            /// - `Error::NonFinite` with `what` = `"input"`: a NaN or infinity in the rows,
+            ///   the first by `row` and `column` (flat, row-major over (h, w, c) for images);
+            ///   the error `evaluate` gives for the same rows. Nothing is computed.
+            /// - `Error::NonFinite` with `what` = `"output"`: finite rows whose outputs are
+            ///   not finite (inputs so large that the pass overflowed, or non-finite weights),
+            ///   the first such output by `row` and `column`.
             pub fn predict<R: #rt::network::InputOf<Self>>(
                 &self,
                 x: &[R],
-            ) -> ::std::vec::Vec<[f32; #out_width]> {
+            ) -> #rt::Result<::std::vec::Vec<[f32; #out_width]>> {
                 let mut out = ::std::vec![[0.0f32; #out_width]; x.len()];
-                #rt::inference::predict_into(self, #rt::Row::flat(x), out.as_flattened_mut());
-                out
+                #rt::inference::predict_into(self, #rt::Row::flat(x), out.as_flattened_mut())?;
+                ::core::result::Result::Ok(out)
             }
 
             /// The outputs for a flat slice of rows (NHWC for images), for data whose width is
-            /// only known at run time; an error names the mismatch when the slice is not whole
-            /// rows.
+            /// only known at run time.
+            ///
+            /// # Errors
+            ///
+            /// - `Error::RaggedRows`: `x` is not a whole number of rows.
+            /// - `Error::NonFinite` (`what` = `"input"` or `"output"`): as for `predict`.
             pub fn predict_flat(&self, x: &[f32]) -> #rt::Result<::std::vec::Vec<[f32; #out_width]>> {
-                let rows = #rt::error::row_count("input", x, #in_width)?;
+                let rows = #rt::error::row_count(#rt::inference::INPUT, x, #in_width)?;
                 let mut out = ::std::vec![[0.0f32; #out_width]; rows];
-                #rt::inference::predict_into(self, x, out.as_flattened_mut());
+                #rt::inference::predict_into(self, x, out.as_flattened_mut())?;
                 ::core::result::Result::Ok(out)
             }
 
@@ -463,7 +494,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> TokenStream {
                 #(#update)*
             }
         }
-    }
+    })
 }
 
 fn idents(i: usize) -> (proc_macro2::Ident, proc_macro2::Ident, proc_macro2::Ident) {
@@ -477,14 +508,16 @@ fn idents(i: usize) -> (proc_macro2::Ident, proc_macro2::Ident, proc_macro2::Ide
 /// `predict_one`: the chain on one row, each layer's output in its own buffer: arrays on the
 /// stack, or slices of a reused per-thread buffer when they would take more than
 /// STACK_VALUES values.
-fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> TokenStream {
+fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Result<TokenStream> {
     let layer_trait = quote!(#rt::layers::Layer);
     let widths: Vec<Dim> = plan
         .layers
         .iter()
         .map(|l| flat_width(&l.output_shape))
         .collect();
-    let out_width = *widths.last().expect("a checked plan has layers");
+    let out_width = *widths
+        .last()
+        .ok_or_else(|| internal("a plan without layers"))?;
     let total: Option<usize> = widths
         .iter()
         .map(|w| match w {
@@ -497,9 +530,8 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> TokenStrea
         .collect();
     let mut chain = Vec::new();
     let mut prev = quote!(x);
-    for (i, ty) in tys.iter().enumerate() {
+    for (i, (ty, out)) in tys.iter().zip(&buffers).enumerate() {
         let (layer_c, p_c, s_c) = idents(i);
-        let out = &buffers[i];
         chain.push(quote! {
             let #out: &[f32] = if <#ty as #layer_trait>::RESHAPE_ONLY {
                 #prev
@@ -549,14 +581,25 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> TokenStrea
             }
         }
     };
-    quote! {
+    Ok(quote! {
         /// The output for one row, in inference mode, without allocating: intermediate outputs
         /// live on the stack (or, for a large image model, in a per-thread buffer made on the
         /// first call).
-        pub fn predict_one<R: #rt::network::InputOf<Self>>(&self, x: &R) -> [f32; #out_width] {
+        ///
+        /// # Errors
+        ///
+        /// - `Error::NonFinite` with `what` = `"input"`, `row` 0 and the flat `column`: a NaN
+        ///   or infinity in `x`. Nothing is computed.
+        /// - `Error::NonFinite` with `what` = `"output"`: a finite row whose output is not
+        ///   finite (the pass overflowed, or the weights are not finite).
+        pub fn predict_one<R: #rt::network::InputOf<Self>>(
+            &self,
+            x: &R,
+        ) -> #rt::Result<[f32; #out_width]> {
             let (p, s) = (self.params.as_slice(), self.state.as_slice());
-            let x: &[f32] = #rt::Row::as_flat(x);
-            #buffer_decls
+            #rt::inference::checked_one(#rt::Row::as_flat(x), |x: &[f32]| {
+                #buffer_decls
+            })
         }
-    }
+    })
 }

@@ -5,6 +5,13 @@
 //! are `nn-core` types with literal widths. Three stages: `parse` (syntax), `shape` (meaning and
 //! errors; each layer's own rules in `layers`, argument values in `args`), `expand` (code).
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod args;
 mod expand;
 mod layers;
@@ -31,7 +38,10 @@ use proc_macro::TokenStream;
 pub fn sequential(input: TokenStream) -> TokenStream {
     let model = syn::parse_macro_input!(input as parse::ModelDecl);
     match shape::check(&model) {
-        Ok(plan) => expand::expand(&model, &plan).into(),
+        Ok(plan) => match expand::expand(&model, &plan) {
+            Ok(code) => code.into(),
+            Err(e) => e.to_compile_error().into(),
+        },
         Err(e) => e.to_compile_error().into(),
     }
 }
