@@ -141,7 +141,7 @@ fn weights_h5_written_by_seqnet_has_keras_layout_and_reads_back_bit_for_bit() {
     let mut back = EveryLayer::new(7);
     back.load_weights(&path).unwrap();
     assert_eq!(back.get_weights(), model.get_weights());
-    assert_eq!(back.predict(&x), model.predict(&x));
+    assert_eq!(back.predict(&x).unwrap(), model.predict(&x).unwrap());
 
     // Keras' layout: groups by class in snake case, numbered per class; vars/<i> in
     // layer.weights order; the layer's name on its vars group; empty groups for weightless

@@ -39,9 +39,12 @@ fn trained_tutorial_model_predicts_what_keras_predicts() {
     let want = flat(&r["predictions"]["values"]);
     assert_eq!(x.len(), 16);
 
-    let batch = model.predict(&x);
+    let batch = model.predict(&x).unwrap();
     assert_close("predict", batch.as_flattened(), &want, 1e-5, 1e-6);
-    let one: Vec<f32> = x.iter().map(|row| model.predict_one(row)[0]).collect();
+    let one: Vec<f32> = x
+        .iter()
+        .map(|row| model.predict_one(row).unwrap()[0])
+        .collect();
     assert_close("predict_one", &one, &want, 1e-5, 1e-6);
     let flat_in: Vec<f32> = x.as_flattened().to_vec();
     let via_flat = model.predict_flat(&flat_in).unwrap();

@@ -143,7 +143,7 @@ fn regression_steps<O: Optimizer>(name: &str, optimizer: O) {
     let mut model = Regression::new(0).compile(optimizer, Loss::MeanSquaredError, []);
     model.set_params(&init).unwrap();
 
-    let out = model.predict(&x);
+    let out = model.predict(&x).unwrap();
     assert_close(
         "inference",
         out.as_flattened(),

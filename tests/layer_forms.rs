@@ -166,9 +166,9 @@ fn every_argument_form_builds_the_keras_shapes() {
             image
         })
         .collect();
-    let batch = model.predict(&x);
+    let batch = model.predict(&x).unwrap();
     for (row, want) in x.iter().zip(&batch) {
-        let one = model.predict_one(row);
+        let one = model.predict_one(row).unwrap();
         for (a, b) in one.iter().zip(want) {
             assert!((a - b).abs() <= 1e-6, "{one:?} vs {want:?}");
         }
@@ -180,9 +180,9 @@ fn every_argument_form_builds_the_keras_shapes() {
 fn shape_preserving_layers_work_without_an_input_shape() {
     let model = GenericHead::new(2);
     let x = [[0.5f32, -1.0, 2.0, 0.0, 3.0]];
-    let p = model.predict(&x);
+    let p = model.predict(&x).unwrap();
     // Inference: Dropout passes through, BatchNormalization uses moving mean 0, variance 1.
-    let one = model.predict_one(&x[0]);
+    let one = model.predict_one(&x[0]).unwrap();
     assert_eq!(p[0], one);
     assert_eq!(<GenericHead<5> as Network>::STATE_COUNT, 10);
     assert_eq!(
@@ -207,14 +207,20 @@ fn images_are_typed_rows_and_flat_rows_give_the_same_outputs() {
         .iter()
         .map(|image| image.as_flat().try_into().unwrap())
         .collect();
-    assert_eq!(model.predict(&images), model.predict(&flat));
     assert_eq!(
-        model.predict(&images),
+        model.predict(&images).unwrap(),
+        model.predict(&flat).unwrap()
+    );
+    assert_eq!(
+        model.predict(&images).unwrap(),
         model
             .predict_flat(<[[[f32; 2]; 4]; 5]>::flat(&images))
             .unwrap()
     );
-    assert_eq!(model.predict_one(&images[1]), model.predict_one(&flat[1]));
+    assert_eq!(
+        model.predict_one(&images[1]).unwrap(),
+        model.predict_one(&flat[1]).unwrap()
+    );
 }
 
 #[test]

@@ -175,12 +175,17 @@ fn dropout_draws_new_masks_each_step() {
 fn large_image_models_predict_one_row_off_the_stack() {
     let model = LargeImages::new(2);
     let x: Vec<[[[f32; 3]; 64]; 64]> = images(3, 9);
-    let batch = model.predict(&x);
+    let batch = model.predict(&x).unwrap();
     // On a thread with a small stack: 62·62·32 floats of conv output (492 KB) do not fit in
     // 256 KB; `predict_one` keeps them in a per-thread buffer instead.
     let one = std::thread::Builder::new()
         .stack_size(256 * 1024)
-        .spawn(move || (model.predict_one(&x[0]), model.predict_one(&x[2])))
+        .spawn(move || {
+            (
+                model.predict_one(&x[0]).unwrap(),
+                model.predict_one(&x[2]).unwrap(),
+            )
+        })
         .unwrap()
         .join()
         .unwrap();

@@ -101,6 +101,7 @@ fn tutorial_pipeline_reaches_keras_accuracy() {
     );
     let predicted: Vec<f32> = model
         .predict(&x_test)
+        .unwrap()
         .iter()
         .map(|p| f32::from(p[0] > 0.5))
         .collect();

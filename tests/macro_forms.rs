@@ -161,9 +161,9 @@ fn new_is_glorot_uniform_zero_bias_and_deterministic() {
 fn generic_input_width_is_inferred_from_the_data() {
     let model = Tiny::new(3);
     let x = [[0.5f32; 7]; 3];
-    let y = model.predict(&x);
+    let y = model.predict(&x).unwrap();
     assert_eq!(y.len(), 3);
-    assert!((y[0][0] - model.predict_one(&x[0])[0]).abs() < 1e-6);
+    assert!((y[0][0] - model.predict_one(&x[0]).unwrap()[0]).abs() < 1e-6);
     assert!(y[0][0] > 0.0 && y[0][0] < 1.0);
     // Same weights as the 7-wide model for the same seed and width.
     assert_eq!(Tiny::<7>::new(3).params(), model.params());
@@ -176,17 +176,17 @@ fn predict_agrees_across_entry_points_and_chunks() {
     let x: Vec<[f32; 10]> = (0..600)
         .map(|i| std::array::from_fn(|j| ((i * 7 + j * 3) % 11) as f32 - 5.0))
         .collect();
-    let batch = model.predict(&x);
+    let batch = model.predict(&x).unwrap();
     for (row, out) in x.iter().zip(&batch) {
         // predict_one sums in another order (latency path): equal to rounding.
-        let one = model.predict_one(row);
+        let one = model.predict_one(row).unwrap();
         assert!(
             (one[0] - out[0]).abs() <= 1e-6 * (1.0 + out[0].abs()),
             "{one:?} vs {out:?}"
         );
     }
     assert_eq!(model.predict_flat(x.as_flattened()).unwrap(), batch);
-    assert_eq!(model.predict::<[f32; 10]>(&[]).len(), 0);
+    assert_eq!(model.predict::<[f32; 10]>(&[]).unwrap().len(), 0);
 }
 
 #[test]
@@ -198,14 +198,14 @@ fn images_forward_flattens_row_major() {
     params[..320].fill(0.0);
     params[19 * 5] = 1.0;
     model.set_params(&params).unwrap();
-    let zero = model.predict_one(&[0.0f32; 64]);
+    let zero = model.predict_one(&[0.0f32; 64]).unwrap();
     // Pixel (2, 3) reaches the output; its neighbour (2, 4) has no weight and changes nothing.
     let mut image = [0.0f32; 64];
     image[19] = 3.0;
-    assert_ne!(model.predict_one(&image), zero);
+    assert_ne!(model.predict_one(&image).unwrap(), zero);
     image[19] = 0.0;
     image[20] = 3.0;
-    assert_eq!(model.predict_one(&image), zero);
+    assert_eq!(model.predict_one(&image).unwrap(), zero);
 }
 
 #[test]
@@ -260,14 +260,14 @@ fn large_predictions_are_the_same_on_one_and_two_threads() {
     let x: Vec<[f32; 10]> = (0..5000)
         .map(|i| std::array::from_fn(|j| ((i * 13 + j * 7) % 19) as f32 - 9.0))
         .collect();
-    let run = |threads: usize| common::on_threads(threads, || model.predict(&x));
+    let run = |threads: usize| common::on_threads(threads, || model.predict(&x).unwrap());
     let one = run(1);
     assert_eq!(one, run(2));
     // And each row equals its prediction alone, to rounding (predict_one's order differs).
     for (row, out) in x.iter().zip(&one).step_by(97) {
-        assert!((model.predict_one(row)[0] - out[0]).abs() <= 1e-6 * (1.0 + out[0].abs()));
+        assert!((model.predict_one(row).unwrap()[0] - out[0]).abs() <= 1e-6 * (1.0 + out[0].abs()));
         assert_eq!(
-            model.predict(std::slice::from_ref(row))[0],
+            model.predict(std::slice::from_ref(row)).unwrap()[0],
             *out,
             "a row's result does not depend on its batch"
         );
@@ -292,17 +292,21 @@ fn a_row_gives_the_same_bits_alone_and_in_any_batch_with_vector_activations() {
     let x: Vec<[f32; 10]> = (0..3000)
         .map(|i| std::array::from_fn(|j| ((i * 7 + j * 11) % 23) as f32 / 4.0 - 2.8))
         .collect();
-    let run = |threads: usize| common::on_threads(threads, || model.predict(&x));
+    let run = |threads: usize| common::on_threads(threads, || model.predict(&x).unwrap());
     let all = run(1);
     assert_eq!(all, run(2), "1 and 2 threads differ");
     for (i, (row, out)) in x.iter().zip(&all).enumerate().step_by(37) {
-        assert_eq!(model.predict(std::slice::from_ref(row))[0], *out, "row {i}");
         assert_eq!(
-            model.predict(&x[i..(i + 5).min(x.len())])[0],
+            model.predict(std::slice::from_ref(row)).unwrap()[0],
             *out,
             "row {i}"
         );
-        let one = model.predict_one(row);
+        assert_eq!(
+            model.predict(&x[i..(i + 5).min(x.len())]).unwrap()[0],
+            *out,
+            "row {i}"
+        );
+        let one = model.predict_one(row).unwrap();
         for (a, b) in one.iter().zip(out) {
             assert!((a - b).abs() <= 1e-6, "predict_one row {i}: {a} vs {b}");
         }
@@ -312,7 +316,7 @@ fn a_row_gives_the_same_bits_alone_and_in_any_batch_with_vector_activations() {
 #[test]
 fn literal_rows_infer_their_float_type() {
     let model = Explicit::new(1);
-    let p = model.predict(&[[0.5; 10]]);
-    let one = model.predict_one(&[0.25; 10]);
+    let p = model.predict(&[[0.5; 10]]).unwrap();
+    let one = model.predict_one(&[0.25; 10]).unwrap();
     assert!(p[0][0] > 0.0 && one[0] > 0.0);
 }

@@ -94,7 +94,7 @@ fn safetensors_round_trip_is_bit_identical_for_every_layer_type() {
     assert_eq!(fresh.state(), model.state());
     assert!(model.state().iter().any(|&v| v != 0.0 && v != 1.0));
     let x = images(7);
-    assert_eq!(fresh.predict(&x), model.predict(&x));
+    assert_eq!(fresh.predict(&x).unwrap(), model.predict(&x).unwrap());
 
     // The same bytes, from memory (as `include_bytes!` gives them).
     let bytes = std::fs::read(&path).unwrap();

@@ -44,7 +44,7 @@ pub enum Error {
     #[error(
         "label {label} at row {row} is not a class id: the model has {classes} outputs, so labels \
          must be whole numbers from 0 to {max}",
-        max = classes - 1
+        max = classes.saturating_sub(1)
     )]
     LabelOutOfRange {
         row: usize,
@@ -61,6 +61,62 @@ pub enum Error {
         epoch: usize,
         batch: usize,
         loss: f64,
+    },
+
+    /// Training produced a NaN or infinity (loss, gradient, or weights after an update): `fit`,
+    /// `train_on_batch` and `loss_and_gradients` stop at once and leave the weights, moving
+    /// statistics and optimizer state as they were before the failing batch.
+    #[error(
+        "training diverged at epoch {epoch}, batch {batch}: {what} (layer `{layer}`); the \
+         weights are kept as they were before this batch (try a lower learning rate, \
+         standardised inputs, or gradient clipping)"
+    )]
+    Diverged {
+        /// The epoch (0 for `train_on_batch`).
+        epoch: usize,
+        /// The batch within the epoch (0 for `train_on_batch`).
+        batch: usize,
+        /// The first layer, in model order, whose gradient (or updated weights) holds the
+        /// non-finite value; the output layer when only the loss is non-finite.
+        layer: String,
+        /// What became non-finite, naming the weight (`NaN in the gradient of dense_1/kernel`).
+        what: String,
+    },
+
+    /// A label value that the loss cannot take (a binary or categorical cross-entropy target
+    /// outside [0, 1]).
+    #[error(
+        "label {label} at row {row}, column {column} is outside {expected}, which {loss} \
+         requires{hint}",
+        hint = label_hint(.loss)
+    )]
+    InvalidLabel {
+        loss: &'static str,
+        row: usize,
+        column: usize,
+        label: f32,
+        expected: &'static str,
+    },
+
+    /// A compiled metric that does not apply to the model's output and labels.
+    #[error("metric `{metric}` does not fit this model: {reason}")]
+    IncompatibleMetric {
+        metric: &'static str,
+        reason: String,
+    },
+
+    /// A callback monitors a name the run will not log.
+    #[error(
+        "{callback} monitors {monitor:?}, which this run does not log (it logs: {logged}){hint}",
+        hint = did_you_mean(.suggestion.as_deref())
+    )]
+    UnknownMonitor {
+        callback: &'static str,
+        monitor: String,
+        /// The names the run logs, comma-separated.
+        logged: String,
+        /// The logged name closest to `monitor`, if one is close.
+        suggestion: Option<String>,
     },
 
     /// Not enough rows for what was asked (a validation split that leaves nothing to train on).
@@ -108,6 +164,20 @@ pub enum Error {
     },
 }
 
+/// `; did you mean "…"?` for [`Error::UnknownMonitor`], or nothing.
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |s| format!("; did you mean {s:?}?"))
+}
+
+/// The usual cause of an [`Error::InvalidLabel`] for this loss, or nothing.
+fn label_hint(loss: &str) -> &'static str {
+    if loss == "binary_crossentropy" {
+        " (class ids 0, 1, 2, … need sparse_categorical_crossentropy and a softmax output)"
+    } else {
+        ""
+    }
+}
+
 /// How a tensor in a weights file differs from what the model expects.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -153,17 +223,57 @@ impl std::fmt::Display for Mismatch {
     }
 }
 
-/// Checks that every value is finite, naming the first that is not.
+/// Checks that every value is finite, naming the first that is not (its row and column in rows
+/// of `width` values). Allocates nothing; the scan has no branch per value, so it vectorizes,
+/// and only a block holding a bad value is searched again.
 pub fn check_finite(what: &'static str, data: &[f32], width: usize) -> Result<()> {
-    match data.iter().position(|v| !v.is_finite()) {
+    match first_non_finite(data) {
         None => Ok(()),
-        Some(i) => Err(Error::NonFinite {
+        Some((i, value)) => Err(Error::NonFinite {
             what,
             row: i / width.max(1),
             column: i % width.max(1),
-            value: data[i],
+            value,
         }),
     }
+}
+
+/// The index and value of the first NaN or infinity in `data`.
+#[inline]
+fn first_non_finite(data: &[f32]) -> Option<(usize, f32)> {
+    /// Values per block: the exact search runs again only over a block that failed.
+    const BLOCK: usize = 256;
+    data.chunks(BLOCK).enumerate().find_map(|(k, block)| {
+        if all_finite(block) {
+            return None;
+        }
+        block
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite())
+            .map(|(i, v)| (k * BLOCK + i, *v))
+    })
+}
+
+/// True when no value is NaN or infinite: `v · 0` is ±0 for a finite `v` and NaN otherwise, so
+/// the lane-wise sums stay zero exactly when every value is finite. No branch per value, so it
+/// vectorizes (a multiply and an add per vector of values, four independent sums) on every
+/// x86-64; inlined, so a length known at compile time (`predict_one`'s row) unrolls completely.
+#[inline(always)]
+pub fn all_finite(block: &[f32]) -> bool {
+    const LANES: usize = 16;
+    let mut lanes = [0.0f32; LANES];
+    let mut chunks = block.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (sum, v) in lanes.iter_mut().zip(chunk) {
+            *sum += v * 0.0;
+        }
+    }
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(0.0f32, |sum, v| sum + v * 0.0);
+    lanes.iter().fold(tail, |all, sum| all + sum) == 0.0
 }
 
 /// `Result` with seqnet's [`Error`].

@@ -71,9 +71,37 @@ impl Loss {
         }
     }
 
-    /// Checks labels once, before training: finite, and class ids in range for the sparse loss.
+    /// Checks the loss's own setting: Huber's `delta` finite and > 0
+    /// ([`Error::InvalidArgument`]). `fit`, `evaluate` and `train_on_batch` call it first.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Loss::Huber { delta } => crate::optim::check_positive("Huber delta", *delta),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks labels once, before training: finite ([`Error::NonFinite`]), class ids in range
+    /// for the sparse loss ([`Error::LabelOutOfRange`]), and targets in [0, 1] for binary and
+    /// categorical cross-entropy ([`Error::InvalidLabel`]: a target of 2 or −1 trains to a
+    /// negative loss, and class ids 0/1/2 with binary cross-entropy are the same mistake).
     pub fn check_labels(&self, labels: &[f32], outputs: usize) -> Result<()> {
-        check_finite("labels", labels, self.label_width(outputs))?;
+        let width = self.label_width(outputs);
+        check_finite("labels", labels, width)?;
+        if let Loss::BinaryCrossentropy { .. } | Loss::CategoricalCrossentropy { .. } = self {
+            if let Some((i, &label)) = labels
+                .iter()
+                .enumerate()
+                .find(|(_, &l)| !(0.0..=1.0).contains(&l))
+            {
+                return Err(Error::InvalidLabel {
+                    loss: self.name(),
+                    row: i / width.max(1),
+                    column: i % width.max(1),
+                    label,
+                    expected: "[0, 1]",
+                });
+            }
+        }
         if let Loss::SparseCategoricalCrossentropy { .. } = self {
             if let Some((row, &label)) = labels
                 .iter()
@@ -125,7 +153,7 @@ impl Loss {
     pub fn evaluate_part(
         &self,
         batch: LossBatch<'_>,
-        mut grad: Option<&mut [f32]>,
+        grad: Option<&mut [f32]>,
         batch_rows: usize,
     ) -> (f64, Delta) {
         let LossBatch {
@@ -143,15 +171,30 @@ impl Loss {
             _ => output,
         };
         let label_width = self.label_width(width);
+        // The callers size every buffer for `rows` rows.
+        debug_assert!(
+            source.len() >= rows * width,
+            "loss input shorter than the batch"
+        );
+        debug_assert!(
+            labels.len() >= rows * label_width,
+            "labels shorter than the batch"
+        );
+        debug_assert!(sample_weight.is_none_or(|w| w.len() >= rows));
+        debug_assert!(grad.as_ref().is_none_or(|g| g.len() >= rows * width));
+        let mut weights = sample_weight.map(|w| w.iter());
+        let mut grads = grad.map(|g| g.chunks_exact_mut(width));
         let mut total = 0.0f64;
-        for r in 0..rows {
-            let weight = sample_weight.map_or(1.0, |w| w[r]);
+        for (v, t) in source
+            .chunks_exact(width)
+            .zip(labels.chunks_exact(label_width))
+            .take(rows)
+        {
+            let weight = weights
+                .as_mut()
+                .map_or(1.0, |w| w.next().copied().unwrap_or(1.0));
             let scale = weight / batch_rows as f32;
-            let v = &source[r * width..(r + 1) * width];
-            let t = &labels[r * label_width..(r + 1) * label_width];
-            let g = grad
-                .as_deref_mut()
-                .map(|g| &mut g[r * width..(r + 1) * width]);
+            let g = grads.as_mut().and_then(Iterator::next);
             total += weight as f64 * self.row(reads, v, t, g, scale) as f64;
         }
         let delta = match reads {
@@ -206,30 +249,35 @@ impl Loss {
                 let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let sum_exp: f32 = v.iter().map(|&z| (z - max).exp()).sum();
                 let lse = max + sum_exp.ln();
+                let label = t.first().map(|&l| l as usize);
                 let target = |j: usize| -> f32 {
                     match self {
-                        Loss::SparseCategoricalCrossentropy { .. } => f32::from(t[0] as usize == j),
-                        _ => t[j],
+                        Loss::SparseCategoricalCrossentropy { .. } => f32::from(label == Some(j)),
+                        // `t` is one label per output.
+                        _ => t.get(j).copied().unwrap_or(0.0),
                     }
                 };
                 let target_sum: f32 = (0..v.len()).map(target).sum();
                 if let Some(g) = g {
-                    for (j, g) in g.iter_mut().enumerate() {
-                        let p = (v[j] - max).exp() / sum_exp;
+                    for (j, (g, &z)) in g.iter_mut().zip(v).enumerate() {
+                        let p = (z - max).exp() / sum_exp;
                         *g = (target_sum * p - target(j)) * scale;
                     }
                 }
-                (0..v.len()).map(|j| target(j) * (lse - v[j])).sum()
+                v.iter()
+                    .enumerate()
+                    .map(|(j, &z)| target(j) * (lse - z))
+                    .sum()
             }
             (Loss::SparseCategoricalCrossentropy { .. }, _) => {
                 // TensorFlow: sparse softmax cross-entropy of log(clip(p)), which renormalises.
-                let label = t[0] as usize;
+                let label = t.first().map_or(usize::MAX, |&l| l as usize);
                 let clipped = |y: f32| y.clamp(EPSILON, 1.0 - EPSILON);
                 let sum: f32 = v.iter().map(|&y| clipped(y)).sum();
                 if let Some(g) = g {
-                    for (j, g) in g.iter_mut().enumerate() {
-                        let inside = (EPSILON..=1.0 - EPSILON).contains(&v[j]);
-                        let own = if j == label { 1.0 / clipped(v[j]) } else { 0.0 };
+                    for (j, (g, &y)) in g.iter_mut().zip(v).enumerate() {
+                        let inside = (EPSILON..=1.0 - EPSILON).contains(&y);
+                        let own = if j == label { 1.0 / clipped(y) } else { 0.0 };
                         *g = if inside {
                             (1.0 / sum - own) * scale
                         } else {
@@ -237,28 +285,31 @@ impl Loss {
                         };
                     }
                 }
-                sum.ln() - clipped(v[label]).ln()
+                // `check_labels` keeps class ids below the width; NaN marks a label it refused.
+                debug_assert!(label < v.len(), "class id out of range");
+                sum.ln() - v.get(label).map_or(f32::NAN, |&y| clipped(y)).ln()
             }
             (Loss::CategoricalCrossentropy { .. }, _) => {
                 // Keras: normalise the row to sum 1, clip, then −Σ t·ln q.
                 let s: f32 = v.iter().sum();
-                let q = |j: usize| (v[j] / s).clamp(EPSILON, 1.0 - EPSILON);
+                let q = |y: f32| (y / s).clamp(EPSILON, 1.0 - EPSILON);
                 if let Some(g) = g {
                     // dL/dq_i = −t_i/q_i where unclipped; dq_i/dy_j = δ_ij/s − y_i/s².
-                    let dq = |i: usize| {
-                        let raw = v[i] / s;
+                    let dq = |y: f32, t: f32| {
+                        let raw = y / s;
                         if (EPSILON..=1.0 - EPSILON).contains(&raw) {
-                            -t[i] / q(i)
+                            -t / q(y)
                         } else {
                             0.0
                         }
                     };
-                    let weighted: f32 = (0..v.len()).map(|i| dq(i) * v[i]).sum::<f32>() / (s * s);
-                    for (j, g) in g.iter_mut().enumerate() {
-                        *g = (dq(j) / s - weighted) * scale;
+                    let weighted: f32 =
+                        v.iter().zip(t).map(|(&y, &t)| dq(y, t) * y).sum::<f32>() / (s * s);
+                    for ((g, &y), &t) in g.iter_mut().zip(v).zip(t) {
+                        *g = (dq(y, t) / s - weighted) * scale;
                     }
                 }
-                -(0..v.len()).map(|j| t[j] * q(j).ln()).sum::<f32>()
+                -v.iter().zip(t).map(|(&y, &t)| t * q(y).ln()).sum::<f32>()
             }
             (Loss::MeanSquaredError, _) => {
                 if let Some(g) = g {
@@ -293,7 +344,9 @@ impl Loss {
                 if let Some(g) = g {
                     for ((g, &y), &t) in g.iter_mut().zip(v).zip(t) {
                         let e = y - t;
-                        *g = e.clamp(-d, d) * scale / n;
+                        // max/min rather than clamp: never a panic, even on a delta
+                        // `validate` refuses.
+                        *g = e.max(-d).min(d) * scale / n;
                     }
                 }
                 let sum: f32 = v

@@ -48,6 +48,60 @@ impl Metric {
         }
     }
 
+    /// Checks that the metric applies to a model with `outputs` outputs trained on
+    /// `label_width` label values per row, and that its threshold is finite; otherwise
+    /// [`Error::IncompatibleMetric`] (or [`Error::InvalidArgument`] for the threshold), naming
+    /// the metric and the fix. `fit`, `evaluate` and `train_on_batch` call it first.
+    ///
+    /// The element-wise metrics (binary accuracy, precision, recall, AUC, mean squared and
+    /// absolute error) compare each output with its own label, so they need a label per
+    /// output: on a 3-class softmax with class-id labels they would compare class 2 with
+    /// probabilities. The argmax accuracies need at least two outputs.
+    pub fn check(&self, outputs: usize, label_width: usize) -> Result<()> {
+        if let Metric::BinaryAccuracy { threshold } = self {
+            if !threshold.is_finite() {
+                return Err(Error::InvalidArgument {
+                    what: "BinaryAccuracy threshold",
+                    expected: "a finite number",
+                    got: threshold.to_string(),
+                });
+            }
+        }
+        let element_wise = matches!(
+            self,
+            Metric::BinaryAccuracy { .. }
+                | Metric::Precision
+                | Metric::Recall
+                | Metric::Auc
+                | Metric::MeanAbsoluteError
+                | Metric::MeanSquaredError
+        );
+        let argmax = matches!(
+            self,
+            Metric::CategoricalAccuracy | Metric::SparseCategoricalAccuracy
+        );
+        if element_wise && label_width != outputs {
+            return Err(Error::IncompatibleMetric {
+                metric: self.name(),
+                reason: format!(
+                    "it compares each of the model's {outputs} outputs with a label of its own, \
+                     but the labels have {label_width} value(s) per row (class ids); use \
+                     Metric::Accuracy or Metric::SparseCategoricalAccuracy with class ids, or \
+                     one-hot labels (one_hot) with categorical_crossentropy"
+                ),
+            });
+        }
+        if argmax && outputs < 2 {
+            return Err(Error::IncompatibleMetric {
+                metric: self.name(),
+                reason: "it takes the argmax of the outputs, and the model has one output \
+                         (always class 0); use Metric::Accuracy or Metric::BinaryAccuracy"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
     /// True when a larger value is better (for EarlyStopping's `mode = auto`).
     pub fn higher_is_better(name: &str) -> bool {
         let base = name.strip_prefix("val_").unwrap_or(name);
@@ -109,6 +163,7 @@ impl MetricState {
             return;
         }
         let label_width = labels.len() / rows;
+        debug_assert!(self.resolved != Metric::Accuracy, "resolved in new()");
         match self.resolved {
             Metric::BinaryAccuracy { threshold } => {
                 for (&p, &t) in output.iter().zip(labels) {
@@ -117,13 +172,12 @@ impl MetricState {
                 self.count += output.len() as f64;
             }
             Metric::CategoricalAccuracy | Metric::SparseCategoricalAccuracy => {
-                for r in 0..rows {
-                    let predicted = argmax(&output[r * outputs..(r + 1) * outputs]);
-                    let truth = &labels[r * label_width..(r + 1) * label_width];
-                    let actual = if label_width == 1 {
-                        truth[0] as usize
-                    } else {
-                        argmax(truth)
+                let truths = labels.chunks_exact(label_width.max(1));
+                for (row, truth) in output.chunks_exact(outputs).zip(truths) {
+                    let predicted = argmax(row);
+                    let actual = match truth {
+                        [class] => *class as usize,
+                        _ => argmax(truth),
                     };
                     self.total += f64::from(predicted == actual);
                 }
@@ -144,17 +198,19 @@ impl MetricState {
                     for (i, c) in self.confusion.iter_mut().enumerate() {
                         let threshold = if n == 1 { 0.5 } else { auc_threshold(i, n) };
                         let predicted = p > threshold;
+                        let [tp, fp, tn, fn_] = c;
                         let slot = match (predicted, positive) {
-                            (true, true) => 0,
-                            (true, false) => 1,
-                            (false, false) => 2,
-                            (false, true) => 3,
+                            (true, true) => tp,
+                            (true, false) => fp,
+                            (false, false) => tn,
+                            (false, true) => fn_,
                         };
-                        c[slot] += 1.0;
+                        *slot += 1.0;
                     }
                 }
             }
-            Metric::Accuracy => unreachable!("resolved in new()"),
+            // `new` resolves Accuracy to one of the above (asserted on entry).
+            Metric::Accuracy => {}
         }
     }
 
@@ -163,11 +219,11 @@ impl MetricState {
         let ratio = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a / b };
         match self.resolved {
             Metric::Precision => {
-                let [tp, fp, _, _] = self.confusion[0];
+                let [tp, fp, _, _] = self.confusion.first().copied().unwrap_or_default();
                 ratio(tp, tp + fp)
             }
             Metric::Recall => {
-                let [tp, _, _, fn_] = self.confusion[0];
+                let [tp, _, _, fn_] = self.confusion.first().copied().unwrap_or_default();
                 ratio(tp, tp + fn_)
             }
             Metric::Auc => {
@@ -178,8 +234,9 @@ impl MetricState {
                     .map(|&[tp, fp, tn, fn_]| (ratio(fp, fp + tn), ratio(tp, tp + fn_)))
                     .collect();
                 points
-                    .windows(2)
-                    .map(|w| (w[0].0 - w[1].0) * (w[0].1 + w[1].1) / 2.0)
+                    .iter()
+                    .zip(points.iter().skip(1))
+                    .map(|(a, b)| (a.0 - b.0) * (a.1 + b.1) / 2.0)
                     .sum()
             }
             _ => ratio(self.total, self.count),

@@ -1,7 +1,11 @@
 //! Adam and AdamW in Keras 3's form: ε is added to √v (not to a bias-corrected √v̂), with the
 //! bias correction folded into the step size: α = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ).
 
-use super::{flush, state, Clipping, Optimizer, PARALLEL_CHUNK, PARALLEL_MIN_PARAMS};
+use super::{
+    check_non_negative, check_positive, check_unit, flush, state, Clipping, Optimizer,
+    OptimizerState, PARALLEL_CHUNK, PARALLEL_MIN_PARAMS,
+};
+use crate::error::Result;
 use rayon::prelude::*;
 
 /// Keras' `Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)`.
@@ -82,6 +86,14 @@ impl Adam {
 
 impl Optimizer for Adam {
     optimizer_common!("adam", [m => "momentum", v => "velocity", v_max => "velocity_hat"]);
+    /// The learning rate and clipping, beta_1 and beta_2 in [0, 1), epsilon finite and > 0.
+    fn validate(&self) -> Result<()> {
+        check_non_negative("learning_rate", self.learning_rate)?;
+        check_unit("beta_1", self.beta_1)?;
+        check_unit("beta_2", self.beta_2)?;
+        check_positive("epsilon", self.epsilon)?;
+        self.clipping.validate()
+    }
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.clipping.apply(grads, tensors);
         self.update(params, grads);
@@ -136,6 +148,23 @@ impl Optimizer for AdamW {
     }
     fn clipping_mut(&mut self) -> &mut Clipping {
         &mut self.adam.clipping
+    }
+    fn clipping(&self) -> &Clipping {
+        &self.adam.clipping
+    }
+    /// Adam's checks, and weight_decay finite and ≥ 0.
+    fn validate(&self) -> Result<()> {
+        self.adam.validate()?;
+        check_non_negative("weight_decay", self.weight_decay)
+    }
+    fn save_state(&self, into: &mut OptimizerState) {
+        self.adam.save_state(into);
+    }
+    fn restore_state(&mut self, from: &OptimizerState) {
+        self.adam.restore_state(from);
+    }
+    fn state_is_finite(&self) -> bool {
+        self.adam.state_is_finite()
     }
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.adam.clipping.apply(grads, tensors);

@@ -13,6 +13,20 @@ pub struct Clipping {
 }
 
 impl Clipping {
+    /// Checks that every clipping value set is finite and > 0 (Keras' constraint).
+    pub fn validate(&self) -> crate::error::Result<()> {
+        for (what, value) in [
+            ("clipnorm", self.clipnorm),
+            ("global_clipnorm", self.global_clipnorm),
+            ("clipvalue", self.clipvalue),
+        ] {
+            if let Some(v) = value {
+                super::check_positive(what, v)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Clips `grads` in place; `tensors` are the weight tensors' lengths in order.
     pub fn apply(&self, grads: &mut [f32], tensors: &[usize]) {
         if let Some(max) = self.clipnorm {
@@ -28,7 +42,8 @@ impl Clipping {
             scale_to_norm(grads, total, max);
         }
         if let Some(v) = self.clipvalue {
-            grads.iter_mut().for_each(|g| *g = g.clamp(-v, v));
+            // max/min rather than clamp: never a panic, even on a value `validate` refuses.
+            grads.iter_mut().for_each(|g| *g = g.max(-v).min(v));
         }
     }
 }

@@ -32,6 +32,28 @@ macro_rules! optimizer_common {
         fn clipping_mut(&mut self) -> &mut Clipping {
             &mut self.clipping
         }
+        fn clipping(&self) -> &Clipping {
+            &self.clipping
+        }
+        fn save_state(&self, into: &mut OptimizerState) {
+            into.iterations = self.iterations;
+            let mut _slot = 0;
+            $(
+                into.keep(_slot, &self.$field);
+                _slot += 1;
+            )*
+        }
+        fn restore_state(&mut self, from: &OptimizerState) {
+            self.iterations = from.iterations;
+            let mut _slot = 0;
+            $(
+                from.put_back(_slot, &mut self.$field);
+                _slot += 1;
+            )*
+        }
+        fn state_is_finite(&self) -> bool {
+            true $(&& $crate::train::all_finite(&self.$field))*
+        }
     };
 }
 
@@ -43,7 +65,83 @@ pub use adam::{Adam, AdamW};
 pub use clip::Clipping;
 pub use others::{Adagrad, RMSprop, SGD};
 
+use crate::error::{Error, Result};
+
+/// A copy of an optimizer's iterations and state buffers, taken before an update so that an
+/// update that overflows can be undone (`fit` keeps the last finite state). Its buffers are
+/// reused from step to step, so taking a copy allocates nothing once they have grown.
+#[derive(Clone, Debug, Default)]
+pub struct OptimizerState {
+    iterations: u64,
+    slots: Vec<Vec<f32>>,
+}
+
+impl OptimizerState {
+    /// Copies `values` into slot `i`.
+    pub fn keep(&mut self, i: usize, values: &[f32]) {
+        while self.slots.len() <= i {
+            self.slots.push(Vec::new());
+        }
+        if let Some(slot) = self.slots.get_mut(i) {
+            slot.clear();
+            slot.extend_from_slice(values);
+        }
+    }
+
+    /// Copies slot `i` back into `values`.
+    pub fn put_back(&self, i: usize, values: &mut Vec<f32>) {
+        values.clear();
+        if let Some(slot) = self.slots.get(i) {
+            values.extend_from_slice(slot);
+        }
+    }
+}
+
+/// `Ok` when `value` is finite and > 0 (learning rates, epsilon, clip values, Huber's delta).
+pub(crate) fn check_positive(what: &'static str, value: f32) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            what,
+            expected: "a finite number > 0",
+            got: value.to_string(),
+        })
+    }
+}
+
+/// `Ok` when `value` is finite and ≥ 0.
+pub(crate) fn check_non_negative(what: &'static str, value: f32) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            what,
+            expected: "a finite number ≥ 0",
+            got: value.to_string(),
+        })
+    }
+}
+
+/// `Ok` when `value` is in [0, 1) (Adam's betas, RMSprop's rho and momentum).
+pub(crate) fn check_unit(what: &'static str, value: f32) -> Result<()> {
+    if (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            what,
+            expected: "in [0, 1)",
+            got: value.to_string(),
+        })
+    }
+}
+
 /// An optimizer over the flat parameter buffer.
+///
+/// Builders (`new`, `clipvalue`, `momentum`, …) store what they are given;
+/// [`validate`](Self::validate) checks it, and `fit`, `train_on_batch`, `evaluate` and
+/// `loss_and_gradients` call it before anything changes, so a bad setting is an
+/// [`Error::InvalidArgument`], never a panic or a NaN weight.
 pub trait Optimizer: Send {
     /// Keras' name (`adam`, `sgd`, …).
     fn name(&self) -> &'static str;
@@ -59,6 +157,33 @@ pub trait Optimizer: Send {
 
     /// Gradient clipping settings.
     fn clipping_mut(&mut self) -> &mut Clipping;
+
+    /// Gradient clipping settings, to read.
+    fn clipping(&self) -> &Clipping;
+
+    /// Checks every setting: the learning rate finite and ≥ 0, the clipping values finite and
+    /// above 0, and the optimizer's own (betas and rho in [0, 1), epsilon > 0, …). Returns
+    /// [`Error::InvalidArgument`] naming the setting.
+    ///
+    /// A learning rate of 0 is allowed, as Keras allows it: the weights stay as they are while
+    /// the training-mode pass runs (BatchNormalization's moving statistics still move). There
+    /// is no upper bound either (Keras has none): Adam's step is bounded by about the learning
+    /// rate, so lr 1e6 trains to large but finite weights whose loss the History reports; a
+    /// rate that makes a weight or the optimizer's state overflow is caught by `fit` as
+    /// [`Error::Diverged`], with the weights kept as they were.
+    fn validate(&self) -> Result<()> {
+        check_non_negative("learning_rate", self.learning_rate())?;
+        self.clipping().validate()
+    }
+
+    /// Copies the iterations and state buffers into `into` (reusing its buffers).
+    fn save_state(&self, into: &mut OptimizerState);
+
+    /// Puts back what [`save_state`](Self::save_state) copied.
+    fn restore_state(&mut self, from: &OptimizerState);
+
+    /// Whether every value of the state buffers is finite.
+    fn state_is_finite(&self) -> bool;
 
     /// The optimizer's state buffers by name (`momentum`, `velocity`, …), each laid out like
     /// the trainable parameters once a step has run, empty before.

@@ -1,6 +1,10 @@
 //! SGD (with momentum and Nesterov), RMSprop and Adagrad, in Keras 3's forms.
 
-use super::{flush, state, Clipping, Optimizer};
+use super::{
+    check_non_negative, check_positive, check_unit, flush, state, Clipping, Optimizer,
+    OptimizerState,
+};
+use crate::error::{Error, Result};
 
 /// Keras' `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)`:
 /// m ← μm − lr·g; w ← w + m, or with Nesterov w ← w + μm − lr·g.
@@ -40,6 +44,18 @@ impl SGD {
 
 impl Optimizer for SGD {
     optimizer_common!("sgd", [velocity => "momentum"]);
+    /// The learning rate and clipping, momentum in [0, 1] (Keras' own check).
+    fn validate(&self) -> Result<()> {
+        check_non_negative("learning_rate", self.learning_rate)?;
+        if !(0.0..=1.0).contains(&self.momentum) {
+            return Err(Error::InvalidArgument {
+                what: "SGD momentum",
+                expected: "in [0, 1]",
+                got: self.momentum.to_string(),
+            });
+        }
+        self.clipping.validate()
+    }
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.clipping.apply(grads, tensors);
         let (lr, mu) = (self.learning_rate, self.momentum);
@@ -100,6 +116,14 @@ impl RMSprop {
 
 impl Optimizer for RMSprop {
     optimizer_common!("rmsprop", [velocity => "velocity", average_gradient => "average_gradient", momentum_buffer => "momentum"]);
+    /// The learning rate and clipping, rho and momentum in [0, 1), epsilon finite and > 0.
+    fn validate(&self) -> Result<()> {
+        check_non_negative("learning_rate", self.learning_rate)?;
+        check_unit("rho", self.rho)?;
+        check_unit("RMSprop momentum", self.momentum)?;
+        check_positive("epsilon", self.epsilon)?;
+        self.clipping.validate()
+    }
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.clipping.apply(grads, tensors);
         let n = params.len();
@@ -148,6 +172,14 @@ impl Adagrad {
 
 impl Optimizer for Adagrad {
     optimizer_common!("adagrad", [accumulator => "accumulator"]);
+    /// The learning rate and clipping, initial_accumulator_value finite and ≥ 0 (Keras: "must
+    /// be non-negative"), epsilon finite and > 0.
+    fn validate(&self) -> Result<()> {
+        check_non_negative("learning_rate", self.learning_rate)?;
+        check_non_negative("initial_accumulator_value", self.initial_accumulator_value)?;
+        check_positive("epsilon", self.epsilon)?;
+        self.clipping.validate()
+    }
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.clipping.apply(grads, tensors);
         let (lr, eps) = (self.learning_rate, self.epsilon);
@@ -184,23 +216,54 @@ crate::multiversion! {
 crate::multiversion! {
     /// RMSprop, centred when `mg` is not empty, with momentum when `mom` is not empty.
     fn rmsprop_sweep(w: &mut [f32], g: &[f32], v: &mut [f32], mg: &mut [f32], mom: &mut [f32], c: [f32; 4]) {
-        let [lr, rho, eps, momentum] = c;
-        let (centered, with_momentum) = (!mg.is_empty(), !mom.is_empty());
-        for i in 0..w.len() {
-            let gi = g[i];
-            v[i] = flush(rho * v[i] + (1.0 - rho) * gi * gi);
-            let denominator = if centered {
-                mg[i] = flush(rho * mg[i] + (1.0 - rho) * gi);
-                v[i] - mg[i] * mg[i] + eps
-            } else {
-                v[i] + eps
+        /// One weight; `mg` and `mom` are `None` when RMSprop runs without them (each loop below
+        /// passes a constant, so the branches fold away).
+        #[inline(always)]
+        fn step(w: &mut f32, gi: f32, v: &mut f32, mg: Option<&mut f32>, mom: Option<&mut f32>, c: [f32; 4]) {
+            let [lr, rho, eps, momentum] = c;
+            *v = flush(rho * *v + (1.0 - rho) * gi * gi);
+            let denominator = match mg {
+                Some(mg) => {
+                    *mg = flush(rho * *mg + (1.0 - rho) * gi);
+                    *v - *mg * *mg + eps
+                }
+                None => *v + eps,
             };
             let increment = lr * gi / denominator.sqrt();
-            if with_momentum {
-                mom[i] = flush(momentum * mom[i] + increment);
-                w[i] -= mom[i];
-            } else {
-                w[i] -= increment;
+            match mom {
+                Some(mom) => {
+                    *mom = flush(momentum * *mom + increment);
+                    *w -= *mom;
+                }
+                None => *w -= increment,
+            }
+        }
+        let (centered, with_momentum) = (!mg.is_empty(), !mom.is_empty());
+        // The optimizer sizes every state buffer it uses like the weights.
+        debug_assert!(g.len() == w.len() && v.len() == w.len());
+        debug_assert!(!centered || mg.len() == w.len());
+        debug_assert!(!with_momentum || mom.len() == w.len());
+        let wgv = w.iter_mut().zip(g).zip(v.iter_mut());
+        match (centered, with_momentum) {
+            (false, false) => {
+                for ((w, &gi), v) in wgv {
+                    step(w, gi, v, None, None, c);
+                }
+            }
+            (true, false) => {
+                for (((w, &gi), v), mg) in wgv.zip(mg) {
+                    step(w, gi, v, Some(mg), None, c);
+                }
+            }
+            (false, true) => {
+                for (((w, &gi), v), mom) in wgv.zip(mom) {
+                    step(w, gi, v, None, Some(mom), c);
+                }
+            }
+            (true, true) => {
+                for ((((w, &gi), v), mg), mom) in wgv.zip(mg).zip(mom) {
+                    step(w, gi, v, Some(mg), Some(mom), c);
+                }
             }
         }
     }

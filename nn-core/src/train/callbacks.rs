@@ -22,6 +22,17 @@ pub struct TrainState<'a> {
 
 /// Code run during `fit`. Every method has an empty default; an `Err` ends `fit` with it.
 pub trait Callback {
+    /// Called by `fit` before the first batch, with every name the run will log at epoch end
+    /// (`loss`, the metrics, their `val_` forms when there is validation data, and what
+    /// callbacks add, such as `learning_rate`): checks the callback's own arguments and the
+    /// names it monitors, so a typo fails before anything is trained. Default: nothing to check.
+    fn check(&self, _logged: &[String]) -> Result<()> {
+        Ok(())
+    }
+    /// Names this callback adds to the epoch logs (ReduceLROnPlateau: `learning_rate`).
+    fn logs_added(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Before the first epoch.
     fn on_train_begin(&mut self, _state: &mut TrainState<'_>) -> Result<()> {
         Ok(())
@@ -67,6 +78,66 @@ impl Mode {
             Mode::Min => false,
             Mode::Max => true,
         }
+    }
+}
+
+/// [`Error::UnknownMonitor`] unless `monitor` is one of `logged`, with the closest logged name
+/// as a suggestion when one is close.
+pub(crate) fn check_monitor(
+    callback: &'static str,
+    monitor: &str,
+    logged: &[String],
+) -> Result<()> {
+    if logged.iter().any(|name| name == monitor) {
+        return Ok(());
+    }
+    let suggestion = logged
+        .iter()
+        .map(|name| (edit_distance(monitor, name), name))
+        .filter(|(d, name)| *d <= 2.max(name.chars().count() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, name)| name.clone());
+    Err(Error::UnknownMonitor {
+        callback,
+        monitor: monitor.to_string(),
+        logged: logged.join(", "),
+        suggestion,
+    })
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = i;
+        let mut left = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let up = row.get(j + 1).copied().unwrap_or(usize::MAX - 1);
+            let value = (diagonal + usize::from(ca != cb)).min(up + 1).min(left + 1);
+            diagonal = up;
+            if let Some(slot) = row.get_mut(j + 1) {
+                *slot = value;
+            }
+            left = value;
+        }
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+/// [`Error::InvalidArgument`] unless `value` is finite and ≥ 0.
+fn check_non_negative(what: &'static str, value: f64) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            what,
+            expected: "a finite number ≥ 0",
+            got: value.to_string(),
+        })
     }
 }
 
@@ -144,6 +215,20 @@ impl EarlyStopping {
 }
 
 impl Callback for EarlyStopping {
+    /// `monitor` logged ([`Error::UnknownMonitor`]), `min_delta` finite and ≥ 0, `baseline`
+    /// finite ([`Error::InvalidArgument`]).
+    fn check(&self, logged: &[String]) -> Result<()> {
+        check_non_negative("EarlyStopping min_delta", self.min_delta)?;
+        if let Some(b) = self.baseline.filter(|b| !b.is_finite()) {
+            return Err(Error::InvalidArgument {
+                what: "EarlyStopping baseline",
+                expected: "a finite number",
+                got: b.to_string(),
+            });
+        }
+        check_monitor("EarlyStopping", &self.monitor, logged)
+    }
+
     fn on_train_begin(&mut self, _state: &mut TrainState<'_>) -> Result<()> {
         self.wait = 0;
         self.best = None;
@@ -259,7 +344,9 @@ impl ReduceLROnPlateau {
 }
 
 impl Callback for ReduceLROnPlateau {
-    fn on_train_begin(&mut self, _state: &mut TrainState<'_>) -> Result<()> {
+    /// `factor` in (0, 1), `min_delta` and `min_lr` finite and ≥ 0
+    /// ([`Error::InvalidArgument`]), `monitor` logged ([`Error::UnknownMonitor`]).
+    fn check(&self, logged: &[String]) -> Result<()> {
         if !(self.factor > 0.0 && self.factor < 1.0) {
             return Err(Error::InvalidArgument {
                 what: "ReduceLROnPlateau factor",
@@ -267,6 +354,16 @@ impl Callback for ReduceLROnPlateau {
                 got: self.factor.to_string(),
             });
         }
+        check_non_negative("ReduceLROnPlateau min_delta", self.min_delta)?;
+        check_non_negative("ReduceLROnPlateau min_lr", f64::from(self.min_lr))?;
+        check_monitor("ReduceLROnPlateau", &self.monitor, logged)
+    }
+
+    fn logs_added(&self) -> &'static [&'static str] {
+        &["learning_rate"]
+    }
+
+    fn on_train_begin(&mut self, _state: &mut TrainState<'_>) -> Result<()> {
         self.wait = 0;
         self.cooldown_counter = 0;
         self.best = None;
@@ -314,6 +411,10 @@ impl Callback for ReduceLROnPlateau {
 
 /// Keras' `TerminateOnNaN`: ends `fit` with [`Error::NonFiniteLoss`], naming the epoch and
 /// batch, as soon as a batch loss is NaN or infinite.
+///
+/// `fit` itself now stops at the first non-finite loss, gradient or update with
+/// [`Error::Diverged`] (keeping the last finite weights) before callbacks see the batch, so
+/// this callback is kept for Keras' API and for losses a custom callback logs.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TerminateOnNaN;
 

@@ -64,6 +64,22 @@ impl ModelCheckpoint {
 }
 
 impl Callback for ModelCheckpoint {
+    /// The file's format known from its name and every placeholder a logged name
+    /// ([`Error::InvalidArgument`]); with `save_best_only`, `monitor` logged
+    /// ([`Error::UnknownMonitor`]).
+    fn check(&self, logged: &[String]) -> Result<()> {
+        crate::io::Format::from_path(std::path::Path::new(&self.filepath))?;
+        let mut logs = Logs::new();
+        for name in logged {
+            logs.insert(name.clone(), 0.0);
+        }
+        format_path(&self.filepath, 1, &logs)?;
+        if self.save_best_only {
+            super::callbacks::check_monitor("ModelCheckpoint", &self.monitor, logged)?;
+        }
+        Ok(())
+    }
+
     fn on_train_begin(&mut self, _state: &mut TrainState<'_>) -> Result<()> {
         self.best = None;
         crate::io::Format::from_path(std::path::Path::new(&self.filepath))?;

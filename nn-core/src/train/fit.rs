@@ -5,7 +5,7 @@
 use super::callbacks::{Callback, TrainState};
 use super::history::{History, Logs};
 use super::progress::EpochProgress;
-use super::Compiled;
+use super::{row_range, Compiled};
 use crate::error::{check_finite, Error, Result};
 use crate::network::{InputOf, Network, Tape};
 use crate::optim::Optimizer;
@@ -69,8 +69,24 @@ fn set_log(logs: &mut Logs, name: &str, value: f64) {
 impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// Keras' `fit`: trains on `x` and `y` and returns the per-epoch History.
     ///
-    /// Errors name what is wrong with the data or options before anything is trained; during
-    /// training only a callback can end the run with an error (`TerminateOnNaN`).
+    /// Every argument is checked before the first batch, so these errors leave the model as it
+    /// was: what [`validate`](Self::validate) returns for the optimizer, loss and metrics
+    /// ([`Error::InvalidArgument`], [`Error::IncompatibleMetric`]); for the rows and labels
+    /// (training and validation) [`Error::SizeMismatch`], [`Error::RaggedRows`],
+    /// [`Error::NonFinite`], [`Error::LabelOutOfRange`], [`Error::InvalidLabel`];
+    /// [`Error::InvalidArgument`] for `batch_size` 0, `validation_split` outside [0, 1), a
+    /// class weight that is negative or not finite, a class without a weight or a label that is
+    /// no class id; [`Error::NotEnoughData`] for no training rows, a split that leaves one side
+    /// empty, or empty `validation_data`; a callback's own check ([`Callback::check`]:
+    /// [`Error::UnknownMonitor`] for a monitored name the run will not log, with a suggestion,
+    /// or [`Error::InvalidArgument`]); the checkpoint's file name.
+    ///
+    /// During training: [`Error::Diverged`] (epoch, batch, layer) as soon as a loss or gradient
+    /// is not finite or an update would make a weight non-finite; the weights, moving
+    /// statistics and optimizer state are then those before that batch (the last finite state),
+    /// with or without `TerminateOnNaN`. A callback may also end the run with its error (a
+    /// weights file that cannot be written: [`Error::Io`]); the weights are then as that epoch
+    /// or batch left them.
     pub fn fit<R: InputOf<N>, Y: Labels + ?Sized>(
         &mut self,
         x: &[R],
@@ -89,6 +105,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             verbose,
             mut callbacks,
         } = options;
+        self.validate()?;
         let (xf, yf) = self.checked(R::flat(x), y.values())?;
         let label_width = self.label_width();
         if batch_size == 0 {
@@ -118,9 +135,16 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                         got: vy.len(),
                     });
                 }
+                if vrows == 0 {
+                    return Err(Error::NotEnoughData {
+                        what: "validation_data has no rows: give at least one row, or None to \
+                               train without validation"
+                            .into(),
+                    });
+                }
                 check_finite("validation input", vx, N::INPUT_WIDTH)?;
                 self.loss.check_labels(vy, N::OUTPUT_WIDTH)?;
-                (rows, (vrows > 0).then_some((vx, vy)))
+                (rows, Some((vx, vy)))
             }
             None if validation_split > 0.0 => {
                 let split_at = (rows as f64 * (1.0 - validation_split)).floor() as usize;
@@ -133,8 +157,8 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                     });
                 }
                 let v = (
-                    &xf[split_at * N::INPUT_WIDTH..],
-                    &yf[split_at * label_width..],
+                    row_range(xf, split_at..rows, N::INPUT_WIDTH),
+                    row_range(yf, split_at..rows, label_width),
                 );
                 (split_at, Some(v))
             }
@@ -146,13 +170,33 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             });
         }
         let weights = match &class_weight {
-            Some(map) => Some(self.sample_weights(&yf[..train_rows * label_width], map)?),
+            Some(map) => Some(self.sample_weights(row_range(yf, 0..train_rows, label_width), map)?),
             None => None,
         };
 
+        // Every name the epoch logs will hold, for the callbacks' checks.
+        let mut logged = vec!["loss".to_string()];
+        logged.extend(self.metrics.iter().map(|m| m.name().to_string()));
+        if validation.is_some() {
+            let val: Vec<String> = logged.iter().map(|n| format!("val_{n}")).collect();
+            logged.extend(val);
+        }
+        for cb in &callbacks {
+            logged.extend(cb.logs_added().iter().map(|n| n.to_string()));
+        }
+        for cb in &callbacks {
+            cb.check(&logged)?;
+        }
+
         let batch = batch_size.min(train_rows);
         let steps = train_rows.div_ceil(batch);
-        let mut tape = Tape::for_network::<N>(batch, true);
+        // A training tape only for batches that run whole (the last one may be shorter); a
+        // batch cut into row chunks runs on the chunks' own tapes, so memory stays bounded by
+        // the chunk workspaces however large `batch_size` is.
+        let tape_rows = self
+            .whole_rows(batch)
+            .max(self.whole_rows(train_rows % batch));
+        let mut tape = Tape::for_network::<N>(tape_rows, true);
         let mut xb = vec![0.0f32; batch * N::INPUT_WIDTH];
         let mut yb = vec![0.0f32; batch * label_width];
         let mut wb = vec![0.0f32; batch];
@@ -176,23 +220,32 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
 
             for (b, indices) in order.chunks(batch).enumerate() {
                 let r = indices.len();
-                for (slot, &i) in indices.iter().enumerate() {
-                    let (w, lw) = (N::INPUT_WIDTH, label_width);
-                    xb[slot * w..(slot + 1) * w].copy_from_slice(&xf[i * w..(i + 1) * w]);
-                    yb[slot * lw..(slot + 1) * lw].copy_from_slice(&yf[i * lw..(i + 1) * lw]);
-                    if let Some(weights) = &weights {
-                        wb[slot] = weights[i];
+                let (w, lw) = (N::INPUT_WIDTH, label_width);
+                // `order` holds training rows only, `batch` at a time: every copy is in range.
+                for (&i, to) in indices.iter().zip(xb.chunks_exact_mut(w.max(1))) {
+                    to.copy_from_slice(row_range(xf, i..i + 1, w));
+                }
+                for (&i, to) in indices.iter().zip(yb.chunks_exact_mut(lw.max(1))) {
+                    to.copy_from_slice(row_range(yf, i..i + 1, lw));
+                }
+                if let Some(weights) = &weights {
+                    for (&i, to) in indices.iter().zip(wb.iter_mut()) {
+                        *to = row_range(weights, i..i + 1, 1)
+                            .first()
+                            .copied()
+                            .unwrap_or(1.0);
                     }
                 }
-                let sample_weight = weights.as_ref().map(|_| &wb[..r]);
+                let sample_weight = weights.as_ref().map(|_| row_range(&wb, 0..r, 1));
                 let loss = self.train_step(
-                    &xb[..r * N::INPUT_WIDTH],
-                    &yb[..r * label_width],
+                    row_range(&xb, 0..r, N::INPUT_WIDTH),
+                    row_range(&yb, 0..r, label_width),
                     sample_weight,
                     r,
                     &mut tape,
                     &mut metrics,
-                );
+                    (epoch, b),
+                )?;
                 loss_sum += loss * r as f64;
                 seen += r;
                 set_log(&mut logs, "loss", loss_sum / seen as f64);
@@ -260,9 +313,43 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         *stop = state.stop_training;
         let lr = state.learning_rate;
         let saves = std::mem::take(&mut state.save_requests);
-        self.optimizer.set_learning_rate(lr);
         result?;
+        if !(lr.is_finite() && lr >= 0.0) {
+            return Err(Error::InvalidArgument {
+                what: "learning_rate set by a callback",
+                expected: "a finite number ≥ 0",
+                got: lr.to_string(),
+            });
+        }
+        self.optimizer.set_learning_rate(lr);
+        // A callback may write the weights (EarlyStopping restores its best ones); one that
+        // wrote a NaN would otherwise surface a batch later as a divergence it did not cause.
+        for (trainable, values) in [(true, self.model.params()), (false, self.model.state())] {
+            if crate::error::all_finite(values) {
+                continue;
+            }
+            if let Some((i, value)) = values
+                .iter()
+                .copied()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+            {
+                let (_, weight) = self.place_of(i, trainable);
+                return Err(Error::InvalidArgument {
+                    what: "weights written by a callback",
+                    expected: "finite values",
+                    got: format!("{value} in {weight}"),
+                });
+            }
+        }
         for (path, with_optimizer) in saves {
+            // Keras' ModelCheckpoint makes the file's folder when it is missing.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+                    path: dir.display().to_string(),
+                    message: e.to_string(),
+                })?;
+            }
             if with_optimizer {
                 self.save_weights(&path)?;
             } else {
@@ -273,19 +360,37 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     }
 
     /// One weight per row from Keras' `class_weight`: the class of a row is its label (one
-    /// output or a class id) or the argmax of its one-hot label.
+    /// output or a class id, rounded) or the argmax of its one-hot label. Every weight must be
+    /// finite and ≥ 0, and a one-value label a class id (not negative).
     fn sample_weights(
         &self,
         labels: &[f32],
         class_weight: &HashMap<usize, f32>,
     ) -> Result<Vec<f32>> {
+        let mut classes: Vec<_> = class_weight.iter().collect();
+        classes.sort_by_key(|(class, _)| **class);
+        if let Some((class, weight)) = classes.iter().find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+        {
+            return Err(Error::InvalidArgument {
+                what: "class_weight",
+                expected: "finite weights ≥ 0",
+                got: format!("{weight} for class {class}"),
+            });
+        }
         let width = self.label_width();
         labels
             .chunks(width)
             .enumerate()
             .map(|(row, l)| {
                 let class = match l {
-                    [v] => v.round().max(0.0) as usize,
+                    [v] if v.round() < 0.0 => {
+                        return Err(Error::InvalidArgument {
+                            what: "class_weight",
+                            expected: "labels that are class ids (whole numbers ≥ 0)",
+                            got: format!("label {v} at row {row}"),
+                        })
+                    }
+                    [v] => v.round() as usize,
                     _ => crate::metrics::argmax(l),
                 };
                 class_weight

@@ -47,7 +47,11 @@ impl History {
         for (i, epoch) in self.epoch.iter().enumerate() {
             out += &epoch.to_string();
             for name in &names {
-                out += &format!(",{}", self.values[*name][i]);
+                out.push(',');
+                // Every logged name has a value per epoch; a gap would stay an empty cell.
+                if let Some(value) = self.values.get(*name).and_then(|v| v.get(i)) {
+                    out += &value.to_string();
+                }
             }
             out.push('\n');
         }

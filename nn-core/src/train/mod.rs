@@ -21,7 +21,7 @@ use crate::layers::{Phase, TrainingPass};
 use crate::loss::{Loss, LossBatch};
 use crate::metrics::{Metric, MetricState};
 use crate::network::{InputOf, Network, Tape};
-use crate::optim::Optimizer;
+use crate::optim::{Optimizer, OptimizerState};
 use crate::params::AlignedBuf;
 use crate::rows::Labels;
 use rayon::prelude::*;
@@ -50,6 +50,51 @@ struct Chunk {
     loss: f64,
 }
 
+/// Where one weight tensor lives, for naming the layer in [`Error::Diverged`].
+struct Place {
+    layer: String,
+    weight: String,
+    trainable: bool,
+    range: std::ops::Range<usize>,
+}
+
+/// The model's and the optimizer's state before an update, put back when the update
+/// overflows. The buffers are reused from step to step.
+#[derive(Default)]
+struct Snapshot {
+    params: Vec<f32>,
+    state: Vec<f32>,
+    optimizer: OptimizerState,
+}
+
+/// Whether every value is finite. Scans fixed blocks without early exit (an or of "exponent
+/// all ones" flags: and, compare, or, which SSE2 has), so it vectorises on every ISA path: the
+/// cost of checking every training step.
+pub(crate) fn all_finite(data: &[f32]) -> bool {
+    const BLOCK: usize = 256;
+    const EXPONENT: u32 = 0x7f80_0000;
+    let bad = |block: &[f32]| {
+        block.iter().fold(0u32, |acc, v| {
+            acc | u32::from(v.to_bits() & EXPONENT == EXPONENT)
+        }) != 0
+    };
+    let mut blocks = data.chunks_exact(BLOCK);
+    for block in &mut blocks {
+        if bad(block) {
+            return false;
+        }
+    }
+    !bad(blocks.remainder())
+}
+
+/// The first non-finite value of `data` and its index.
+fn first_non_finite(data: &[f32]) -> Option<(usize, f32)> {
+    data.iter()
+        .copied()
+        .enumerate()
+        .find(|(_, v)| !v.is_finite())
+}
+
 /// A network with its optimizer, loss and metrics: what Keras' `model.compile` makes.
 /// Dereferences to the network, so `predict`, `summary` and the weights stay at hand.
 pub struct Compiled<N: Network, O: Optimizer> {
@@ -64,6 +109,10 @@ pub struct Compiled<N: Network, O: Optimizer> {
     tape: Option<Tape>,
     /// Workspaces of the row chunks (at most CHUNKS_AT_ONCE), kept between steps.
     chunks: Vec<Chunk>,
+    /// Every weight tensor's layer, name and range, in `get_weights()` order.
+    places: Vec<Place>,
+    /// The state before the last update, to undo one that overflows.
+    snapshot: Snapshot,
 }
 
 /// `evaluate`'s result: the loss and each metric by name.
@@ -86,7 +135,9 @@ impl Scores {
 }
 
 impl<N: Network, O: Optimizer> Compiled<N, O> {
-    /// Keras' `compile(optimizer, loss, metrics)`.
+    /// Keras' `compile(optimizer, loss, metrics)`. Returns no error: the arguments are checked
+    /// by [`validate`](Self::validate), which `fit`, `train_on_batch`, `evaluate` and
+    /// `loss_and_gradients` call before anything changes.
     pub fn new(
         model: N,
         optimizer: O,
@@ -98,6 +149,17 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             .filter(|(_, w)| w.trainable)
             .map(|(_, w)| w.len())
             .collect();
+        let spec = N::spec();
+        let places = spec
+            .weight_places()
+            .iter()
+            .map(|p| Place {
+                layer: p.layer.name.clone(),
+                weight: format!("{}/{}", p.layer.name, p.weight.name),
+                trainable: p.trainable,
+                range: p.range(),
+            })
+            .collect();
         Compiled {
             model,
             optimizer,
@@ -107,7 +169,24 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             tensors,
             tape: None,
             chunks: Vec::new(),
+            places,
+            snapshot: Snapshot::default(),
         }
+    }
+
+    /// Checks what `compile` was given, as Keras constrains it: the optimizer's settings
+    /// ([`Optimizer::validate`]: learning rate finite and ≥ 0, betas in [0, 1), epsilon and
+    /// clip values > 0, …), the loss's (Huber's delta > 0), each metric's fit to the model's
+    /// outputs and labels ([`Metric::check`]). Errors: [`Error::InvalidArgument`],
+    /// [`Error::IncompatibleMetric`].
+    pub fn validate(&self) -> Result<()> {
+        self.optimizer.validate()?;
+        self.loss.validate()?;
+        let label_width = self.label_width();
+        for m in &self.metrics {
+            m.check(N::OUTPUT_WIDTH, label_width)?;
+        }
+        Ok(())
     }
 
     /// The network.
@@ -184,6 +263,15 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     ///
     /// The batch runs in training mode (Dropout drops, BatchNormalization normalises with the
     /// batch's statistics and updates its moving ones), as Keras' does.
+    ///
+    /// Errors, all before anything changes: what [`validate`](Self::validate) returns;
+    /// [`Error::SizeMismatch`] for a label count that is not rows × labels per row;
+    /// [`Error::NonFinite`] for a NaN or infinity in the rows or labels;
+    /// [`Error::LabelOutOfRange`] for a class id out of range; [`Error::InvalidLabel`] for a
+    /// cross-entropy target outside [0, 1]; [`Error::NotEnoughData`] for no rows; and
+    /// [`Error::Diverged`] (epoch 0, batch 0) when the loss or gradient is not finite or the
+    /// update would make a weight or optimizer state non-finite: the weights, moving statistics
+    /// and optimizer state are then left as they were.
     pub fn train_on_batch<R: InputOf<N>, Y: Labels + ?Sized>(
         &mut self,
         x: &[R],
@@ -193,7 +281,12 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     }
 
     /// Keras' `evaluate`: the loss and metrics over all rows, in inference mode.
+    ///
+    /// Errors: what [`validate`](Self::validate) returns; [`Error::SizeMismatch`],
+    /// [`Error::NonFinite`], [`Error::LabelOutOfRange`] and [`Error::InvalidLabel`] for the
+    /// rows and labels, as `train_on_batch`; [`Error::NotEnoughData`] for no rows.
     pub fn evaluate<R: InputOf<N>, Y: Labels + ?Sized>(&self, x: &[R], y: &Y) -> Result<Scores> {
+        self.validate()?;
         let (xf, yf) = self.checked(R::flat(x), y.values())?;
         if x.is_empty() {
             return Err(Error::NotEnoughData {
@@ -204,15 +297,20 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     }
 
     /// Class predictions: output > 0.5 for a one-output model, else the argmax of each row.
-    pub fn predict_classes<R: InputOf<N>>(&self, x: &[R]) -> Vec<usize> {
+    ///
+    /// Errors, as `predict`'s: [`Error::NonFinite`] with `what` = `"input"` for a NaN or
+    /// infinity in the rows (the first, by row and column; the error `evaluate` gives), or with
+    /// `what` = `"output"` when finite rows give a non-finite output (the pass overflowed).
+    pub fn predict_classes<R: InputOf<N>>(&self, x: &[R]) -> Result<Vec<usize>> {
         let mut out = vec![0.0; x.len() * N::OUTPUT_WIDTH];
-        crate::inference::predict_into(&self.model, R::flat(x), &mut out);
-        out.chunks(N::OUTPUT_WIDTH)
+        crate::inference::predict_into(&self.model, R::flat(x), &mut out)?;
+        Ok(out
+            .chunks(N::OUTPUT_WIDTH)
             .map(|row| match row {
                 [p] => usize::from(*p > 0.5),
                 _ => crate::metrics::argmax(row),
             })
-            .collect()
+            .collect())
     }
 
     /// The kept training tape if it holds `rows` rows, else a new one.
@@ -284,6 +382,9 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     ///
     /// The pass runs in training mode but leaves the model as it was: BatchNormalization's
     /// moving statistics are not updated.
+    ///
+    /// Errors: those of [`train_on_batch`](Self::train_on_batch), [`Error::Diverged`] included
+    /// when the loss or a gradient is not finite (the gradients are then left as computed).
     pub fn loss_and_gradients<R: InputOf<N>, Y: Labels + ?Sized>(
         &mut self,
         x: &[R],
@@ -295,6 +396,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
 
     /// One batch through forward and backward (and the optimizer when `step`), on the kept tape.
     fn one_batch(&mut self, x: &[f32], y: &[f32], step: bool) -> Result<f64> {
+        self.validate()?;
         let (xf, yf) = self.checked(x, y)?;
         let rows = xf.len() / N::INPUT_WIDTH;
         if rows == 0 {
@@ -302,19 +404,37 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 what: "a training step needs at least one row".into(),
             });
         }
-        let mut tape = self.take_tape(rows);
-        let loss = if step {
-            self.train_step(xf, yf, None, rows, &mut tape, &mut [])
+        // A batch that runs in row chunks uses the chunks' tapes only.
+        let mut tape = self.take_tape(self.whole_rows(rows));
+        let result = if step {
+            self.train_step(xf, yf, None, rows, &mut tape, &mut [], (0, 0))
         } else {
-            self.forward_backward(xf, yf, None, rows, &mut tape, &mut [])
-                .0
+            let loss = self
+                .forward_backward(xf, yf, None, rows, &mut tape, &mut [])
+                .0;
+            self.check_gradients(loss, (0, 0)).map(|()| loss)
         };
         self.tape = Some(tape);
-        Ok(loss)
+        result
+    }
+
+    /// The rows a training tape needs for a batch of `rows`: all of them when the batch runs
+    /// whole, none when it runs in row chunks (each chunk has its own tape).
+    pub(crate) fn whole_rows(&self, rows: usize) -> usize {
+        if self.chunk_count(rows) == 1 {
+            rows
+        } else {
+            0
+        }
     }
 
     /// Forward, loss, metrics, backward, moving statistics, optimizer step on `rows` rows;
     /// returns the loss.
+    ///
+    /// A non-finite loss or gradient is [`Error::Diverged`] before anything changes; an update
+    /// that makes a weight, a moving statistic or the optimizer's state non-finite is undone
+    /// (from a copy taken before it) and reported the same way. `at` is (epoch, batch).
+    #[allow(clippy::too_many_arguments)]
     fn train_step(
         &mut self,
         x: &[f32],
@@ -323,14 +443,130 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         rows: usize,
         tape: &mut Tape,
         metrics: &mut [MetricState],
-    ) -> f64 {
+        at: (usize, usize),
+    ) -> Result<f64> {
         let (loss, whole) = self.forward_backward(x, y, sample_weight, rows, tape, metrics);
+        self.check_gradients(loss, at)?;
+        self.keep_state();
         if N::STATE_COUNT > 0 && whole {
             self.model.update_state(tape, rows);
         }
         self.optimizer
             .step(self.model.params_mut(), &mut self.grads, &self.tensors);
-        loss
+        if let Err(e) = self.check_update(at) {
+            self.restore_state();
+            return Err(e);
+        }
+        Ok(loss)
+    }
+
+    /// [`Error::Diverged`] when the loss or a gradient is not finite, naming the first layer
+    /// (in model order) whose gradient holds a NaN or infinity.
+    fn check_gradients(&self, loss: f64, (epoch, batch): (usize, usize)) -> Result<()> {
+        if loss.is_finite() && all_finite(&self.grads) {
+            return Ok(());
+        }
+        let loss_text = if loss.is_finite() {
+            String::new()
+        } else {
+            format!("the loss is {loss}; ")
+        };
+        let (layer, what) = match first_non_finite(&self.grads) {
+            Some((i, value)) => {
+                let (layer, weight) = self.place_of(i, true);
+                (
+                    layer,
+                    format!("{loss_text}{value} in the gradient of {weight}"),
+                )
+            }
+            None => (
+                N::spec()
+                    .layers
+                    .last()
+                    .map_or_else(String::new, |l| l.name.clone()),
+                format!("the loss is {loss}"),
+            ),
+        };
+        Err(Error::Diverged {
+            epoch,
+            batch,
+            layer,
+            what,
+        })
+    }
+
+    /// The layer and weight (`dense_1/kernel`) holding index `i` of the parameter buffer
+    /// (`trainable`) or the state buffer.
+    fn place_of(&self, i: usize, trainable: bool) -> (String, String) {
+        self.places
+            .iter()
+            .find(|p| p.trainable == trainable && p.range.contains(&i))
+            .map_or_else(
+                || (String::new(), format!("value {i}")),
+                |p| (p.layer.clone(), p.weight.clone()),
+            )
+    }
+
+    /// Copies the parameters, moving statistics and optimizer state before an update.
+    fn keep_state(&mut self) {
+        let snapshot = &mut self.snapshot;
+        snapshot.params.clear();
+        snapshot.params.extend_from_slice(self.model.params());
+        if N::STATE_COUNT > 0 {
+            snapshot.state.clear();
+            snapshot.state.extend_from_slice(self.model.state());
+        }
+        self.optimizer.save_state(&mut snapshot.optimizer);
+    }
+
+    /// Puts back what `keep_state` copied.
+    fn restore_state(&mut self) {
+        let (params, state) = self.model.params_and_state_mut();
+        params.copy_from_slice(&self.snapshot.params);
+        if N::STATE_COUNT > 0 {
+            state.copy_from_slice(&self.snapshot.state);
+        }
+        self.optimizer.restore_state(&self.snapshot.optimizer);
+    }
+
+    /// [`Error::Diverged`] when the update left a non-finite weight, moving statistic or
+    /// optimizer state value.
+    fn check_update(&self, (epoch, batch): (usize, usize)) -> Result<()> {
+        let params = self.model.params();
+        let state = self.model.state();
+        if all_finite(params)
+            && (N::STATE_COUNT == 0 || all_finite(state))
+            && self.optimizer.state_is_finite()
+        {
+            return Ok(());
+        }
+        let (layer, what) = if let Some((i, value)) = first_non_finite(params) {
+            let (layer, weight) = self.place_of(i, true);
+            (layer, format!("the update made {weight} {value}"))
+        } else if let Some((i, value)) = first_non_finite(state) {
+            let (layer, weight) = self.place_of(i, false);
+            (layer, format!("the batch made {weight} {value}"))
+        } else {
+            self.optimizer
+                .slots()
+                .iter()
+                .find_map(|(name, values)| {
+                    first_non_finite(values).map(|(i, value)| {
+                        let (layer, weight) = self.place_of(i, true);
+                        (
+                            layer,
+                            format!("the update made the optimizer's {name} of {weight} {value}"),
+                        )
+                    })
+                })
+                .unwrap_or_default()
+        };
+        Err(Error::Diverged {
+            epoch,
+            batch,
+            layer,
+            what,
+        })
     }
 
     /// How many row chunks a training batch of `rows` is cut into; 1 means it runs whole.
@@ -441,9 +677,9 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         let part = |c: usize| {
             let r = span(c);
             (
-                &x[r.start * N::INPUT_WIDTH..r.end * N::INPUT_WIDTH],
-                &y[r.start * label_width..r.end * label_width],
-                sample_weight.map(|w| &w[r.clone()]),
+                row_range(x, r.clone(), N::INPUT_WIDTH),
+                row_range(y, r.clone(), label_width),
+                sample_weight.map(|w| row_range(w, r.clone(), 1)),
                 r.len(),
             )
         };
@@ -453,7 +689,11 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         // same as one wave would give.
         for first in (0..chunks).step_by(CHUNKS_AT_ONCE) {
             let wave = CHUNKS_AT_ONCE.min(chunks - first);
-            self.chunks[..wave]
+            // `workspaces` chunks were made above, at least `wave`.
+            debug_assert!(wave <= self.chunks.len());
+            self.chunks
+                .get_mut(..wave)
+                .unwrap_or_default()
                 .par_iter_mut()
                 .enumerate()
                 .for_each(|(i, chunk)| {
@@ -468,7 +708,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                     chunk.loss = chunk_loss;
                     model.backward(xc, r, &mut chunk.tape, &mut chunk.grads, start);
                 });
-            for (i, chunk) in self.chunks[..wave].iter_mut().enumerate() {
+            for (i, chunk) in self.chunks.iter_mut().take(wave).enumerate() {
                 let (xc, yc, _, r) = part(first + i);
                 let output = chunk.tape.output(xc, r);
                 for m in metrics.iter_mut() {
@@ -487,6 +727,14 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         }
         total
     }
+}
+
+/// Rows `rows` of `values`, `width` values each. Callers pass rows inside the buffer (their
+/// sizes are checked on the way in; asserted in debug); past it, the slice is empty.
+pub(crate) fn row_range(values: &[f32], rows: std::ops::Range<usize>, width: usize) -> &[f32] {
+    let range = rows.start * width..rows.end * width;
+    debug_assert!(range.end <= values.len(), "rows past the buffer");
+    values.get(range).unwrap_or_default()
 }
 
 /// The last layer of `N` and its labels, as the loss reads them.

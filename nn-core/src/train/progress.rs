@@ -25,7 +25,8 @@ impl EpochProgress {
                 ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stdout());
             bar.set_style(
                 ProgressStyle::with_template("{pos}/{len} {bar:20} ETA {eta} {msg}")
-                    .expect("a valid template")
+                    // A literal template that parses; the default style is a fallback never taken.
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("━━ "),
             );
             bar
