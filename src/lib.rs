@@ -19,8 +19,13 @@
 //!
 //! let model = SeedNet::new(42);
 //! assert_eq!(model.count_params(), 2_817);
-//! let p = model.predict_one(&[1.0; 10]);
+//! let p = model.predict_one(&[1.0; 10])?;
 //! assert!(p[0] > 0.0 && p[0] < 1.0);
+//!
+//! // A NaN or infinity is an error naming where it is, never a finite answer.
+//! let err = model.predict_one(&[1.0, 2.0, f32::NAN, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+//! assert!(matches!(err, Err(Error::NonFinite { what: "input", row: 0, column: 2, .. })));
+//! # Ok::<(), seqnet::Error>(())
 //! ```
 //!
 //! ## The layer list
@@ -61,9 +66,51 @@
 //! let model = ConvNet::new(42);
 //! assert_eq!(model.count_params(), 54_410);
 //! let image = [[[0.5f32; 1]; 28]; 28];
-//! let p = model.predict(&[image]);
+//! let p = model.predict(&[image])?;
 //! assert_eq!(p[0].len(), 10);
+//! # Ok::<(), seqnet::Error>(())
 //! ```
+//!
+//! ## What is reproducible
+//!
+//! - **Threads**: on one machine and one instruction-set path, every result — `predict`,
+//!   `evaluate`, each training step, the trained weights — is bit-identical whatever the thread
+//!   count (rayon's pool size or `RAYON_NUM_THREADS`). Batches are cut into chunks and image
+//!   groups whose sizes depend on the shapes only, and partial sums are added in chunk order
+//!   (tested on 1 and 2 threads for Dense, Conv2D + Dropout and BatchNormalization models).
+//! - **Seeds**: `Model::new(seed)` draws the same initial weights on every platform (ChaCha8),
+//!   `Fit::seed` the same shuffles, and Dropout the same masks (a hash of seed, optimizer step,
+//!   row and column), so a run repeats exactly, and a run resumed from a `.safetensors`
+//!   checkpoint equals the uninterrupted one bit for bit.
+//! - **Machines**: the same binary on another CPU with the same instruction-set path (AVX-512,
+//!   AVX2 or portable, chosen at run time; `SEQNET_ISA` forces a lower one) gives the same bits:
+//!   cache blocking is fixed, not tuned to the machine.
+//! - **Not bit-identical**: different instruction-set paths (their register tiles group the
+//!   sums differently), `predict_one` against `predict` (it runs independent FMA chains), and
+//!   seqnet against Keras. These agree to float rounding — Keras parity is tested to 1e-6 on
+//!   every path — but not to the bit.
+//!
+//! ## Errors
+//!
+//! Every fallible entry point returns [`Result`] with one [`Error`] enum; nothing in the
+//! library panics on bad input, and a failed call leaves the model's weights as they were.
+//! Each function's docs list the errors it returns; in short:
+//!
+//! | entry point | errors |
+//! | --- | --- |
+//! | `predict`, `predict_one`, `predict_flat`, `predict_classes` | `NonFinite` (input, or an output that overflowed), `RaggedRows` (flat slices) |
+//! | `evaluate` | the settings' errors below, `SizeMismatch`, `NonFinite`, `LabelOutOfRange`, `InvalidLabel`, `NotEnoughData` |
+//! | `fit`, `train_on_batch`, `loss_and_gradients` | `InvalidArgument` (optimizer, loss, `Fit` options, callback settings), `IncompatibleMetric`, `UnknownMonitor`, the data errors of `evaluate`, `Diverged` (weights left at the last finite state), `Io` (a checkpoint that cannot be written) |
+//! | `set_weights`, `set_params` | `SizeMismatch`, `NonFinite` |
+//! | `save_weights`, `load_weights`, `load_weights_bytes` | `Io`, `BadWeightsFile`, `WeightsMismatch` (nothing is set unless all of it fits) |
+//! | `load_csv`, `train_test_split`, `StandardScaler`, `one_hot` | `Io`, `Parse`, `SizeMismatch`, `InvalidArgument`, `NotEnoughData`, `NonFinite`, `LabelOutOfRange` |
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 pub use nn_core::*;
 pub use nn_macros::sequential;

@@ -7,6 +7,13 @@
 //! [`optim`], [`metrics`], [`train`] (compile, fit, evaluate, callbacks) and [`data`]. See
 //! ARCHITECTURE.md at the repository root for how the pieces fit.
 
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 pub mod data;
 pub mod error;
 pub mod inference;

@@ -2,7 +2,7 @@
 //! buffer layout) and everything written once for every network (inference, summaries, weights,
 //! training), and the `Tape` a forward pass writes.
 
-use crate::error::{row_count, Error, Result};
+use crate::error::{check_finite, row_count, Error, Result};
 use crate::kernels::dense::Delta;
 use crate::layers::{Backward, Forward, Phase};
 use crate::params::AlignedBuf;
@@ -111,10 +111,16 @@ pub trait Network: Sized + Send + Sync {
 
     /// Outputs for a flat slice of rows, `rows × INPUT_WIDTH` values (NHWC for images), as a
     /// flat `rows × OUTPUT_WIDTH` vector. For data whose width is only known at run time.
+    ///
+    /// Errors: [`Error::RaggedRows`] when `x` is not a whole number of rows;
+    /// [`Error::NonFinite`] with `what` = `"input"` for a NaN or infinity in `x` (the first, by
+    /// row and column), or with `what` = `"output"` when finite rows give a non-finite output
+    /// (the pass overflowed, or the weights are not finite). See
+    /// [`predict_into`](crate::inference::predict_into).
     fn predict_flat(&self, x: &[f32]) -> Result<Vec<f32>> {
-        let rows = row_count("input", x, Self::INPUT_WIDTH)?;
+        let rows = row_count(crate::inference::INPUT, x, Self::INPUT_WIDTH)?;
         let mut out = vec![0.0; rows * Self::OUTPUT_WIDTH];
-        crate::inference::predict_into(self, x, &mut out);
+        crate::inference::predict_into(self, x, &mut out)?;
         Ok(out)
     }
 
@@ -143,6 +149,9 @@ pub trait Network: Sized + Send + Sync {
     }
 
     /// Replaces every trainable parameter from one flat slice in `trainable_weights` order.
+    ///
+    /// Errors: [`Error::SizeMismatch`] for another count, [`Error::NonFinite`] for a NaN or
+    /// infinite value; nothing changes then.
     fn set_params(&mut self, values: &[f32]) -> Result<()> {
         if values.len() != Self::TRAINABLE_COUNT {
             return Err(Error::SizeMismatch {
@@ -151,6 +160,8 @@ pub trait Network: Sized + Send + Sync {
                 got: values.len(),
             });
         }
+        // A NaN weight would not show as a NaN answer: relu maps it to 0.
+        check_finite("parameters", values, values.len())?;
         self.params_mut().copy_from_slice(values);
         Ok(())
     }
@@ -168,13 +179,18 @@ pub trait Network: Sized + Send + Sync {
                 } else {
                     self.state()
                 };
-                buffer[place.range()].to_vec()
+                // The spec places every weight inside its buffer.
+                debug_assert!(place.range().end <= buffer.len());
+                buffer.get(place.range()).unwrap_or_default().to_vec()
             })
             .collect()
     }
 
     /// Keras' `set_weights()`: one tensor per weight, in `get_weights()` order, each the size
     /// the layer needs. Nothing is changed unless every tensor fits.
+    ///
+    /// Errors: [`Error::SizeMismatch`] for another number of tensors or of values in one,
+    /// [`Error::NonFinite`] (row = tensor, column = index) for a NaN or infinite value.
     fn set_weights<W: AsRef<[f32]>>(&mut self, weights: &[W]) -> Result<()> {
         let spec = Self::spec();
         let places = spec.weight_places();
@@ -194,13 +210,32 @@ pub trait Network: Sized + Send + Sync {
                 });
             }
         }
+        for (tensor, given) in weights.iter().enumerate() {
+            if let Some((index, &value)) = given
+                .as_ref()
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+            {
+                return Err(Error::NonFinite {
+                    what: "weights (row = tensor in get_weights() order)",
+                    row: tensor,
+                    column: index,
+                    value,
+                });
+            }
+        }
         for (place, given) in places.iter().zip(weights) {
             let buffer = if place.trainable {
                 self.params_mut()
             } else {
                 self.state_mut()
             };
-            buffer[place.range()].copy_from_slice(given.as_ref());
+            // The spec places every weight inside its buffer, and the sizes were checked above.
+            debug_assert!(place.range().end <= buffer.len());
+            if let Some(values) = buffer.get_mut(place.range()) {
+                values.copy_from_slice(given.as_ref());
+            }
         }
         Ok(())
     }
@@ -249,6 +284,30 @@ struct Slot {
     width: usize,
     output: AlignedBuf,
     delta: AlignedBuf,
+}
+
+impl Slot {
+    /// The output's first `rows` rows (empty past the buffer: a caller bug, asserted in debug).
+    fn rows(&self, rows: usize) -> &[f32] {
+        let len = rows * self.width;
+        debug_assert!(len <= self.output.len(), "tape holds fewer rows than asked");
+        self.output.get(..len).unwrap_or(&[])
+    }
+
+    /// The output's and the gradient's first `rows` rows (the gradient empty on an inference
+    /// tape; either empty past its buffer).
+    fn rows_mut(&mut self, rows: usize) -> (&mut [f32], &mut [f32]) {
+        let len = rows * self.width;
+        debug_assert!(len <= self.output.len(), "tape holds fewer rows than asked");
+        let output = self.output.get_mut(..len).unwrap_or(&mut []);
+        let delta = self.delta.get_mut(..len).unwrap_or(&mut []);
+        (output, delta)
+    }
+}
+
+/// Layer `layer`'s scratch (empty for no such layer).
+fn scratch_mut(scratch: &mut [AlignedBuf], layer: usize) -> &mut [f32] {
+    scratch.get_mut(layer).map_or(&mut [][..], |s| &mut s[..])
 }
 
 /// The per-layer buffers a forward pass writes: each computing layer's output and, for
@@ -328,15 +387,21 @@ impl Tape {
 
     /// The slot holding the input of layer `layer` (`None`: the network input).
     fn input_slot(&self, layer: usize) -> Option<usize> {
-        match layer {
-            0 => None,
-            _ => self.out_slot[layer - 1],
-        }
+        let previous = layer.checked_sub(1)?;
+        self.out_slot.get(previous).copied().flatten()
+    }
+
+    /// The slot holding layer `layer`'s own output (`None`: it only reshapes the network input,
+    /// or there is no such layer).
+    fn own_slot(&self, layer: usize) -> Option<usize> {
+        self.out_slot.get(layer).copied().flatten()
     }
 
     /// Layer `layer`'s forward buffers for `rows` rows of network input `x`.
     ///
-    /// Panics on a caller bug: more rows than the tape holds, or a layer that only reshapes.
+    /// A caller bug (more rows than the tape holds, or a layer that only reshapes; the
+    /// generated code does neither) fails a debug assertion; a release build hands out empty
+    /// buffers instead.
     pub fn forward_io<'a>(
         &'a mut self,
         layer: usize,
@@ -344,22 +409,26 @@ impl Tape {
         rows: usize,
         phase: Phase,
     ) -> Forward<'a> {
-        assert!(
+        debug_assert!(
             rows <= self.capacity_rows,
             "tape holds fewer rows than asked"
         );
-        let own = self.out_slot[layer].expect("a computing layer has its own slot");
+        let own = self.own_slot(layer);
+        debug_assert!(own.is_some(), "a computing layer has its own slot");
         let input_slot = self.input_slot(layer);
-        let (before, from) = self.slots.split_at_mut(own);
+        let (before, from) = self.slots.split_at_mut(own.unwrap_or(0));
         let input = match input_slot {
             None => x,
-            Some(s) => &before[s].output[..rows * before[s].width],
+            Some(s) => before.get(s).map_or(&[][..], |slot| slot.rows(rows)),
         };
-        let width = from[0].width;
+        let output = match (own, from.first_mut()) {
+            (Some(_), Some(slot)) => slot.rows_mut(rows).0,
+            _ => &mut [],
+        };
         Forward {
             input,
-            output: &mut from[0].output[..rows * width],
-            scratch: &mut self.scratch[layer],
+            output,
+            scratch: scratch_mut(&mut self.scratch, layer),
             rows,
             phase,
         }
@@ -367,7 +436,9 @@ impl Tape {
 
     /// Layer `layer`'s backward buffers for `rows` rows of network input `x`.
     ///
-    /// Panics on a caller bug: more rows than the tape holds, or an inference tape.
+    /// A caller bug (more rows than the tape holds, an inference tape, or a layer that only
+    /// reshapes; the generated code does none of these) fails a debug assertion; a release build
+    /// hands out empty buffers instead.
     pub fn backward_io<'a>(
         &'a mut self,
         layer: usize,
@@ -375,37 +446,43 @@ impl Tape {
         rows: usize,
         start: Delta,
     ) -> Backward<'a> {
-        assert!(
+        debug_assert!(
             rows <= self.capacity_rows && self.training,
             "backward needs a training tape holding the rows"
         );
-        let own = self.out_slot[layer].expect("a computing layer has its own slot");
+        let own = self.own_slot(layer);
+        debug_assert!(own.is_some(), "a computing layer has its own slot");
         let input_slot = self.input_slot(layer);
-        let (before, from) = self.slots.split_at_mut(own);
-        let (input, input_delta) = match input_slot {
-            None => (x, None),
-            Some(s) => {
-                let len = rows * before[s].width;
-                let Slot { output, delta, .. } = &mut before[s];
-                (&output[..len], Some(&mut delta[..len]))
+        let (before, from) = self.slots.split_at_mut(own.unwrap_or(0));
+        let (input, input_delta) = match input_slot.and_then(|s| before.get_mut(s)) {
+            None if input_slot.is_none() => (x, None),
+            None => (&[][..], None),
+            Some(slot) => {
+                let (output, delta) = slot.rows_mut(rows);
+                (&*output, Some(delta))
             }
         };
-        let len = rows * from[0].width;
-        let Slot { output, delta, .. } = &mut from[0];
+        let (output, delta): (&[f32], &mut [f32]) = match (own, from.first_mut()) {
+            (Some(_), Some(slot)) => {
+                let (output, delta) = slot.rows_mut(rows);
+                (output, delta)
+            }
+            _ => (&[], &mut []),
+        };
         Backward {
             input,
-            output: &output[..len],
-            scratch: &mut self.scratch[layer],
-            delta: &mut delta[..len],
+            output,
+            scratch: scratch_mut(&mut self.scratch, layer),
+            delta,
             input_delta,
             rows,
             start,
         }
     }
 
-    /// Layer `layer`'s scratch as its last forward pass left it.
+    /// Layer `layer`'s scratch as its last forward pass left it (empty for no such layer).
     pub fn scratch(&self, layer: usize) -> &[f32] {
-        &self.scratch[layer]
+        self.scratch.get(layer).map_or(&[][..], |s| &s[..])
     }
 
     /// Layer `layer`'s input and scratch, for reading its logits.
@@ -417,24 +494,24 @@ impl Tape {
     ) -> (&'a [f32], &'a [f32]) {
         let input = match self.input_slot(layer) {
             None => x,
-            Some(s) => &self.slots[s].output[..rows * self.slots[s].width],
+            Some(s) => self.slots.get(s).map_or(&[][..], |slot| slot.rows(rows)),
         };
-        (input, &self.scratch[layer])
+        (input, self.scratch(layer))
     }
 
     /// Layer `layer`'s output for `rows` rows after a forward pass (`x` itself for a layer that
     /// only reshapes the network input).
     pub fn layer_output<'a>(&'a self, layer: usize, x: &'a [f32], rows: usize) -> &'a [f32] {
-        match self.out_slot[layer] {
+        match self.own_slot(layer) {
             None => x,
-            Some(s) => &self.slots[s].output[..rows * self.slots[s].width],
+            Some(s) => self.slots.get(s).map_or(&[][..], |slot| slot.rows(rows)),
         }
     }
 
     /// The network's output for `rows` rows: the last layer's buffer (`x` itself for a model
     /// that only reshapes).
     pub fn output<'a>(&'a self, x: &'a [f32], rows: usize) -> &'a [f32] {
-        self.layer_output(self.out_slot.len() - 1, x, rows)
+        self.layer_output(self.out_slot.len().saturating_sub(1), x, rows)
     }
 
     /// The output, `logits` and the output's gradient buffer, for the loss.
@@ -444,29 +521,33 @@ impl Tape {
         rows: usize,
         logits: impl FnOnce(&'a [f32], &'a [f32]) -> &'a [f32],
     ) -> LossView<'a> {
-        let last = self.out_slot.len() - 1;
+        let last = self.out_slot.len().saturating_sub(1);
         let input_slot = self.input_slot(last);
-        let Some(own) = self.out_slot[last] else {
+        let (Some(own), Some(scratch)) = (self.own_slot(last), self.scratch.get(last)) else {
             return LossView {
                 output: x,
                 logits: &[],
                 delta: &mut [],
             };
         };
-        let scratch = &self.scratch[last];
         let (before, from) = self.slots.split_at_mut(own);
         let input: &'a [f32] = match input_slot {
-            Some(s) if s < own => &before[s].output[..rows * before[s].width],
-            Some(_) => &[],
+            Some(s) => before.get(s).map_or(&[][..], |slot| slot.rows(rows)),
             None => x,
         };
-        let len = rows * from[0].width;
-        let Slot { output, delta, .. } = &mut from[0];
-        let delta_len = if self.training { len } else { 0 };
+        let Some(slot) = from.first_mut() else {
+            return LossView {
+                output: x,
+                logits: &[],
+                delta: &mut [],
+            };
+        };
+        let training = self.training;
+        let (output, delta) = slot.rows_mut(rows);
         LossView {
-            output: &output[..len],
+            output,
             logits: logits(input, scratch),
-            delta: &mut delta[..delta_len],
+            delta: if training { delta } else { &mut [] },
         }
     }
 }

@@ -100,13 +100,13 @@ pub fn thousands(n: usize) -> String {
 
 /// Keras' `readable_memory_size`: 11268 bytes → "11.00 KB", powers of 1024, two decimals.
 pub fn memory_size(bytes: usize) -> String {
-    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
     let mut size = bytes as f64;
-    for unit in &UNITS[..UNITS.len() - 1] {
+    for unit in UNITS {
         if size / 1024.0 < 1.0 {
             return format!("{size:.2} {unit}");
         }
         size /= 1024.0;
     }
-    format!("{size:.2} {}", UNITS[UNITS.len() - 1])
+    format!("{size:.2} PB")
 }

@@ -96,8 +96,11 @@ pub fn bind<'a>(
                     );
                     continue;
                 }
+                let Some(&p) = positional.get(next_positional) else {
+                    continue;
+                };
                 next_positional += 1;
-                positional[next_positional - 1]
+                p
             }
             Some(key) => match all.iter().find(|p| key == *p) {
                 Some(p) => p,
@@ -292,15 +295,17 @@ pub fn is_none(expr: &Expr) -> bool {
     matches!(expr, Expr::Path(p) if p.path.is_ident("None"))
 }
 
+/// The two integers of a two-element tuple or array.
+fn two_ints<P>(elems: &syn::punctuated::Punctuated<Expr, P>) -> Option<(i128, i128)> {
+    let mut it = elems.iter();
+    Some((int_value(it.next()?)?, int_value(it.next()?)?))
+}
+
 /// An integer `n` (meaning `(n, n)`) or a pair `(a, b)` of integers, unchecked.
 fn pair(expr: &Expr) -> Option<(i128, i128)> {
     match expr {
-        Expr::Tuple(t) if t.elems.len() == 2 => {
-            Some((int_value(&t.elems[0])?, int_value(&t.elems[1])?))
-        }
-        Expr::Array(a) if a.elems.len() == 2 => {
-            Some((int_value(&a.elems[0])?, int_value(&a.elems[1])?))
-        }
+        Expr::Tuple(t) if t.elems.len() == 2 => two_ints(&t.elems),
+        Expr::Array(a) if a.elems.len() == 2 => two_ints(&a.elems),
         e => int_value(e).map(|v| (v, v)),
     }
 }
@@ -367,16 +372,20 @@ fn linear() -> ActivationPlan {
 /// `relu`, `"relu"`, `None`, `leaky_relu(0.1)`, `leaky_relu(negative_slope = 0.1)`, `gelu(approximate = true)`.
 pub fn activation(errors: &mut Errors, expr: &Expr) -> ActivationPlan {
     let (name, args, span): (String, Vec<Arg>, Span) = match expr {
-        Expr::Path(p) if p.path.get_ident().is_some() => {
-            let id = p.path.get_ident().expect("checked by the guard");
-            (id.to_string(), Vec::new(), id.span())
-        }
+        // The guard checked `get_ident`; the `None` arm is unreachable.
+        Expr::Path(p) if p.path.get_ident().is_some() => match p.path.get_ident() {
+            Some(id) => (id.to_string(), Vec::new(), id.span()),
+            None => return linear(),
+        },
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
         }) => (s.value(), Vec::new(), s.span()),
         Expr::Call(call) => match &*call.func {
             Expr::Path(p) if p.path.get_ident().is_some() => {
-                let id = p.path.get_ident().expect("checked by the guard");
+                // The guard checked it; the fallback is unreachable.
+                let Some(id) = p.path.get_ident() else {
+                    return linear();
+                };
                 let args = call
                     .args
                     .iter()
@@ -433,9 +442,9 @@ pub fn activation(errors: &mut Errors, expr: &Expr) -> ActivationPlan {
     if args.len() > params.len().min(1) {
         errors.push(
             span,
-            match params.len() {
-                0 => format!("`{name}` takes no arguments"),
-                _ => format!("`{name}` takes one argument, `{}`", params[0]),
+            match params.first() {
+                None => format!("`{name}` takes no arguments"),
+                Some(first) => format!("`{name}` takes one argument, `{first}`"),
             },
         );
         return linear();

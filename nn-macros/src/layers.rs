@@ -276,7 +276,7 @@ fn dense(errors: &mut Errors, layer: &LayerDecl, args: &Bound<'_>, shape: Option
         return None;
     }
     let units = units?;
-    if let Dim::Lit(w) = shape[0] {
+    if let Some(&Dim::Lit(w)) = shape.first() {
         if w.checked_mul(units).is_none_or(|n| n > i32::MAX as usize) {
             errors.push(
                 layer.kind.span(),
@@ -542,8 +542,8 @@ fn reshape(
             .iter()
             .map(|v| v.map_or("-1".to_string(), |n| n.to_string()))
             .collect();
-        match parts.len() {
-            1 => format!("({},)", parts[0]),
+        match parts.as_slice() {
+            [one] => format!("({one},)"),
             _ => format!("({})", parts.join(", ")),
         }
     };

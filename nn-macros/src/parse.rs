@@ -54,17 +54,22 @@ impl Parse for ModelDecl {
     }
 }
 
+/// The path's single identifier (the callers' guards check there is one; the error is a fallback).
+fn ident_of(path: &syn::Path) -> syn::Result<syn::Ident> {
+    path.get_ident().cloned().ok_or_else(|| {
+        syn::Error::new_spanned(path, "expected a layer name such as `Dense` or `Flatten`")
+    })
+}
+
 fn layer_entry(expr: Expr) -> syn::Result<LayerDecl> {
     match expr {
         Expr::Path(p) if p.path.get_ident().is_some() => Ok(LayerDecl {
-            kind: p.path.get_ident().cloned().expect("checked by the guard"),
+            kind: ident_of(&p.path)?,
             args: Vec::new(),
         }),
         Expr::Call(call) => {
             let kind = match &*call.func {
-                Expr::Path(p) if p.path.get_ident().is_some() => {
-                    p.path.get_ident().cloned().expect("checked by the guard")
-                }
+                Expr::Path(p) if p.path.get_ident().is_some() => ident_of(&p.path)?,
                 other => {
                     return Err(syn::Error::new_spanned(
                         other,

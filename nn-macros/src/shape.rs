@@ -368,9 +368,8 @@ pub fn shape_text(shape: &[Dim]) -> String {
             Dim::Generic => "IN".into(),
         })
         .collect();
-    if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
+    match dims.as_slice() {
+        [one] => format!("({one},)"),
+        _ => format!("({})", dims.join(", ")),
     }
 }

@@ -26,7 +26,7 @@ pub fn snake_case(class: &str) -> String {
     let chars: Vec<char> = class.chars().collect();
     let mut out = String::new();
     for (i, &c) in chars.iter().enumerate() {
-        let prev = i.checked_sub(1).map(|p| chars[p]);
+        let prev = i.checked_sub(1).and_then(|p| chars.get(p).copied());
         let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
         // Keras: "(.)([A-Z][a-z]+)" → "\1_\2", then "([a-z])([A-Z])" → "\1_\2".
         let split = c.is_ascii_uppercase()
@@ -97,8 +97,8 @@ fn read_weights_h5(path: &Path, spec: &ModelSpec, source: &str) -> Result<Conten
             Ok(g) => Some(g),
             Err(_) if layer.weights.is_empty() => None,
             Err(_) => {
-                let first = tensor_name(&layer.name, layer.weights[0].name);
-                return Err(mismatch(first, Mismatch::Missing));
+                let first = layer.weights.first().map_or("", |w| w.name);
+                return Err(mismatch(tensor_name(&layer.name, first), Mismatch::Missing));
             }
         };
         let Some(vars) = vars else { continue };
@@ -259,8 +259,10 @@ fn config_layers(
             config["class_name"]
         ));
     }
-    let layers = config["config"]["layers"]
-        .as_array()
+    let layers = config
+        .get("config")
+        .and_then(|c| c.get("layers"))
+        .and_then(serde_json::Value::as_array)
         .ok_or("the config has no layer list")?;
     layers
         .iter()
@@ -293,8 +295,8 @@ pub(crate) fn write_weights_h5<N: Network>(
             .map_err(io)?;
         let vars = group.create_group("vars").map_err(io)?;
         write_name(&vars, &layer.name).map_err(io)?;
-        for i in 0..layer.weights.len() {
-            let (_, shape, values) = next.next().expect("one tensor per weight");
+        // `model_tensors` gives one tensor per weight of the spec, in this order.
+        for (i, (_, shape, values)) in next.by_ref().take(layer.weights.len()).enumerate() {
             let ds = vars
                 .new_dataset::<f32>()
                 .shape(shape.as_slice())
@@ -347,9 +349,11 @@ pub fn source_from_config(
         let line = if class == "InputLayer" {
             let shape = c["batch_shape"]
                 .as_array()
+                .filter(|s| !s.is_empty())
                 .ok_or("InputLayer has no batch_shape")?;
-            let dims: Vec<String> = shape[1..]
+            let dims: Vec<String> = shape
                 .iter()
+                .skip(1)
                 .map(|d| {
                     d.as_u64()
                         .map(|d| d.to_string())

@@ -60,7 +60,7 @@ impl Format {
             Some(Format::KerasWeights)
         } else if bytes.starts_with(b"PK\x03\x04") {
             Some(Format::KerasArchive)
-        } else if bytes.len() > 8 && bytes[8] == b'{' {
+        } else if bytes.get(8) == Some(&b'{') {
             // safetensors: an 8-byte little-endian header length, then the JSON header.
             Some(Format::SafeTensors)
         } else {
@@ -147,8 +147,12 @@ pub(crate) fn check(
         let Some(i) = contents.tensors.iter().position(|t| t.name == name) else {
             return Err(mismatch(name, Mismatch::Missing));
         };
-        used[i] = true;
-        let t = &contents.tensors[i];
+        if let Some(u) = used.get_mut(i) {
+            *u = true;
+        }
+        let Some(t) = contents.tensors.get(i) else {
+            return Err(mismatch(name, Mismatch::Missing));
+        };
         if t.shape != place.weight.shape {
             return Err(mismatch(
                 name,
@@ -166,7 +170,21 @@ pub(crate) fn check(
         } else {
             &mut checked.state
         };
-        buffer[place.range()].copy_from_slice(&t.values);
+        match buffer.get_mut(place.range()) {
+            Some(dest) if dest.len() == t.values.len() => dest.copy_from_slice(&t.values),
+            // The readers give each tensor as many values as its shape holds, and the buffers
+            // are sized from the same spec as the places; a file that breaks the first is bad.
+            _ => {
+                return Err(Error::BadWeightsFile {
+                    source_name: source.to_string(),
+                    message: format!(
+                        "tensor `{name}` holds {} values for shape {:?}",
+                        t.values.len(),
+                        t.shape
+                    ),
+                })
+            }
+        }
     }
     if let Some(extra) = contents
         .tensors
@@ -249,10 +267,18 @@ pub(crate) fn model_tensors<'a, N: Network>(
             } else {
                 model.state()
             };
+            // The model's buffers and its spec come from the same declaration, so every place
+            // lies inside its buffer; the empty fallback is unreachable.
+            let values = buffer.get(place.range()).unwrap_or_default();
+            debug_assert_eq!(
+                values.len(),
+                place.weight.len(),
+                "a weight outside its buffer"
+            );
             (
                 tensor_name(&place.layer.name, place.weight.name),
                 place.weight.shape.clone(),
-                &buffer[place.range()],
+                values,
             )
         })
         .collect()

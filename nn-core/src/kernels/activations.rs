@@ -67,12 +67,12 @@ pub trait Activation: Copy + Send + Sync + std::fmt::Debug + 'static {
     /// Applies the (element-wise) activation to a run of values in place, eight lanes at a time.
     #[inline]
     fn apply_slice(&self, values: &mut [f32]) {
-        let mut chunks = values.chunks_exact_mut(8);
-        for chunk in &mut chunks {
-            let v = self.apply_x8(f32x8::new((&*chunk).try_into().expect("8 lanes")));
+        let (chunks, rest) = values.as_chunks_mut::<8>();
+        for chunk in chunks {
+            let v = self.apply_x8(f32x8::new(*chunk));
             chunk.copy_from_slice(v.as_array());
         }
-        for v in chunks.into_remainder() {
+        for v in rest {
             *v = self.apply(*v);
         }
     }

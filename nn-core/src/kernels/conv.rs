@@ -27,6 +27,12 @@
 //! may run on rayon's threads; so every sum is formed in the same order, and the results are
 //! bit-identical on any number of threads. The shapes are run-time values: the layer type
 //! passes its constants, and tests can draw random shapes.
+// Indexing here and in `implicit` stays bounds-checked: every index is bounded by the
+// `Conv2dShape`/`Window2d` dimensions, which `Conv2dShape::forward`/`backward` (and
+// `implicit::forward`/`backward`) assert against the buffers' lengths at entry; the layer's
+// shape is checked by `sequential!` at compile time. Tests compare odd and random shapes with
+// `kernels::reference`. A checked index turns an internal bug into a panic, never UB.
+#![allow(clippy::indexing_slicing)]
 
 use super::activations::Activation;
 use super::dense::Delta;
@@ -618,6 +624,7 @@ fn add_rows(rows: &[f32], sum: &mut [f32]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // why: tests fail by panicking
 mod tests {
     //! Every path (the one `Isa::current()` picks; CI runs the suite under each `SEQNET_ISA`)
     //! against f64 loops, and the determinism rules: a row's forward result does not depend on

@@ -130,9 +130,15 @@ pub fn dense_backward_fused<A: Activation>(
         db.fill(0.0);
     }
     for r in 0..rows {
-        let d = &mut delta[r * n..(r + 1) * n];
+        let row = r * n..(r + 1) * n;
+        // In range: the lengths were asserted just above.
+        let (Some(d), Some(zr), Some(yr)) =
+            (delta.get_mut(row.clone()), z.get(row.clone()), y.get(row))
+        else {
+            continue;
+        };
         if start == Delta::Output {
-            act.backward_row(&z[r * n..(r + 1) * n], &y[r * n..(r + 1) * n], d);
+            act.backward_row(zr, yr, d);
         }
         if let Some(db) = db.as_deref_mut() {
             add_into(d, db);
@@ -151,14 +157,15 @@ pub fn dense_backward_fused<A: Activation>(
 /// acc += v, eight lanes at a time.
 #[inline(always)]
 fn add_into(v: &[f32], acc: &mut [f32]) {
-    let mut a = acc.chunks_exact_mut(8);
-    let mut s = v.chunks_exact(8);
-    for (a, s) in (&mut a).zip(&mut s) {
-        let sum = f32x8::new((&*a).try_into().expect("8 lanes"))
-            + f32x8::new(s.try_into().expect("8 lanes"));
+    // Both are n long (the caller's checked shapes); the tails then pair up as before.
+    debug_assert_eq!(v.len(), acc.len());
+    let (a, a_rest) = acc.as_chunks_mut::<8>();
+    let (s, s_rest) = v.as_chunks::<8>();
+    for (a, s) in a.iter_mut().zip(s) {
+        let sum = f32x8::new(*a) + f32x8::new(*s);
         a.copy_from_slice(sum.as_array());
     }
-    for (a, s) in a.into_remainder().iter_mut().zip(s.remainder()) {
+    for (a, s) in a_rest.iter_mut().zip(s_rest) {
         *a += s;
     }
 }

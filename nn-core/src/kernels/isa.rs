@@ -42,7 +42,8 @@ impl Isa {
         static CHOSEN: OnceLock<Isa> = OnceLock::new();
         *CHOSEN.get_or_init(|| {
             let available = Isa::available();
-            let best = *available.last().expect("portable is always available");
+            // `available` always lists Portable first; the fallback is that same answer.
+            let best = available.last().copied().unwrap_or(Isa::Portable);
             match std::env::var("SEQNET_ISA")
                 .ok()
                 .as_deref()

@@ -7,6 +7,11 @@
 //! row-major window order wins, and a NaN wins over every number, so it reaches the output.
 //! Average pooling divides by the number of real cells in the window, as Keras does, not by the
 //! pool's area.
+// Indexing stays bounds-checked: every index is bounded by the `Window2d` (or channels ×
+// positions) that each entry point asserts against the buffers' lengths, and the arg-max
+// indices it follows were written by `max_pool`/`global_max_pool` over the same window.
+// Tested on odd shapes against `kernels::reference`; a bad index panics, never UB.
+#![allow(clippy::indexing_slicing)]
 
 use super::conv::Window2d;
 

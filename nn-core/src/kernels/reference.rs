@@ -1,5 +1,8 @@
 //! Naive reference implementations, written for obviousness rather than speed. Every kernel is
 //! tested against these, and benchmarks report speed as a ratio to them.
+// The naive references are textbook index loops on purpose (obviousness over speed; only tests
+// and benchmarks call them), bounded by the rows × widths their callers build the buffers from.
+#![allow(clippy::indexing_slicing)]
 
 use super::activations::Activation;
 
@@ -334,7 +337,9 @@ pub fn max_pool_backward(x: &[f32], dy: &[f32], win: &Window) -> Vec<f32> {
                     best = Some((x[at], at));
                 }
             }
-            let (_, at) = best.expect("a window has a real cell");
+            // Every output's window holds at least one real cell (the shape's checks).
+            debug_assert!(best.is_some(), "a pooling window without a real cell");
+            let Some((_, at)) = best else { continue };
             dx[at] += f64::from(dy[win.out_at(n, i, j, ch, c)]);
         }
     }

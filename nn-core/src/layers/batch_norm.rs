@@ -44,18 +44,24 @@ impl<const WIDTH: usize, const C: usize, const CENTER: bool, const SCALE: bool>
     }
 
     /// γ (ones when the layer has no scale) and β (zeros when it has no center).
+    /// The network gives the layer exactly `PARAMS` values; a shorter slice (a caller bug)
+    /// yields an empty γ or β, which the per-channel zips below then treat as absent values.
     fn gamma_beta(params: &[f32]) -> (Option<&[f32]>, Option<&[f32]>) {
-        let gamma = SCALE.then(|| &params[..C]);
-        let at = if SCALE { C } else { 0 };
-        let beta = CENTER.then(|| &params[at..at + C]);
-        (gamma, beta)
+        debug_assert_eq!(
+            params.len(),
+            Self::PARAMS,
+            "batch norm: parameters of another size"
+        );
+        let (gamma, rest) = params.split_at(if SCALE { C.min(params.len()) } else { 0 });
+        let beta = rest.get(..C).unwrap_or(rest);
+        (SCALE.then_some(gamma), CENTER.then_some(beta))
     }
 
     /// `y = x·inv + shift` per channel, for rows of `WIDTH`.
     fn normalise(input: &[f32], output: &mut [f32], inv: &[f32; C], shift: &[f32; C]) {
         for (x, y) in input.chunks_exact(C).zip(output.chunks_exact_mut(C)) {
-            for c in 0..C {
-                y[c] = x[c] * inv[c] + shift[c];
+            for (((y, x), inv), shift) in y.iter_mut().zip(x).zip(inv).zip(shift) {
+                *y = x * inv + shift;
             }
         }
     }
@@ -64,19 +70,24 @@ impl<const WIDTH: usize, const C: usize, const CENTER: bool, const SCALE: bool>
     fn affine(&self, params: &[f32], mean: &[f32], var: &[f32]) -> ([f32; C], [f32; C]) {
         let (gamma, beta) = Self::gamma_beta(params);
         let (mut inv, mut shift) = ([0.0f32; C], [0.0f32; C]);
-        for c in 0..C {
-            inv[c] = 1.0 / (var[c] + self.epsilon).sqrt();
-            if let Some(g) = gamma {
-                inv[c] *= g[c];
+        for (inv, var) in inv.iter_mut().zip(var) {
+            *inv = 1.0 / (var + self.epsilon).sqrt();
+        }
+        if let Some(g) = gamma {
+            for (inv, g) in inv.iter_mut().zip(g) {
+                *inv *= g;
             }
-            shift[c] = beta.map_or(0.0, |b| b[c]) - mean[c] * inv[c];
+        }
+        for (c, ((shift, inv), mean)) in shift.iter_mut().zip(&inv).zip(mean).enumerate() {
+            let b = beta.and_then(|b| b.get(c)).copied().unwrap_or(0.0);
+            *shift = b - mean * inv;
         }
         (inv, shift)
     }
 
     /// Inference: the moving statistics.
     fn forward_inference(&self, weights: Weights<'_>, input: &[f32], output: &mut [f32]) {
-        let (mean, var) = weights.state.split_at(C);
+        let (mean, var) = weights.state.split_at(C.min(weights.state.len()));
         let (inv, shift) = self.affine(weights.params, mean, var);
         Self::normalise(input, output, &inv, &shift);
     }
@@ -109,10 +120,12 @@ impl<const WIDTH: usize, const C: usize, const CENTER: bool, const SCALE: bool> 
     /// γ = 1, β = 0, moving mean 0, moving variance 1.
     fn init(&self, params: &mut [f32], state: &mut [f32], _rng: &mut InitRng) {
         let at = if SCALE { C } else { 0 };
-        params[..at].fill(1.0);
-        params[at..].fill(0.0);
-        state[..C].fill(0.0);
-        state[C..].fill(1.0);
+        let (gamma, beta) = params.split_at_mut(at.min(params.len()));
+        gamma.fill(1.0);
+        beta.fill(0.0);
+        let (mean, var) = state.split_at_mut(C.min(state.len()));
+        mean.fill(0.0);
+        var.fill(1.0);
     }
 
     fn scratch_len(&self, rows: usize, training: bool) -> usize {
@@ -128,33 +141,47 @@ impl<const WIDTH: usize, const C: usize, const CENTER: bool, const SCALE: bool> 
         if pass.phase == Phase::Inference {
             return self.forward_inference(weights, pass.input, pass.output);
         }
-        let (stats, x_hat) = pass.scratch.split_at_mut(STATS * C);
-        let x_hat = &mut x_hat[..len];
+        // The tape gives a training pass `scratch_len(rows, true)` values: the statistics,
+        // then x̂. The zips below stop at the shorter side should a caller break that.
+        debug_assert!(
+            pass.scratch.len() >= STATS * C + len,
+            "batch norm: scratch too short"
+        );
+        let (stats, x_hat) = pass
+            .scratch
+            .split_at_mut((STATS * C).min(pass.scratch.len()));
         let n = (len / C) as f64;
         // Two passes, as TensorFlow's moments: the mean, then the mean squared difference.
         // Sums in f64 so the statistics do not depend on the batch size's rounding.
         let mut sum = [0.0f64; C];
         for x in pass.input.chunks_exact(C) {
-            for c in 0..C {
-                sum[c] += f64::from(x[c]);
+            for (s, x) in sum.iter_mut().zip(x) {
+                *s += f64::from(*x);
             }
         }
-        let mean: [f32; C] = std::array::from_fn(|c| (sum[c] / n) as f32);
+        let mean: [f32; C] = sum.map(|s| (s / n) as f32);
         let mut sq = [0.0f64; C];
         for x in pass.input.chunks_exact(C) {
-            for c in 0..C {
-                let d = f64::from(x[c] - mean[c]);
-                sq[c] += d * d;
+            for ((s, x), m) in sq.iter_mut().zip(x).zip(&mean) {
+                let d = f64::from(x - m);
+                *s += d * d;
             }
         }
-        let var: [f32; C] = std::array::from_fn(|c| (sq[c] / n) as f32);
-        let inv_std: [f32; C] = std::array::from_fn(|c| 1.0 / (var[c] + self.epsilon).sqrt());
-        stats[MEAN * C..][..C].copy_from_slice(&mean);
-        stats[VAR * C..][..C].copy_from_slice(&var);
-        stats[INV_STD * C..][..C].copy_from_slice(&inv_std);
-        for (x, h) in pass.input.chunks_exact(C).zip(x_hat.chunks_exact_mut(C)) {
-            for c in 0..C {
-                h[c] = (x[c] - mean[c]) * inv_std[c];
+        let var: [f32; C] = sq.map(|s| (s / n) as f32);
+        let inv_std: [f32; C] = var.map(|v| 1.0 / (v + self.epsilon).sqrt());
+        for (k, values) in [(MEAN, &mean), (VAR, &var), (INV_STD, &inv_std)] {
+            if let Some(slot) = stats.get_mut(k * C..(k + 1) * C) {
+                slot.copy_from_slice(values);
+            }
+        }
+        for (x, h) in pass
+            .input
+            .chunks_exact(C)
+            .zip(x_hat.chunks_exact_mut(C))
+            .take(len / C)
+        {
+            for (((h, x), m), s) in h.iter_mut().zip(x).zip(&mean).zip(&inv_std) {
+                *h = (x - m) * s;
             }
         }
         let (inv, shift) = self.affine(weights.params, &mean, &var);
@@ -163,42 +190,59 @@ impl<const WIDTH: usize, const C: usize, const CENTER: bool, const SCALE: bool> 
 
     fn backward(&self, weights: Weights<'_>, pass: Backward<'_>, grads: &mut [f32]) {
         let len = pass.rows * WIDTH;
-        let (stats, x_hat) = pass.scratch.split_at(STATS * C);
-        let x_hat = &x_hat[..len];
-        let inv_std = &stats[INV_STD * C..][..C];
+        // As in `forward`: the statistics, then x̂, in a scratch the tape sized for them.
+        debug_assert!(
+            pass.scratch.len() >= STATS * C + len,
+            "batch norm: scratch too short"
+        );
+        let (stats, x_hat) = pass.scratch.split_at((STATS * C).min(pass.scratch.len()));
+        let inv_std = stats
+            .get(INV_STD * C..(INV_STD + 1) * C)
+            .unwrap_or_default();
         let (gamma, _) = Self::gamma_beta(weights.params);
         let mut sum_dy = [0.0f64; C];
         let mut sum_dy_xhat = [0.0f64; C];
-        for (dy, h) in pass.delta.chunks_exact(C).zip(x_hat.chunks_exact(C)) {
-            for c in 0..C {
-                sum_dy[c] += f64::from(dy[c]);
-                sum_dy_xhat[c] += f64::from(dy[c]) * f64::from(h[c]);
+        for (dy, h) in pass
+            .delta
+            .chunks_exact(C)
+            .zip(x_hat.chunks_exact(C))
+            .take(len / C)
+        {
+            for (((s, sx), dy), h) in sum_dy.iter_mut().zip(&mut sum_dy_xhat).zip(dy).zip(h) {
+                *s += f64::from(*dy);
+                *sx += f64::from(*dy) * f64::from(*h);
             }
         }
-        let at = if SCALE { C } else { 0 };
+        // `grads` is the layer's `PARAMS` values: γ's gradient (when SCALE), then β's.
+        let (d_gamma, d_beta) = grads.split_at_mut(if SCALE { C.min(grads.len()) } else { 0 });
         if SCALE {
-            for c in 0..C {
-                grads[c] = sum_dy_xhat[c] as f32;
+            for (g, s) in d_gamma.iter_mut().zip(&sum_dy_xhat) {
+                *g = *s as f32;
             }
         }
         if CENTER {
-            for c in 0..C {
-                grads[at + c] = sum_dy[c] as f32;
+            for (g, s) in d_beta.iter_mut().zip(&sum_dy) {
+                *g = *s as f32;
             }
         }
         let Some(dx) = pass.input_delta else { return };
         let n = (len / C) as f64;
         // dx = γ·inv_std · (dy − mean(dy) − x̂·mean(dy·x̂))
-        let scale: [f32; C] = std::array::from_fn(|c| gamma.map_or(1.0, |g| g[c]) * inv_std[c]);
-        let mean_dy: [f32; C] = std::array::from_fn(|c| (sum_dy[c] / n) as f32);
-        let mean_dy_xhat: [f32; C] = std::array::from_fn(|c| (sum_dy_xhat[c] / n) as f32);
+        let mut scale = [0.0f32; C];
+        for (c, (s, inv)) in scale.iter_mut().zip(inv_std).enumerate() {
+            let g = gamma.and_then(|g| g.get(c)).copied().unwrap_or(1.0);
+            *s = g * inv;
+        }
+        let mean_dy: [f32; C] = sum_dy.map(|s| (s / n) as f32);
+        let mean_dy_xhat: [f32; C] = sum_dy_xhat.map(|s| (s / n) as f32);
         for ((dx, dy), h) in dx
             .chunks_exact_mut(C)
             .zip(pass.delta.chunks_exact(C))
             .zip(x_hat.chunks_exact(C))
         {
-            for c in 0..C {
-                dx[c] = scale[c] * (dy[c] - mean_dy[c] - h[c] * mean_dy_xhat[c]);
+            let per_channel = scale.iter().zip(&mean_dy).zip(&mean_dy_xhat);
+            for (((dx, dy), h), ((s, m), mh)) in dx.iter_mut().zip(dy).zip(h).zip(per_channel) {
+                *dx = s * (dy - m - h * mh);
             }
         }
     }
@@ -209,12 +253,15 @@ impl<const WIDTH: usize, const C: usize, const CENTER: bool, const SCALE: bool> 
 
     /// The moving averages, from the statistics of the last training pass.
     fn update_state(&self, state: &mut [f32], scratch: &[f32], _rows: usize) {
-        let (moving_mean, moving_var) = state.split_at_mut(C);
+        let (moving_mean, moving_var) = state.split_at_mut(C.min(state.len()));
         let keep = self.momentum as f32;
         let take = (1.0 - self.momentum) as f32;
-        for c in 0..C {
-            moving_mean[c] = moving_mean[c] * keep + scratch[MEAN * C + c] * take;
-            moving_var[c] = moving_var[c] * keep + scratch[VAR * C + c] * take;
+        let stat = |k: usize| scratch.get(k * C..(k + 1) * C).unwrap_or_default();
+        for (m, s) in moving_mean.iter_mut().zip(stat(MEAN)) {
+            *m = *m * keep + s * take;
+        }
+        for (v, s) in moving_var.iter_mut().zip(stat(VAR)) {
+            *v = *v * keep + s * take;
         }
     }
 }

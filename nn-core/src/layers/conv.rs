@@ -2,7 +2,7 @@
 //! packed GEMM elsewhere, both with the Dense epilogue; see there), with every size a const
 //! generic.
 
-use super::{weight, Backward, Forward, Layer, Weights};
+use super::{head, head_mut, part, weight, Backward, Forward, Layer, Weights};
 use crate::kernels::activations::Activation;
 use crate::kernels::conv::{Axis, Conv2dShape, ConvGrads, ConvTensors, Window2d};
 use crate::params::InitRng;
@@ -62,8 +62,8 @@ impl<
     fn tensors<'a>(params: &'a [f32], x: &'a [f32]) -> ConvTensors<'a> {
         ConvTensors {
             x,
-            kernel: &params[..Self::KERNEL_LEN],
-            bias: BIAS.then(|| &params[Self::KERNEL_LEN..Self::KERNEL_LEN + F]),
+            kernel: head(params, Self::KERNEL_LEN),
+            bias: BIAS.then(|| part(params, Self::KERNEL_LEN, F)),
         }
     }
 }
@@ -119,7 +119,7 @@ impl<
 
     fn forward(&self, weights: Weights<'_>, pass: Forward<'_>) {
         let len = pass.rows * Self::SHAPE.output_len();
-        let z = (!pass.scratch.is_empty()).then(|| &mut pass.scratch[..len]);
+        let z = (!pass.scratch.is_empty()).then(|| head_mut(pass.scratch, len));
         Self::SHAPE.forward(
             Self::tensors(weights.params, pass.input),
             &self.activation,
@@ -144,7 +144,7 @@ impl<
                 bias: BIAS.then_some(bias),
                 input: pass.input_delta,
             },
-            &mut partials[..Self::SHAPE.partials_len(pass.rows)],
+            head_mut(partials, Self::SHAPE.partials_len(pass.rows)),
         );
     }
 

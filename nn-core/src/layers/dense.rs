@@ -1,6 +1,6 @@
 //! `Dense`: y = act(x·W + b).
 
-use super::{weight, Backward, Forward, Layer, Weights};
+use super::{head, head_mut, part, weight, Backward, Forward, Layer, Weights};
 use crate::kernels::activations::Activation;
 use crate::kernels::dense::{dense_backward_fused, dense_forward_fused, DenseDims, DenseGrads};
 use crate::params::InitRng;
@@ -29,13 +29,13 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Dense<I
     /// The kernel `[IN][OUT]` within this layer's parameters.
     #[inline]
     pub fn kernel(params: &[f32]) -> &[f32] {
-        &params[..Self::KERNEL_LEN]
+        head(params, Self::KERNEL_LEN)
     }
 
     /// The bias within this layer's parameters, if the layer has one.
     #[inline]
     pub fn bias(params: &[f32]) -> Option<&[f32]> {
-        BIAS.then(|| &params[Self::KERNEL_LEN..Self::KERNEL_LEN + OUT])
+        BIAS.then(|| part(params, Self::KERNEL_LEN, OUT))
     }
 
     fn dims(rows: usize) -> DenseDims {
@@ -88,7 +88,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Layer
     #[inline]
     fn forward(&self, weights: Weights<'_>, pass: Forward<'_>) {
         let rows = pass.rows;
-        let z = (!pass.scratch.is_empty()).then(|| &mut pass.scratch[..rows * OUT]);
+        let z = (!pass.scratch.is_empty()).then(|| head_mut(pass.scratch, rows * OUT));
         dense_forward_fused(
             pass.input,
             Self::kernel(weights.params),
@@ -109,7 +109,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Layer
         dense_backward_fused(
             pass.input,
             Self::kernel(weights.params),
-            &pass.scratch[..rows * OUT],
+            head(pass.scratch, rows * OUT),
             pass.output,
             pass.delta,
             &self.activation,

@@ -6,7 +6,7 @@
 //! masks come from its backend's generator and cannot be reproduced here, nor between Keras
 //! backends.
 
-use super::{Backward, Forward, Layer, Phase, TrainingPass, Weights};
+use super::{head, head_mut, Backward, Forward, Layer, Phase, TrainingPass, Weights};
 use crate::params::InitRng;
 use crate::spec::WeightSpec;
 
@@ -95,7 +95,7 @@ impl<const WIDTH: usize> Layer for Dropout<WIDTH> {
         let len = pass.rows * WIDTH;
         match pass.phase {
             Phase::Training(training) if self.rate > 0.0 => {
-                let mask = &mut pass.scratch[..len];
+                let mask = head_mut(pass.scratch, len);
                 self.draw_mask(training, mask);
                 for ((y, x), m) in pass.output.iter_mut().zip(pass.input).zip(&*mask) {
                     *y = x * m;
@@ -103,7 +103,7 @@ impl<const WIDTH: usize> Layer for Dropout<WIDTH> {
             }
             Phase::Training(_) => {
                 // rate 0: Keras skips the layer; a mask of ones keeps the backward pass uniform.
-                pass.scratch[..len].fill(1.0);
+                head_mut(pass.scratch, len).fill(1.0);
                 pass.output.copy_from_slice(pass.input);
             }
             Phase::Inference => pass.output.copy_from_slice(pass.input),
@@ -112,7 +112,7 @@ impl<const WIDTH: usize> Layer for Dropout<WIDTH> {
 
     fn backward(&self, _weights: Weights<'_>, pass: Backward<'_>, _grads: &mut [f32]) {
         if let Some(dx) = pass.input_delta {
-            let mask = &pass.scratch[..pass.rows * WIDTH];
+            let mask = head(pass.scratch, pass.rows * WIDTH);
             for ((dx, dy), m) in dx.iter_mut().zip(&*pass.delta).zip(mask) {
                 *dx = dy * m;
             }

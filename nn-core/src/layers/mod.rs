@@ -230,15 +230,42 @@ pub fn backward_layer<L: Layer>(
     layer.backward(weights, pass, grads);
 }
 
+/// `&s[..n]` for a layer's slice of a buffer the network sized from the layer's own consts
+/// (`PARAMS`, `scratch_len`), so the prefix always fits. Should a caller break that, the whole
+/// shorter slice comes back and the kernel's own length check (or a shorter zip) meets it.
+#[inline]
+pub(crate) fn head(s: &[f32], n: usize) -> &[f32] {
+    debug_assert!(n <= s.len(), "a layer buffer shorter than its consts say");
+    s.split_at(n.min(s.len())).0
+}
+
+/// `&mut s[..n]`, as [`head`].
+#[inline]
+pub(crate) fn head_mut(s: &mut [f32], n: usize) -> &mut [f32] {
+    debug_assert!(n <= s.len(), "a layer buffer shorter than its consts say");
+    let n = n.min(s.len());
+    s.split_at_mut(n).0
+}
+
+/// `&s[from..from + n]` (a bias after a kernel), as [`head`]: empty when out of range.
+#[inline]
+pub(crate) fn part(s: &[f32], from: usize, n: usize) -> &[f32] {
+    debug_assert!(
+        from + n <= s.len(),
+        "a layer buffer shorter than its consts say"
+    );
+    s.get(from..from + n).unwrap_or_default()
+}
+
 /// The largest of `values` (a const fn, for the generated `MAX_LAYER_MACS`).
 pub const fn max_of(values: &[usize]) -> usize {
     let mut max = 0;
-    let mut i = 0;
-    while i < values.len() {
-        if values[i] > max {
-            max = values[i];
+    let mut rest = values;
+    while let [first, tail @ ..] = rest {
+        if *first > max {
+            max = *first;
         }
-        i += 1;
+        rest = tail;
     }
     max
 }

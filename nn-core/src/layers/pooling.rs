@@ -11,7 +11,7 @@ use crate::spec::WeightSpec;
 
 /// The scratch of a max pooling pass as arg-max indices (empty when the tape keeps none).
 fn indices(scratch: &mut [f32], len: usize) -> Option<&mut [u32]> {
-    (!scratch.is_empty()).then(|| bytemuck::cast_slice_mut(&mut scratch[..len]))
+    (!scratch.is_empty()).then(|| bytemuck::cast_slice_mut(super::head_mut(scratch, len)))
 }
 
 macro_rules! window_pooling {
@@ -114,7 +114,9 @@ window_pooling!(
     MaxPooling2D, "MaxPooling2D",
     forward(window, x, y, args) { pool::max_pool(window, x, y, args) },
     backward(window, dy, args, dx) {
-        let args = args.expect("a training tape keeps the arg-max");
+        // A backward pass follows a training forward pass, whose tape kept the arg-max.
+        debug_assert!(args.is_some(), "max pooling backward without a training tape");
+        let Some(args) = args else { return };
         pool::max_pool_backward(window.input_len(), dy, args, dx)
     },
     scratch: true
@@ -197,7 +199,9 @@ global_pooling!(
     GlobalMaxPooling2D, "GlobalMaxPooling2D",
     forward(x, y, args) { pool::global_max_pool(C, x, y, args) },
     backward(dy, args, dx) {
-        let args = args.expect("a training tape keeps the arg-max");
+        // A backward pass follows a training forward pass, whose tape kept the arg-max.
+        debug_assert!(args.is_some(), "max pooling backward without a training tape");
+        let Some(args) = args else { return };
         pool::max_pool_backward(P * C, dy, args, dx)
     },
     scratch: true

@@ -589,12 +589,14 @@ fn backward_group<A: Activation>(
             weight_tiles(shape, plan, &g, q0, &delta[rows], dw);
         }
         if let Some(dx) = input_delta {
-            match padded_dx {
-                Some(pdx) => {
+            // `with_group` hands a padded dX buffer exactly when the plan pads.
+            match (padded_dx, plan.pad) {
+                (Some(pdx), Some(pad)) => {
                     input_group(shape, plan, &g, delta, pdx);
-                    unpad_images(shape, plan.pad.expect("padded"), pdx, dx);
+                    unpad_images(shape, pad, pdx, dx);
                 }
-                None => {
+                (padded_dx, _) => {
+                    debug_assert!(padded_dx.is_none(), "a padded dX buffer without padding");
                     dx.fill(0.0);
                     input_group(shape, plan, &g, delta, dx);
                 }

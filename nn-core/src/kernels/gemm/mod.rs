@@ -14,6 +14,13 @@
 //!
 //! Every output element is computed by one microkernel call sequence whose order depends only on
 //! k, never on how rows are split among threads, so results are bit-identical for any thread count.
+// Indexing here (and in `direct`, `gemv`, `pack`, `portable`, `x86`) stays bounds-checked
+// rather than `get`-based: every index is bounded by m, n, k and the MR/NR/KC/MC/NC blocking,
+// which `gemm`/`gemv`/`row_dots` assert against the buffers' lengths at entry (and which the
+// layers take from shapes `sequential!` checked at compile time). The tests run odd sizes
+// against `kernels::reference`. A checked index is the safety net that turns an internal bug
+// into a panic rather than a wrong result or UB next to the `unsafe` microkernels.
+#![allow(clippy::indexing_slicing)]
 
 mod direct;
 mod gemv;

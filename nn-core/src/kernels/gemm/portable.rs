@@ -34,9 +34,10 @@ impl Microkernel for Kernel {
             )
         };
         let mut acc = [[f32x8::ZERO; 2]; MR];
-        for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
-            let b0 = f32x8::new(bp[..8].try_into().expect("8 lanes"));
-            let b1 = f32x8::new(bp[8..].try_into().expect("8 lanes"));
+        for (ap, bp) in a.chunks_exact(MR).zip(b.as_chunks::<NR>().0) {
+            // NR = 16: exactly two halves of eight (the indices fold to constants).
+            let (halves, _) = bp.as_chunks::<8>();
+            let (b0, b1) = (f32x8::new(halves[0]), f32x8::new(halves[1]));
             for (row, &av) in acc.iter_mut().zip(ap) {
                 let av = f32x8::splat(av);
                 row[0] = av.mul_add(b0, row[0]);
@@ -46,17 +47,17 @@ impl Microkernel for Kernel {
         for (r, row) in acc.iter().enumerate() {
             // SAFETY: row r of the tile, NR values from c + r·ldc, inside the caller's tile.
             let out = unsafe { std::slice::from_raw_parts_mut(c.add(r * ldc), NR) };
-            for (h, (half, v)) in out.chunks_exact_mut(8).zip(row).enumerate() {
+            for (h, (half, v)) in out.as_chunks_mut::<8>().0.iter_mut().zip(row).enumerate() {
                 let mut v = *v;
                 if accumulate {
-                    v += f32x8::new(half.try_into().expect("8 lanes"));
+                    v += f32x8::new(*half);
                 }
                 if let Some(f) = finish {
                     // SAFETY: NR bias values and the tile at z, as Microkernel::run requires.
                     unsafe {
                         if !f.bias.is_null() {
-                            let b = std::slice::from_raw_parts(f.bias.add(8 * h), 8);
-                            v += f32x8::new(b.try_into().expect("8 lanes"));
+                            let b = f.bias.add(8 * h).cast::<[f32; 8]>().read_unaligned();
+                            v += f32x8::new(b);
                         }
                         if !f.z.is_null() {
                             let z = std::slice::from_raw_parts_mut(f.z.add(r * ldc + 8 * h), 8);
