@@ -240,7 +240,7 @@ pub fn check_finite(what: &'static str, data: &[f32], width: usize) -> Result<()
 
 /// The index and value of the first NaN or infinity in `data`.
 #[inline]
-fn first_non_finite(data: &[f32]) -> Option<(usize, f32)> {
+pub(crate) fn first_non_finite(data: &[f32]) -> Option<(usize, f32)> {
     /// Values per block: the exact search runs again only over a block that failed.
     const BLOCK: usize = 256;
     data.chunks(BLOCK).enumerate().find_map(|(k, block)| {

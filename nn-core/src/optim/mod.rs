@@ -52,7 +52,7 @@ macro_rules! optimizer_common {
             )*
         }
         fn state_is_finite(&self) -> bool {
-            true $(&& $crate::train::all_finite(&self.$field))*
+            true $(&& $crate::error::all_finite(&self.$field))*
         }
     };
 }

@@ -325,15 +325,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         // A callback may write the weights (EarlyStopping restores its best ones); one that
         // wrote a NaN would otherwise surface a batch later as a divergence it did not cause.
         for (trainable, values) in [(true, self.model.params()), (false, self.model.state())] {
-            if crate::error::all_finite(values) {
-                continue;
-            }
-            if let Some((i, value)) = values
-                .iter()
-                .copied()
-                .enumerate()
-                .find(|(_, v)| !v.is_finite())
-            {
+            if let Some((i, value)) = crate::error::first_non_finite(values) {
                 let (_, weight) = self.place_of(i, trainable);
                 return Err(Error::InvalidArgument {
                     what: "weights written by a callback",

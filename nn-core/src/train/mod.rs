@@ -15,7 +15,7 @@ pub use checkpoint::ModelCheckpoint;
 pub use fit::Fit;
 pub use history::{History, Logs};
 
-use crate::error::{check_finite, Error, Result};
+use crate::error::{all_finite, check_finite, first_non_finite, Error, Result};
 use crate::kernels::gemm::PARALLEL_MIN_MACS;
 use crate::layers::{Phase, TrainingPass};
 use crate::loss::{Loss, LossBatch};
@@ -65,34 +65,6 @@ struct Snapshot {
     params: Vec<f32>,
     state: Vec<f32>,
     optimizer: OptimizerState,
-}
-
-/// Whether every value is finite. Scans fixed blocks without early exit (an or of "exponent
-/// all ones" flags: and, compare, or, which SSE2 has), so it vectorises on every ISA path: the
-/// cost of checking every training step.
-pub(crate) fn all_finite(data: &[f32]) -> bool {
-    const BLOCK: usize = 256;
-    const EXPONENT: u32 = 0x7f80_0000;
-    let bad = |block: &[f32]| {
-        block.iter().fold(0u32, |acc, v| {
-            acc | u32::from(v.to_bits() & EXPONENT == EXPONENT)
-        }) != 0
-    };
-    let mut blocks = data.chunks_exact(BLOCK);
-    for block in &mut blocks {
-        if bad(block) {
-            return false;
-        }
-    }
-    !bad(blocks.remainder())
-}
-
-/// The first non-finite value of `data` and its index.
-fn first_non_finite(data: &[f32]) -> Option<(usize, f32)> {
-    data.iter()
-        .copied()
-        .enumerate()
-        .find(|(_, v)| !v.is_finite())
 }
 
 /// A network with its optimizer, loss and metrics: what Keras' `model.compile` makes.
