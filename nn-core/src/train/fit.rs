@@ -314,13 +314,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         let lr = state.learning_rate;
         let saves = std::mem::take(&mut state.save_requests);
         result?;
-        if !(lr.is_finite() && lr >= 0.0) {
-            return Err(Error::InvalidArgument {
-                what: "learning_rate set by a callback",
-                expected: "a finite number ≥ 0",
-                got: lr.to_string(),
-            });
-        }
+        crate::optim::check_non_negative("learning_rate set by a callback", lr)?;
         self.optimizer.set_learning_rate(lr);
         // A callback may write the weights (EarlyStopping restores its best ones); one that
         // wrote a NaN would otherwise surface a batch later as a divergence it did not cause.
