@@ -276,7 +276,7 @@ fn dense_sections(
         one.install(|| {
             let options = Fit {
                 epochs: 1,
-                verbose: 0,
+                verbose: 0.into(),
                 ..Fit::default()
             };
             m.fit(&xe, &ye, options).expect("an epoch")

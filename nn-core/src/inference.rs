@@ -13,7 +13,7 @@
 use crate::error::{all_finite, check_finite, row_count, Error, Result};
 use crate::layers::Phase;
 use crate::network::{Network, Tape};
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 /// Rows per forward pass: large enough to amortise the per-layer call overhead, small enough that
 /// a chunk's activations stay in L2 for the tutorial-sized networks.
@@ -75,7 +75,7 @@ fn forward_rows<N: Network>(net: &N, x: &[f32], out: &mut [f32]) {
     let out_chunks = out.chunks_mut(PREDICT_CHUNK_ROWS * N::OUTPUT_WIDTH);
     let parallel = rows > PREDICT_CHUNK_ROWS
         && rows.saturating_mul(N::MACS_PER_ROW) >= PARALLEL_MIN_WORK
-        && rayon::current_num_threads() > 1;
+        && crate::par::current_num_threads() > 1;
     if parallel {
         x.par_chunks(PREDICT_CHUNK_ROWS * N::INPUT_WIDTH)
             .zip(out.par_chunks_mut(PREDICT_CHUNK_ROWS * N::OUTPUT_WIDTH))

@@ -73,6 +73,7 @@ impl std::fmt::Debug for AlignedBuf {
 
 /// The random stream weight initialisers draw from. ChaCha8 because its output for a seed is
 /// fixed by its specification, so a seed gives the same weights on every platform and version.
+#[derive(Debug)]
 pub struct InitRng(ChaCha8Rng);
 
 impl InitRng {

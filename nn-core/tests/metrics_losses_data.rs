@@ -1,9 +1,9 @@
 //! Metrics, losses and data helpers against values worked out by hand.
 
 use nn_core::data::*;
-use nn_core::kernels::dense::Delta;
 use nn_core::loss::{Loss, LossBatch};
 use nn_core::metrics::{accuracy_score, Metric, MetricState};
+use nn_core::network::Delta;
 use nn_core::Error;
 
 fn metric(m: Metric, output: &[f32], labels: &[f32], outputs: usize) -> f64 {

@@ -5,12 +5,13 @@
 //! everything else is the same for every layer and lives in `nn-core`.
 //!
 //! Generated code names the runtime as `::seqnet::__private`, so it works wherever the user has
-//! the `seqnet` crate, without importing anything.
+//! the `seqnet` crate, without importing anything; a dependency renamed in the user's Cargo.toml
+//! (`nn = { package = "seqnet", … }`) is found by `proc-macro-crate` and named `::nn::__private`.
 
 use crate::parse::ModelDecl;
 use crate::shape::{flat_width, Dim, Kind, LayerPlan, Plan};
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 /// Above this many values of intermediate outputs, `predict_one` keeps them in a reused
 /// per-thread buffer instead of on the stack (256 KB), so a large image model cannot overflow
@@ -171,15 +172,38 @@ fn row_type(shape: &[Dim]) -> TokenStream {
     }
 }
 
+/// The facade's path in the crate being compiled, from what `proc-macro-crate` found in its
+/// Cargo.toml: `::name` for a (possibly renamed) dependency. `Itself` (seqnet's own examples and
+/// doctests, compiled in seqnet's package, where `crate` would be the example) and a manifest
+/// that does not name seqnet (a build outside Cargo) keep `::seqnet`; the facade declares
+/// `extern crate self as seqnet`, so that path also works inside it.
+fn facade_path(
+    found: Result<proc_macro_crate::FoundCrate, proc_macro_crate::Error>,
+) -> TokenStream {
+    match found {
+        Ok(proc_macro_crate::FoundCrate::Name(name)) => match syn::parse_str::<syn::Ident>(&name) {
+            Ok(ident) => quote!(::#ident),
+            Err(_) => quote!(::seqnet),
+        },
+        Ok(proc_macro_crate::FoundCrate::Itself) | Err(_) => quote!(::seqnet),
+    }
+}
+
 pub fn expand(model: &ModelDecl, plan: &Plan) -> syn::Result<TokenStream> {
-    let rt = quote!(::seqnet::__private);
+    let facade = facade_path(proc_macro_crate::crate_name("seqnet"));
+    let rt = quote!(#facade::__private);
     let ModelDecl {
         attrs, vis, name, ..
     } = model;
     let name_str = name.to_string();
     let generic = plan.input_width() == Dim::Generic;
     let (decl_generics, use_generics) = if generic {
-        (quote!(<const IN: usize>), quote!(<IN>))
+        // Spanned at the struct's name: when the width cannot be inferred (the model used
+        // before any data), rustc's notes point at `struct Tiny`, not the whole invocation.
+        (
+            quote_spanned!(name.span()=> <const IN: usize>),
+            quote!(<IN>),
+        )
     } else {
         (quote!(), quote!())
     };
@@ -259,7 +283,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> syn::Result<TokenStream> {
         let start = if i + 1 == n {
             quote!(start)
         } else {
-            quote!(#rt::kernels::dense::Delta::Output)
+            quote!(#rt::network::Delta::Output)
         };
         let earlier: Vec<TokenStream> = tys
             .iter()
@@ -326,8 +350,21 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> syn::Result<TokenStream> {
     let input_shape = &plan.input.shape;
     let explicit = plan.input.explicit;
 
+    // A generic model's docs say where its width comes from, and how to name it when no data
+    // has fixed it yet (rustc's "cannot infer the value of the const parameter `IN`").
+    let width_doc = if generic {
+        let text = format!(
+            " The input width `IN` is not declared: it comes from the first rows the model \
+             is given. To use the model before that (`summary()` right after `new`), name it: \
+             `{name}::<10>::new(seed)` for 10 features."
+        );
+        quote!(#[doc = ""] #[doc = #text])
+    } else {
+        quote!()
+    };
     Ok(quote! {
         #(#attrs)*
+        #width_doc
         #vis struct #name #decl_generics {
             params: #rt::AlignedBuf,
             state: #rt::AlignedBuf,
@@ -478,7 +515,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan) -> syn::Result<TokenStream> {
                 rows: usize,
                 tape: &mut #rt::Tape,
                 grads: &mut [f32],
-                start: #rt::kernels::dense::Delta,
+                start: #rt::network::Delta,
             ) {
                 assert_eq!(
                     grads.len(),
@@ -602,4 +639,37 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
             })
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::facade_path;
+    use proc_macro_crate::{Error, FoundCrate};
+
+    fn path(found: Result<FoundCrate, Error>) -> String {
+        facade_path(found).to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn the_facade_is_named_as_the_manifest_names_it() {
+        assert_eq!(path(Ok(FoundCrate::Name("seqnet".into()))), "::seqnet");
+        // `nn = { package = "seqnet", … }`, or a hyphenated key that proc-macro-crate sanitises.
+        assert_eq!(path(Ok(FoundCrate::Name("nn".into()))), "::nn");
+        assert_eq!(
+            path(Ok(FoundCrate::Name("my_seqnet".into()))),
+            "::my_seqnet"
+        );
+    }
+
+    #[test]
+    fn seqnet_itself_and_unknown_manifests_use_the_absolute_name() {
+        // Examples and doctests of the seqnet package: `crate` there is the example, not seqnet.
+        assert_eq!(path(Ok(FoundCrate::Itself)), "::seqnet");
+        assert_eq!(path(Err(Error::CargoManifestDirNotSet)), "::seqnet");
+        // Not an identifier: never emitted as a path.
+        assert_eq!(
+            path(Ok(FoundCrate::Name("not an ident".into()))),
+            "::seqnet"
+        );
+    }
 }

@@ -38,7 +38,7 @@ use super::activations::Activation;
 use super::dense::Delta;
 use super::gemm::{gemm, gemm_fused, Epilogue, MatRef, PARALLEL_MIN_MACS};
 use super::isa::Isa;
-use rayon::prelude::*;
+use crate::par::prelude::*;
 use std::cell::RefCell;
 
 #[cfg(target_arch = "x86_64")]
@@ -229,6 +229,7 @@ pub struct Conv2dShape {
 }
 
 /// The gradient buffers a convolution's backward pass writes.
+#[derive(Debug)]
 pub struct ConvGrads<'a> {
     /// dL/dW, `[kh][kw][c][f]`, overwritten.
     pub kernel: &'a mut [f32],
@@ -239,6 +240,7 @@ pub struct ConvGrads<'a> {
 }
 
 /// The tensors of one convolution pass over `rows` images, all row-major channels-last.
+#[derive(Debug)]
 pub struct ConvTensors<'a> {
     /// The input images, `rows × input_len`.
     pub x: &'a [f32],
@@ -308,7 +310,7 @@ impl Conv2dShape {
     fn parallel(&self, rows: usize) -> bool {
         rows > self.group()
             && rows.saturating_mul(self.macs()) >= PARALLEL_MIN_MACS
-            && rayon::current_num_threads() > 1
+            && crate::par::current_num_threads() > 1
     }
 
     /// y = act(conv(x, W) + b) over `rows` images; `z`, when given, receives conv(x, W) + b.

@@ -88,6 +88,7 @@ pub enum Delta {
 }
 
 /// The gradient buffers one Dense backward pass writes.
+#[derive(Debug)]
 pub struct DenseGrads<'a> {
     /// dL/dW, `k × n`, overwritten.
     pub kernel: &'a mut [f32],

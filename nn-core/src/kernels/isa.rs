@@ -24,17 +24,21 @@ pub enum Isa {
 impl Isa {
     /// Every path this CPU can run, lowest first.
     pub fn available() -> Vec<Isa> {
-        let mut v = vec![Isa::Portable];
         #[cfg(target_arch = "x86_64")]
         {
+            let mut v = vec![Isa::Portable];
             if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
                 v.push(Isa::Avx2);
             }
             if is_x86_feature_detected!("avx512f") {
                 v.push(Isa::Avx512);
             }
+            v
         }
-        v
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            vec![Isa::Portable]
+        }
     }
 
     /// The best path, or the one `SEQNET_ISA` asks for when the CPU has it. Decided once.
@@ -66,6 +70,7 @@ impl Isa {
     }
 
     /// The name `parse` reads.
+    #[cfg(feature = "bench-internals")]
     pub fn name(self) -> &'static str {
         match self {
             Isa::Portable => "portable",

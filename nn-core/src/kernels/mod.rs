@@ -8,7 +8,9 @@ pub mod gemm;
 pub mod isa;
 #[macro_use]
 pub mod multiversion;
+#[cfg(feature = "bench-internals")]
 pub mod peak;
 pub mod pool;
+#[cfg(feature = "bench-internals")]
 pub mod reference;
 pub mod vmath;

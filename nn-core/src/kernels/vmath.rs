@@ -79,3 +79,37 @@ pub fn tanh(z: f32x8) -> f32x8 {
     let far = (c(1.0) - c(2.0) / (exp(a + a) + c(1.0))).flip_signs(z);
     gt_select(a, c(0.625), far, near_zero)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{exp, sigmoid, tanh};
+    use wide::f32x8;
+
+    #[test]
+    fn vector_exp_is_within_one_ulp() {
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let xs: [f32; 8] = std::array::from_fn(|i| x + i as f32 * 0.0017);
+            let got = exp(f32x8::new(xs));
+            for (&x, &got) in xs.iter().zip(got.as_array()) {
+                let want = (x as f64).exp();
+                let w = want as f32;
+                let ulp = (f32::from_bits(w.to_bits() + 1) - w) as f64;
+                assert!(
+                    (got as f64 - want).abs() <= ulp,
+                    "exp({x}) = {got}, want {want}"
+                );
+            }
+            x += 0.0137;
+        }
+        // Past the clamps: 0 (or the least subnormal) below, finite and huge above; NaN stays NaN
+        // through exp, sigmoid and tanh.
+        let lane = |v: f32x8| v.as_array()[0];
+        assert!(lane(exp(f32x8::splat(-200.0))) < 1e-44);
+        let big = lane(exp(f32x8::splat(200.0)));
+        assert!(big > 1e38 && big.is_finite());
+        let nan = f32x8::splat(f32::NAN);
+        assert!(lane(exp(nan)).is_nan());
+        assert!(lane(sigmoid(nan)).is_nan() && lane(tanh(nan)).is_nan());
+    }
+}

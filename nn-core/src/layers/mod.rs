@@ -76,6 +76,7 @@ pub struct Weights<'a> {
 }
 
 /// The buffers of one layer's forward pass over `rows` rows.
+#[derive(Debug)]
 pub struct Forward<'a> {
     /// `rows × INPUT_WIDTH`.
     pub input: &'a [f32],
@@ -90,6 +91,7 @@ pub struct Forward<'a> {
 }
 
 /// The buffers of one layer's backward pass, after a training forward pass on the same rows.
+#[derive(Debug)]
 pub struct Backward<'a> {
     /// The forward pass's input.
     pub input: &'a [f32],

@@ -6,16 +6,22 @@ use super::{
     OptimizerState, PARALLEL_CHUNK, PARALLEL_MIN_PARAMS,
 };
 use crate::error::Result;
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 /// Keras' `Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)`.
 #[derive(Clone, Debug)]
 pub struct Adam {
+    /// Step size (Keras default 0.001).
     pub learning_rate: f32,
+    /// Decay of the first-moment average (Keras' default 0.9).
     pub beta_1: f32,
+    /// Decay of the second-moment average (Keras' default 0.999).
     pub beta_2: f32,
+    /// Added to the denominator (Keras' default 1e-7).
     pub epsilon: f32,
+    /// Use the maximum of past second moments (AMSGrad).
     pub amsgrad: bool,
+    /// `clipnorm`, `global_clipnorm` and `clipvalue`, applied to the gradients first.
     pub clipping: Clipping,
     iterations: u64,
     m: Vec<f32>,
@@ -41,6 +47,7 @@ impl Adam {
     }
 
     /// The AMSGrad variant: divides by the largest v seen so far.
+    #[must_use = "a builder method returns the changed value"]
     pub fn amsgrad(mut self, on: bool) -> Self {
         self.amsgrad = on;
         self
@@ -57,7 +64,7 @@ impl Adam {
         let c = [alpha, b1, b2, eps];
         // Element-wise, so a large buffer splits across threads without changing any result;
         // a small one stays on this thread (a rayon call would cost a hop into the pool).
-        let parallel = n >= PARALLEL_MIN_PARAMS && rayon::current_num_threads() > 1;
+        let parallel = n >= PARALLEL_MIN_PARAMS && crate::par::current_num_threads() > 1;
         let ch = PARALLEL_CHUNK;
         match (self.amsgrad, parallel) {
             (false, false) => adam_sweep(params, grads, m, v, c),
@@ -104,7 +111,9 @@ impl Optimizer for Adam {
 /// weight is shrunk by w ← w − w·weight_decay·lr (decoupled weight decay).
 #[derive(Clone, Debug)]
 pub struct AdamW {
+    /// The Adam settings the update uses.
     pub adam: Adam,
+    /// Decoupled weight decay (Keras' default 0.004), applied to kernels and biases alike as Keras does.
     pub weight_decay: f32,
 }
 
@@ -118,6 +127,7 @@ impl AdamW {
     }
 
     /// Sets the decay rate.
+    #[must_use = "a builder method returns the changed value"]
     pub fn weight_decay(mut self, weight_decay: f32) -> Self {
         self.weight_decay = weight_decay;
         self

@@ -142,6 +142,12 @@ pub(crate) fn check_unit(what: &'static str, value: f32) -> Result<()> {
 /// [`validate`](Self::validate) checks it, and `fit`, `train_on_batch`, `evaluate` and
 /// `loss_and_gradients` call it before anything changes, so a bad setting is an
 /// [`Error::InvalidArgument`], never a panic or a NaN weight.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an optimizer",
+    label = "expected an optimizer such as `Adam::new(0.001)`",
+    note = "write `Adam::new(0.001)` (or `SGD::new(0.01)`, `RMSprop::new(0.001)`, …), or parse \
+            Keras' name: `\"adam\".parse::<Adam>()?`"
+)]
 pub trait Optimizer: Send {
     /// Keras' name (`adam`, `sgd`, …).
     fn name(&self) -> &'static str;
@@ -201,6 +207,7 @@ pub trait Optimizer: Send {
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]);
 
     /// Clip each weight tensor's gradient to this L2 norm (Keras' `clipnorm`).
+    #[must_use = "a builder method returns the changed value"]
     fn clipnorm(mut self, norm: f32) -> Self
     where
         Self: Sized,
@@ -210,6 +217,7 @@ pub trait Optimizer: Send {
     }
 
     /// Clip the gradient of all weights together to this L2 norm (`global_clipnorm`).
+    #[must_use = "a builder method returns the changed value"]
     fn global_clipnorm(mut self, norm: f32) -> Self
     where
         Self: Sized,
@@ -219,6 +227,7 @@ pub trait Optimizer: Send {
     }
 
     /// Clip every gradient value to [−value, value] (`clipvalue`).
+    #[must_use = "a builder method returns the changed value"]
     fn clipvalue(mut self, value: f32) -> Self
     where
         Self: Sized,

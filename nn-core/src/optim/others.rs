@@ -10,9 +10,13 @@ use crate::error::{Error, Result};
 /// m ← μm − lr·g; w ← w + m, or with Nesterov w ← w + μm − lr·g.
 #[derive(Clone, Debug)]
 pub struct SGD {
+    /// Step size.
     pub learning_rate: f32,
+    /// Momentum (0 for none).
     pub momentum: f32,
+    /// Nesterov momentum.
     pub nesterov: bool,
+    /// `clipnorm`, `global_clipnorm` and `clipvalue`, applied to the gradients first.
     pub clipping: Clipping,
     iterations: u64,
     velocity: Vec<f32>,
@@ -31,11 +35,13 @@ impl SGD {
         }
     }
     /// Sets the momentum μ.
+    #[must_use = "a builder method returns the changed value"]
     pub fn momentum(mut self, momentum: f32) -> Self {
         self.momentum = momentum;
         self
     }
     /// Nesterov momentum.
+    #[must_use = "a builder method returns the changed value"]
     pub fn nesterov(mut self, on: bool) -> Self {
         self.nesterov = on;
         self
@@ -74,11 +80,17 @@ impl Optimizer for SGD {
 /// gradient squared, with optional momentum on the increment.
 #[derive(Clone, Debug)]
 pub struct RMSprop {
+    /// Step size.
     pub learning_rate: f32,
+    /// Decay of the squared-gradient average (Keras' default 0.9).
     pub rho: f32,
+    /// Momentum (0 for none).
     pub momentum: f32,
+    /// Added to the denominator (Keras' default 1e-7).
     pub epsilon: f32,
+    /// Divide by the variance estimate instead of the raw second moment.
     pub centered: bool,
+    /// `clipnorm`, `global_clipnorm` and `clipvalue`, applied to the gradients first.
     pub clipping: Clipping,
     iterations: u64,
     velocity: Vec<f32>,
@@ -103,11 +115,13 @@ impl RMSprop {
         }
     }
     /// Sets the momentum.
+    #[must_use = "a builder method returns the changed value"]
     pub fn momentum(mut self, momentum: f32) -> Self {
         self.momentum = momentum;
         self
     }
     /// The centred variant.
+    #[must_use = "a builder method returns the changed value"]
     pub fn centered(mut self, on: bool) -> Self {
         self.centered = on;
         self
@@ -148,9 +162,13 @@ impl Optimizer for RMSprop {
 /// a ← a + g²; w ← w − lr·g/√(a + ε).
 #[derive(Clone, Debug)]
 pub struct Adagrad {
+    /// Step size.
     pub learning_rate: f32,
+    /// Starting value of the squared-gradient sums (Keras' default 0.1).
     pub initial_accumulator_value: f32,
+    /// Added to the denominator (Keras' default 1e-7).
     pub epsilon: f32,
+    /// `clipnorm`, `global_clipnorm` and `clipvalue`, applied to the gradients first.
     pub clipping: Clipping,
     iterations: u64,
     accumulator: Vec<f32>,

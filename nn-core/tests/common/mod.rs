@@ -3,8 +3,8 @@
 //! L = Σ y·r against the layer's backward pass.
 #![allow(dead_code)] // each test binary uses a different part
 
-use nn_core::kernels::dense::Delta;
 use nn_core::layers::{Backward, Forward, Layer, Phase, TrainingPass, Weights};
+use nn_core::network::Delta;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 

@@ -19,7 +19,7 @@
 use super::{Conv2dShape, ConvGrads, ConvTensors, GroupBackward};
 use crate::kernels::activations::{Activation, InRegister};
 use crate::kernels::dense::Delta;
-use rayon::prelude::*;
+use crate::par::prelude::*;
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 

@@ -8,7 +8,9 @@
 //! chains (see there).
 
 use super::KC;
-use crate::kernels::activations::{Activation, InRegister};
+use crate::kernels::activations::Activation;
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::activations::InRegister;
 use crate::kernels::isa::Isa;
 
 /// y = act(x·W + b) for a layer whose widths are compile-time constants (`predict_one`): the
@@ -136,6 +138,7 @@ unsafe fn gemv_fixed_avx512<const K: usize, const N: usize, A: Activation>(
 
 /// Widest layer the AVX2 `gemv_fixed` keeps in registers: 12 of the 16 ymm registers hold
 /// accumulators (the rest a broadcast and the loaded weights).
+#[cfg(target_arch = "x86_64")]
 const AVX2_FIXED_MAX_N: usize = 96;
 
 /// `gemv_fixed_avx512` for AVX2 (eight lanes, no mask registers: the last partial register of a

@@ -22,12 +22,17 @@
 // into a panic rather than a wrong result or UB next to the `unsafe` microkernels.
 #![allow(clippy::indexing_slicing)]
 
+// The AVX-512/AVX2 microkernels and the direct (unpacked) path exist on x86-64 only; other
+// targets take the portable kernel (NEON on aarch64, simd128 or scalar on wasm32).
+#[cfg(target_arch = "x86_64")]
 mod direct;
 mod gemv;
 mod pack;
 mod portable;
+#[cfg(target_arch = "x86_64")]
 mod x86;
 
+#[cfg(target_arch = "x86_64")]
 use x86::{avx2, avx512};
 
 use gemv::row_dots;
@@ -35,7 +40,7 @@ pub use gemv::{gemv, gemv_fixed};
 
 use super::activations::{Activation, InRegister};
 use super::isa::Isa;
-use rayon::prelude::*;
+use crate::par::prelude::*;
 use std::cell::RefCell;
 
 /// A read-only strided matrix: element (i, j) is `data[i * rs + j * cs]`.
@@ -86,6 +91,7 @@ impl<'a> MatRef<'a> {
 }
 
 /// What happens to a finished output tile.
+#[derive(Debug)]
 pub struct Epilogue<'a, A: Activation> {
     /// Added to every row.
     pub bias: Option<&'a [f32]>,
@@ -113,7 +119,9 @@ pub(crate) struct TileEpilogue {
 pub(crate) trait Microkernel {
     const MR: usize;
     const NR: usize;
-    /// The instruction set the kernel needs (and so the CPU has when it runs).
+    /// The instruction set the kernel needs (and so the CPU has when it runs). Read by the
+    /// x86-64 paths only (the direct path, AVX-512 gathers in the packing).
+    #[cfg(target_arch = "x86_64")]
     const ISA: Isa;
     /// # Safety
     /// `a` holds `kc·MR` and `b` `kc·NR` readable values; `c` is writable at `r·ldc + j` for
@@ -253,7 +261,7 @@ fn driver<K: Microkernel, A: Activation>(
 
     // Threads split the output. Splitting rows makes every thread pack all of B, splitting
     // columns all of A: split along the dimension whose other operand is smaller.
-    let threads = rayon::current_num_threads();
+    let threads = crate::par::current_num_threads();
     let parallel = m * n * k >= PARALLEL_MIN_MACS && threads > 1;
     let by_columns = n > m;
     let (extent, unit) = if by_columns { (n, K::NR) } else { (m, K::MR) };

@@ -2,6 +2,7 @@
 //! x86-64 build `wide` lowers it to SSE2 pairs; on aarch64 to NEON.
 
 use super::{Microkernel, TileEpilogue};
+#[cfg(target_arch = "x86_64")]
 use crate::kernels::isa::Isa;
 use wide::f32x8;
 
@@ -13,6 +14,7 @@ const NR: usize = 16;
 impl Microkernel for Kernel {
     const MR: usize = MR;
     const NR: usize = NR;
+    #[cfg(target_arch = "x86_64")]
     const ISA: Isa = Isa::Portable;
 
     #[inline]

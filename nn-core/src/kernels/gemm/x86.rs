@@ -34,20 +34,13 @@ macro_rules! x86_microkernel {
                     accumulate: bool,
                     finish: Option<TileEpilogue>,
                 ) {
-                    #[cfg(target_arch = "x86_64")]
                     // SAFETY: the caller's contract (Microkernel::run) is the kernel's.
                     unsafe {
                         kernel(kc, a, b, c, ldc, accumulate, finish)
                     }
-                    #[cfg(not(target_arch = "x86_64"))]
-                    {
-                        let _ = (kc, a, b, c, ldc, accumulate, finish);
-                        unreachable!("x86 kernels are only dispatched on x86-64")
-                    }
                 }
             }
 
-            #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = $feature)]
             unsafe fn kernel(
                 kc: usize,
