@@ -101,7 +101,7 @@ fn tutorial_model(c: &mut Criterion) {
         bench.iter(|| {
             let options = Fit {
                 epochs: 1,
-                verbose: 0,
+                verbose: 0.into(),
                 ..Fit::default()
             };
             m.fit(&x[..720], &y[..720], options).expect("an epoch")

@@ -47,7 +47,7 @@ fn main() -> Result<()> {
             epochs: 60,
             batch_size: 32,
             validation_split: 0.1,
-            verbose: 2,
+            verbose: 2.into(),
             seed: 7,
             ..Fit::default()
         },

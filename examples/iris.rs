@@ -32,7 +32,7 @@ fn main() -> Result<()> {
         Fit {
             epochs: 100,
             batch_size: 16,
-            verbose: 0,
+            verbose: 0.into(),
             seed: 3,
             ..Fit::default()
         },

@@ -77,7 +77,7 @@ fn main() -> Result<()> {
             epochs: 3,
             validation_split: 0.1,
             seed: 42,
-            verbose: 2,
+            verbose: 2.into(),
             ..Fit::default()
         },
     )?;

@@ -86,11 +86,11 @@ fn attempt<N: Network, O: Optimizer, T>(
     }
 }
 
-fn quiet<'a>() -> Fit<'a> {
+fn quiet<'a, R, Y: ?Sized>() -> Fit<'a, R, Y> {
     Fit {
         epochs: 2,
         batch_size: 16,
-        verbose: 0,
+        verbose: 0.into(),
         ..Fit::default()
     }
 }
@@ -132,7 +132,7 @@ fn classes(metric: Metric) -> Compiled<Classes, Adam> {
 /// `fit` on the tutorial data with `options` changed by `change`.
 fn fit_with<N: Network, O: Optimizer>(
     m: Compiled<N, O>,
-    change: impl FnOnce(&mut Fit<'_>),
+    change: impl FnOnce(&mut Fit<'_, [f32; 10], [f32]>),
 ) -> Outcome
 where
     [f32; 10]: seqnet::network::InputOf<N>,
@@ -140,7 +140,7 @@ where
     let (x, y) = data();
     let mut options = quiet();
     change(&mut options);
-    attempt(m, |m| m.fit(&x, &y, options))
+    attempt(m, |m| m.fit(&x, &y[..], options))
 }
 
 /// `fit` on the tutorial data with these labels.
@@ -551,7 +551,7 @@ fn cases() -> Vec<Case> {
                         &x,
                         &y,
                         Fit {
-                            validation_data: Some((xv.as_flattened(), &yv)),
+                            validation_data: Some((&xv, &yv)),
                             ..quiet()
                         },
                     )
@@ -614,6 +614,162 @@ fn cases() -> Vec<Case> {
             "empty validation_data",
             || fit_with(trained(), |o| o.validation_data = Some((&[], &[]))),
             Error::NotEnoughData { .. }
+        ),
+        case!(
+            "sample_weight one short",
+            || fit_with(trained(), |o| o.sample_weight = Some(&[1.0; 63])),
+            Error::SizeMismatch {
+                what: "sample_weight (one weight per row of x)",
+                expected: 64,
+                got: 63,
+            }
+        ),
+        case!(
+            "NaN sample weight",
+            || {
+                let mut w = [1.0f32; 64];
+                w[10] = f32::NAN;
+                let (x, y) = data();
+                attempt(trained(), |m| {
+                    m.fit(
+                        &x,
+                        &y,
+                        Fit {
+                            sample_weight: Some(&w),
+                            ..quiet()
+                        },
+                    )
+                })
+            },
+            Error::InvalidArgument {
+                what: "sample_weight",
+                ..
+            }
+        ),
+        case!(
+            "negative sample weight",
+            || {
+                let mut w = [1.0f32; 64];
+                w[63] = -0.5;
+                let (x, y) = data();
+                attempt(trained(), |m| {
+                    m.fit(
+                        &x,
+                        &y,
+                        Fit {
+                            sample_weight: Some(&w),
+                            ..quiet()
+                        },
+                    )
+                })
+            },
+            Error::InvalidArgument {
+                what: "sample_weight",
+                ..
+            }
+        ),
+        // Labels of another shape than the loss takes: the loss and the fix are named.
+        case!(
+            "one-hot rows with sparse_categorical_crossentropy",
+            || {
+                let (x, _) = data();
+                let y = one_hot::<3>(&class_ids(64)).unwrap();
+                attempt(classes(Metric::Accuracy), |m| m.fit(&x, &y, quiet()))
+            },
+            Error::LabelShape {
+                loss: "sparse_categorical_crossentropy",
+                what: "labels",
+                ..
+            }
+        ),
+        case!(
+            "one-hot rows with sparse_categorical_crossentropy, train_on_batch",
+            || {
+                let (x, _) = data();
+                let y = one_hot::<3>(&class_ids(64)).unwrap();
+                attempt(classes(Metric::Accuracy), |m| m.train_on_batch(&x, &y))
+            },
+            Error::LabelShape {
+                loss: "sparse_categorical_crossentropy",
+                ..
+            }
+        ),
+        case!(
+            "one-hot rows with sparse_categorical_crossentropy, evaluate",
+            || {
+                let (x, _) = data();
+                let y = one_hot::<3>(&class_ids(64)).unwrap();
+                attempt(classes(Metric::Accuracy), |m| m.evaluate(&x, &y))
+            },
+            Error::LabelShape {
+                loss: "sparse_categorical_crossentropy",
+                ..
+            }
+        ),
+        case!(
+            "one-hot rows on a one-output model (binary cross-entropy)",
+            || {
+                let (x, y) = data();
+                let y = one_hot::<2>(&y).unwrap();
+                attempt(trained(), |m| m.fit(&x, &y, quiet()))
+            },
+            Error::LabelShape {
+                loss: "binary_crossentropy",
+                ..
+            }
+        ),
+        case!(
+            "one-hot rows on a one-output model, evaluate",
+            || {
+                let (x, y) = data();
+                let y = one_hot::<2>(&y).unwrap();
+                attempt(trained(), |m| m.evaluate(&x, &y))
+            },
+            Error::LabelShape {
+                loss: "binary_crossentropy",
+                ..
+            }
+        ),
+        case!(
+            "class ids with categorical_crossentropy",
+            || {
+                let (x, _) = data();
+                let y = class_ids(64);
+                let m =
+                    Classes::new(3).compile(Adam::new(0.01), Loss::categorical_crossentropy(), []);
+                attempt(m, |m| m.fit(&x, &y, quiet()))
+            },
+            Error::LabelShape {
+                loss: "categorical_crossentropy",
+                ..
+            }
+        ),
+        case!(
+            "class ids with categorical_crossentropy, evaluate",
+            || {
+                let (x, _) = data();
+                let y = class_ids(64);
+                let m =
+                    Classes::new(3).compile(Adam::new(0.01), Loss::categorical_crossentropy(), []);
+                attempt(m, |m| m.evaluate(&x, &y))
+            },
+            Error::LabelShape {
+                loss: "categorical_crossentropy",
+                ..
+            }
+        ),
+        case!(
+            "class ids with binary cross-entropy on three outputs",
+            || {
+                let (x, _) = data();
+                let y = class_ids(64);
+                let m = Classes::new(3).compile(Adam::new(0.01), Loss::binary_crossentropy(), []);
+                attempt(m, |m| m.fit(&x, &y, quiet()))
+            },
+            Error::LabelShape {
+                loss: "binary_crossentropy",
+                ..
+            }
         ),
         // 4. Metrics that do not fit the output.
         case!(
@@ -831,24 +987,6 @@ fn cases() -> Vec<Case> {
             Error::NonFinite { what: "labels", .. }
         ),
         case!(
-            "ragged validation input",
-            || {
-                let (xv, yv) = tutorial_data(8, 4);
-                let (x, y) = data();
-                attempt(trained(), |m| {
-                    m.fit(
-                        &x,
-                        &y,
-                        Fit {
-                            validation_data: Some((&xv.as_flattened()[1..], &yv)),
-                            ..quiet()
-                        },
-                    )
-                })
-            },
-            Error::RaggedRows { .. }
-        ),
-        case!(
             "no rows, train_on_batch",
             || attempt(trained(), |m| m
                 .train_on_batch(&[] as &[[f32; 10]], &[] as &[f32])),
@@ -892,7 +1030,45 @@ fn messages_name_the_problem_and_the_fix() {
         "{m}"
     );
     let m = message("class ids 0/1/2 with binary cross-entropy");
-    assert!(m.contains("sparse_categorical_crossentropy"), "{m}");
+    assert!(
+        m.contains("binary_crossentropy")
+            && m.contains("Loss::sparse_categorical_crossentropy()")
+            && m.contains("softmax")
+            && m.contains("one_hot"),
+        "{m}"
+    );
+    assert_eq!(
+        message("one-hot rows with sparse_categorical_crossentropy"),
+        "sparse_categorical_crossentropy takes one class id per row, but the labels have 3 \
+         values per row (one-hot?): use Loss::categorical_crossentropy(), or give class ids (the \
+         argmax of each one-hot row)"
+    );
+    assert_eq!(
+        message("class ids with categorical_crossentropy"),
+        "categorical_crossentropy takes one-hot rows of 3 values (one per output), but the \
+         labels have 1 value per row (class ids?): use \
+         Loss::sparse_categorical_crossentropy(), or make one-hot rows with \
+         one_hot::<3>(&labels)"
+    );
+    let m = message("one-hot rows on a one-output model (binary cross-entropy)");
+    assert!(
+        m.starts_with(
+            "binary_crossentropy takes one 0/1 label per row (the model has 1 output), but the \
+             labels have 2 values per row (one-hot?): "
+        ) && m.contains("Dense(2, activation = softmax)")
+            && m.contains("Loss::categorical_crossentropy()"),
+        "{m}"
+    );
+    let m = message("class ids with binary cross-entropy on three outputs");
+    assert!(
+        m.contains("(class ids?)") && m.contains("Loss::sparse_categorical_crossentropy()"),
+        "{m}"
+    );
+    // The same mistake gives the same error through every entry point.
+    assert_eq!(
+        message("one-hot rows on a one-output model (binary cross-entropy)"),
+        message("one-hot rows on a one-output model, evaluate")
+    );
     let m = message("BinaryAccuracy on a 3-class softmax with class ids");
     assert!(
         m.contains("binary_accuracy") && m.contains("Metric::Accuracy"),
@@ -993,7 +1169,7 @@ fn a_large_batch_in_row_chunks_trains_as_before_without_a_whole_batch_tape() {
         Fit {
             batch_size: 4096,
             shuffle: false,
-            verbose: 0,
+            verbose: 0.into(),
             epochs: 3,
             ..Fit::default()
         },
@@ -1012,7 +1188,7 @@ fn a_large_batch_in_row_chunks_trains_as_before_without_a_whole_batch_tape() {
         Fit {
             batch_size: 4096,
             shuffle: false,
-            verbose: 0,
+            verbose: 0.into(),
             ..Fit::default()
         },
     )

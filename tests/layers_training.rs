@@ -80,7 +80,7 @@ fn trained_conv_dropout(threads: usize, seed: u64) -> (Vec<f32>, Vec<f64>) {
                 Fit {
                     epochs: 3,
                     batch_size: 256,
-                    verbose: 0,
+                    verbose: 0.into(),
                     ..Fit::default()
                 },
             )

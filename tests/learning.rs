@@ -74,7 +74,7 @@ fn tutorial_pipeline_reaches_keras_accuracy() {
                 epochs: 10,
                 validation_split: 0.1,
                 seed: 42,
-                verbose: 0,
+                verbose: 0.into(),
                 callbacks: vec![Box::new(LambdaCallback::on_batch_end(|epoch, batch, _| {
                     if epoch == 0 {
                         rows_seen = rows_seen.max((batch + 1) * 32);
@@ -137,7 +137,7 @@ fn breast_cancer_reaches_95_percent() {
         epochs: 60,
         validation_split: 0.1,
         seed: 7,
-        verbose: 0,
+        verbose: 0.into(),
         ..Fit::default()
     };
     model.fit(&x_train, &y_train, options).unwrap();
@@ -169,7 +169,7 @@ fn iris_reaches_93_percent() {
         epochs: 100,
         batch_size: 16,
         seed: 3,
-        verbose: 0,
+        verbose: 0.into(),
         ..Fit::default()
     };
     model.fit(&x_train, &y_train, options).unwrap();
@@ -201,7 +201,7 @@ fn digits_cnn_reaches_97_percent() {
         epochs: 20,
         validation_split: 0.1,
         seed: 7,
-        verbose: 0,
+        verbose: 0.into(),
         ..Fit::default()
     };
     model.fit(&x_train, &y_train, options).unwrap();
@@ -226,7 +226,7 @@ fn tutorial_with_dropout_and_batch_norm_learns() {
         epochs: 10,
         validation_split: 0.1,
         seed: 42,
-        verbose: 0,
+        verbose: 0.into(),
         ..Fit::default()
     };
     let history = model.fit(&x_train, &y_train, options).unwrap();

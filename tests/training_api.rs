@@ -22,10 +22,10 @@ sequential! {
     }
 }
 
-fn quiet(epochs: usize) -> Fit<'static> {
+fn quiet<R, Y: ?Sized>(epochs: usize) -> Fit<'static, R, Y> {
     Fit {
         epochs,
-        verbose: 0,
+        verbose: 0.into(),
         ..Fit::default()
     }
 }
@@ -380,7 +380,7 @@ fn validation_data_and_predict_classes() {
             &x,
             &y,
             Fit {
-                validation_data: Some((xv.as_flattened(), &yv)),
+                validation_data: Some((&xv, &yv)),
                 ..quiet(2)
             },
         )
@@ -392,12 +392,13 @@ fn validation_data_and_predict_classes() {
     for (c, p) in classes.iter().zip(&probabilities) {
         assert_eq!(*c, usize::from(p[0] > 0.5));
     }
+    // Typed rows cannot be ragged; validation labels can still be one short.
     let err = m
         .fit(
             &x,
-            &y,
+            &y[..],
             Fit {
-                validation_data: Some((&xv.as_flattened()[1..], &yv)),
+                validation_data: Some((&xv, &yv[1..])),
                 ..quiet(1)
             },
         )
@@ -405,9 +406,10 @@ fn validation_data_and_predict_classes() {
     assert!(
         matches!(
             err,
-            Error::RaggedRows {
-                what: "validation input",
-                ..
+            Error::SizeMismatch {
+                what: "validation label values (rows × labels per row)",
+                expected: 50,
+                got: 49,
             }
         ),
         "{err}"
@@ -567,5 +569,206 @@ fn chunked_training_is_bit_identical_on_one_and_two_threads() {
         one,
         Tutorial::new(4).params(),
         "training changed the weights"
+    );
+}
+
+#[test]
+fn a_progress_sink_receives_keras_epoch_lines_and_silent_sends_nothing() {
+    use seqnet::train::{ProgressEvent, Verbose};
+    let (x, y) = tutorial_data(100, 3);
+    let run = |verbose: Verbose| {
+        let mut lines = Vec::new();
+        let mut m = Net::new(2).compile(
+            Adam::new(0.01),
+            Loss::binary_crossentropy(),
+            [Metric::Accuracy],
+        );
+        m.fit(
+            &x,
+            &y,
+            Fit {
+                epochs: 2,
+                batch_size: 25,
+                validation_split: 0.2,
+                verbose,
+                progress: Some(Box::new(|event: &ProgressEvent<'_>| {
+                    lines.push(event.to_string())
+                })),
+                ..Fit::default()
+            },
+        )
+        .unwrap();
+        lines
+    };
+    for verbose in [Verbose::ProgressBar, 2.into()] {
+        let lines = run(verbose);
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines[0], "Epoch 1/2");
+        assert_eq!(lines[2], "Epoch 2/2");
+        let bar = if verbose == Verbose::ProgressBar {
+            "4/4 ━━━━━━━━━━━━━━━━━━━━ "
+        } else {
+            "4/4 - "
+        };
+        for end in [&lines[1], &lines[3]] {
+            // 80 training rows in batches of 25: 4 steps; values sorted by name as Keras logs.
+            assert!(end.starts_with(bar), "{end}");
+            let values = end.split_once("/step - ").unwrap().1;
+            let names: Vec<&str> = values
+                .split(" - ")
+                .map(|v| v.split_once(": ").unwrap().0)
+                .collect();
+            assert_eq!(
+                names,
+                ["accuracy", "loss", "val_accuracy", "val_loss"],
+                "{end}"
+            );
+        }
+    }
+    assert!(run(Verbose::Silent).is_empty());
+    assert_eq!(Verbose::from(0), Verbose::Silent);
+    assert_eq!(Verbose::from(1), Verbose::ProgressBar);
+    assert_eq!(Verbose::from(2), Verbose::EpochLines);
+    assert_eq!(Verbose::default(), Verbose::ProgressBar);
+}
+
+#[test]
+fn options_bound_first_infer_the_row_and_label_types() {
+    let (x, y) = tutorial_data(60, 3);
+    let (xv, yv) = tutorial_data(20, 4);
+    let mut m = Net::new(2).compile(Adam::new(0.01), Loss::binary_crossentropy(), []);
+    let options = Fit {
+        epochs: 2,
+        validation_data: Some((&xv, &yv)),
+        verbose: 0.into(),
+        ..Fit::default()
+    };
+    let h = m.fit(&x, &y, options).unwrap();
+    assert_eq!(h.get("val_loss").map(<[f64]>::len), Some(2));
+    let h = m
+        .fit(
+            &x,
+            &y,
+            Fit {
+                epochs: 1,
+                verbose: 0.into(),
+                ..Fit::default()
+            },
+        )
+        .unwrap();
+    assert!(h.get("val_loss").is_none());
+}
+
+/// Net with SGD, trained one epoch of one batch (no shuffle) on `x`, `y`, `weights`.
+fn one_sgd_step(
+    lr: f32,
+    x: &[[f32; 10]],
+    y: &[f32],
+    weights: Option<&[f32]>,
+) -> (f64, Vec<Vec<f32>>) {
+    let mut m = Net::new(11).compile(SGD::new(lr), Loss::binary_crossentropy(), []);
+    let h = m
+        .fit(
+            x,
+            y,
+            Fit {
+                batch_size: x.len(),
+                shuffle: false,
+                sample_weight: weights,
+                ..quiet(1)
+            },
+        )
+        .unwrap();
+    (h.last("loss").unwrap(), m.get_weights())
+}
+
+#[test]
+fn sample_weight_scales_the_reported_loss_as_keras_reduces_it() {
+    let (x, y) = tutorial_data(64, 5);
+    let (plain, _) = one_sgd_step(0.1, &x, &y, None);
+    let (twice, _) = one_sgd_step(0.1, &x, &y, Some(&[2.0; 64]));
+    // One batch: the logged loss is the batch loss before the step; weights of 2 double it
+    // exactly (Keras reports the weighted loss, divided by the row count, not by Σw).
+    assert_eq!(twice, 2.0 * plain);
+    let (ones, w_ones) = one_sgd_step(0.1, &x, &y, Some(&[1.0; 64]));
+    let (_, w_plain) = one_sgd_step(0.1, &x, &y, None);
+    assert_eq!((ones, w_ones), (plain, w_plain));
+}
+
+#[test]
+fn rows_of_weight_zero_do_not_move_the_weights_beyond_the_batch_size_divisor() {
+    // 64 rows, the last 32 weighted 0. Keras divides the weighted sum by the batch's 64 rows,
+    // so the gradient is half the gradient of the first 32 rows alone (divided by 32): one SGD
+    // step at lr 0.1 with the zero-weighted rows equals one step at lr 0.05 on the 32 rows.
+    let (x, y) = tutorial_data(64, 5);
+    let mut w = [1.0f32; 64];
+    w[32..].fill(0.0);
+    let (loss_weighted, weighted) = one_sgd_step(0.1, &x, &y, Some(&w));
+    let (loss_kept, kept) = one_sgd_step(0.05, &x[..32], &y[..32], None);
+    assert!(
+        (loss_weighted - loss_kept / 2.0).abs() <= 1e-7 * loss_kept,
+        "{loss_weighted} vs {loss_kept} / 2"
+    );
+    let start = Net::new(11).get_weights();
+    for (a, b) in weighted.iter().flatten().zip(kept.iter().flatten()) {
+        assert!((a - b).abs() <= 1e-6, "{a} vs {b}");
+    }
+    assert_ne!(weighted, start, "the step changed nothing");
+    // Changing a zero-weighted row's label changes nothing at all.
+    let mut y2 = y.clone();
+    y2[40] = 1.0 - y2[40];
+    y2[63] = 1.0 - y2[63];
+    assert_eq!(one_sgd_step(0.1, &x, &y2, Some(&w)).1, weighted);
+}
+
+#[test]
+fn sample_weight_multiplies_class_weight_and_weights_val_loss_with_validation_split() {
+    let (x, y) = tutorial_data(80, 6);
+    let class_weight: HashMap<usize, f32> = [(0, 1.0), (1, 3.0)].into_iter().collect();
+    let per_row: Vec<f32> = (0..80).map(|i| 0.5 + (i % 4) as f32 * 0.25).collect();
+    // class_weight × sample_weight equals the product given as sample_weight alone.
+    let product: Vec<f32> = per_row
+        .iter()
+        .zip(&y)
+        .map(|(w, &label)| w * class_weight[&(label as usize)])
+        .collect();
+    let fit = |class_weight: Option<HashMap<usize, f32>>, weights: &[f32]| {
+        let mut m = Net::new(3).compile(Adam::new(0.01), Loss::binary_crossentropy(), []);
+        let h = m
+            .fit(
+                &x,
+                &y,
+                Fit {
+                    batch_size: 16,
+                    validation_split: 0.25,
+                    class_weight,
+                    sample_weight: Some(weights),
+                    ..quiet(2)
+                },
+            )
+            .unwrap();
+        (h, m)
+    };
+    let (h_both, m_both) = fit(Some(class_weight), &per_row);
+    let (h_product, _) = fit(None, &product);
+    assert_eq!(h_both.get("loss"), h_product.get("loss"));
+    // val_loss: the held-out rows (60..80) weighted by their sample weights (not by the class
+    // weights, which are for training only), summed and divided by their count.
+    let probabilities = m_both.predict(&x[60..]).unwrap();
+    let expected: f64 = probabilities
+        .iter()
+        .zip(&y[60..])
+        .zip(&per_row[60..])
+        .map(|((p, &t), &w)| {
+            let p = f64::from(p[0]);
+            let t = f64::from(t);
+            f64::from(w) * -(t * p.ln() + (1.0 - t) * (1.0 - p).ln())
+        })
+        .sum::<f64>()
+        / 20.0;
+    let got = h_both.last("val_loss").unwrap();
+    assert!(
+        (got - expected).abs() <= 1e-5 * expected,
+        "{got} vs {expected}"
     );
 }

@@ -458,7 +458,7 @@ fn model_checkpoint_saves_as_keras_does() {
             Fit {
                 epochs: 4,
                 batch_size: 20,
-                verbose: 0,
+                verbose: 0.into(),
                 callbacks: vec![
                     Box::new(ModelCheckpoint::new(every.to_str().unwrap())),
                     Box::new(
@@ -516,7 +516,7 @@ fn model_checkpoint_saves_as_keras_does() {
             &x,
             &y,
             Fit {
-                verbose: 0,
+                verbose: 0.into(),
                 callbacks: vec![Box::new(ModelCheckpoint::new("weights.bin"))],
                 ..Fit::default()
             },

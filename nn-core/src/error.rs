@@ -16,27 +16,39 @@ pub enum Error {
          ({full} full rows and {rest} values left over)"
     )]
     RaggedRows {
+        /// What the slice is (`input`, `validation input`).
         what: &'static str,
+        /// Its length.
         len: usize,
+        /// The row width it must be a multiple of.
         width: usize,
+        /// Whole rows in it.
         full: usize,
+        /// Values left over after the whole rows.
         rest: usize,
     },
 
     /// Two things that must agree in size do not.
     #[error("{what}: expected {expected}, got {got}")]
     SizeMismatch {
+        /// The two things that disagree (`labels for 40 rows`).
         what: &'static str,
+        /// The size the model or the other argument requires.
         expected: usize,
+        /// The size given.
         got: usize,
     },
 
     /// A value that must be finite is NaN or infinite.
     #[error("{what} contains a non-finite value ({value}) at row {row}, column {column}")]
     NonFinite {
+        /// `input`, `output`, `labels`, `weights`, … where the value is.
         what: &'static str,
+        /// Its row (0-based).
         row: usize,
+        /// Its column within the flat row (0-based).
         column: usize,
+        /// The value: NaN or ±infinity.
         value: f32,
     },
 
@@ -47,8 +59,11 @@ pub enum Error {
         max = classes.saturating_sub(1)
     )]
     LabelOutOfRange {
+        /// The row (0-based).
         row: usize,
+        /// The label given.
         label: f32,
+        /// The model's number of outputs (classes).
         classes: usize,
     },
 
@@ -58,8 +73,11 @@ pub enum Error {
          (try a lower learning rate, standardised inputs, or gradient clipping)"
     )]
     NonFiniteLoss {
+        /// The epoch (0-based).
         epoch: usize,
+        /// The batch within the epoch (0-based).
         batch: usize,
+        /// The loss value: NaN or ±infinity.
         loss: f64,
     },
 
@@ -91,17 +109,42 @@ pub enum Error {
         hint = label_hint(.loss)
     )]
     InvalidLabel {
+        /// The compiled loss, Keras' name.
         loss: &'static str,
+        /// The row (0-based).
         row: usize,
+        /// The column within the label row (0-based).
         column: usize,
+        /// The label given.
         label: f32,
+        /// The range the loss takes (`[0, 1]`).
         expected: &'static str,
+    },
+
+    /// Labels of another shape than the loss takes: one-hot rows for
+    /// `sparse_categorical_crossentropy`, class ids for `categorical_crossentropy` or for
+    /// `binary_crossentropy` on several outputs, one-hot rows for a one-output model. The
+    /// message names the loss and the fix.
+    #[error("{loss} takes {expected}, but the {what} have {got}: {fix}")]
+    LabelShape {
+        /// The compiled loss, Keras' name.
+        loss: &'static str,
+        /// `labels` or `validation labels`.
+        what: &'static str,
+        /// What the loss takes per row (`one class id per row`).
+        expected: String,
+        /// What the labels hold per row, with the likely cause (`3 values per row (one-hot?)`).
+        got: String,
+        /// What to change.
+        fix: String,
     },
 
     /// A compiled metric that does not apply to the model's output and labels.
     #[error("metric `{metric}` does not fit this model: {reason}")]
     IncompatibleMetric {
+        /// The metric's name.
         metric: &'static str,
+        /// Why it does not apply, and the fix.
         reason: String,
     },
 
@@ -111,7 +154,9 @@ pub enum Error {
         hint = did_you_mean(.suggestion.as_deref())
     )]
     UnknownMonitor {
+        /// The callback (`EarlyStopping`, …).
         callback: &'static str,
+        /// The name it monitors.
         monitor: String,
         /// The names the run logs, comma-separated.
         logged: String,
@@ -121,25 +166,39 @@ pub enum Error {
 
     /// Not enough rows for what was asked (a validation split that leaves nothing to train on).
     #[error("{what}")]
-    NotEnoughData { what: String },
+    NotEnoughData {
+        /// What is missing, with the numbers.
+        what: String,
+    },
 
     /// Reading or writing a file failed.
     #[error("{path}: {message}")]
-    Io { path: String, message: String },
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's message.
+        message: String,
+    },
 
     /// A data file that does not have the expected form.
     #[error("{path}, line {line}: {message}")]
     Parse {
+        /// The file (or `bytes`).
         path: String,
+        /// The line, counted from 1 as an editor does.
         line: usize,
+        /// What is wrong there.
         message: String,
     },
 
     /// An argument outside the range where it means anything.
     #[error("{what} must be {expected}, got {got}")]
     InvalidArgument {
+        /// The argument (`batch_size`, `learning_rate`, `loss name`).
         what: &'static str,
+        /// What it must be.
         expected: &'static str,
+        /// What it was.
         got: String,
     },
 
@@ -172,7 +231,9 @@ fn did_you_mean(suggestion: Option<&str>) -> String {
 /// The usual cause of an [`Error::InvalidLabel`] for this loss, or nothing.
 fn label_hint(loss: &str) -> &'static str {
     if loss == "binary_crossentropy" {
-        " (class ids 0, 1, 2, … need sparse_categorical_crossentropy and a softmax output)"
+        " (class ids 0, 1, 2, … need a softmax output with \
+         Loss::sparse_categorical_crossentropy(), or one_hot labels with \
+         Loss::categorical_crossentropy())"
     } else {
         ""
     }
@@ -188,15 +249,30 @@ pub enum Mismatch {
     Unexpected,
     /// Another shape.
     Shape {
+        /// Shape the model expects.
         expected: Vec<usize>,
+        /// Shape in the file.
         got: Vec<usize>,
     },
     /// Values of a type other than float32.
-    Dtype { got: String },
+    Dtype {
+        /// The file's dtype.
+        got: String,
+    },
     /// A NaN or infinite value.
-    NonFinite { index: usize, value: f32 },
+    NonFinite {
+        /// The value's index in the flat tensor.
+        index: usize,
+        /// The value: NaN or ±infinity.
+        value: f32,
+    },
     /// The file was saved from a model whose layer here is of another class or name.
-    Layer { expected: String, got: String },
+    Layer {
+        /// The model's layer here, `name (Class)`.
+        expected: String,
+        /// The file's layer here.
+        got: String,
+    },
 }
 
 impl std::fmt::Display for Mismatch {
@@ -276,7 +352,7 @@ pub fn all_finite(block: &[f32]) -> bool {
     lanes.iter().fold(tail, |all, sum| all + sum) == 0.0
 }
 
-/// `Result` with seqnet's [`Error`].
+/// `Result` with seqnet's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Checks that `data` is a whole number of rows of `width` values and returns the row count.

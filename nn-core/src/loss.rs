@@ -20,17 +20,29 @@ pub const EPSILON: f32 = 1e-7;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Loss {
     /// `binary_crossentropy`: labels 0/1 (or soft labels in [0, 1]), one per output.
-    BinaryCrossentropy { from_logits: bool },
+    BinaryCrossentropy {
+        /// Whether the outputs are logits (no sigmoid applied) rather than probabilities.
+        from_logits: bool,
+    },
     /// `categorical_crossentropy`: one-hot (or probability) labels, one per output.
-    CategoricalCrossentropy { from_logits: bool },
+    CategoricalCrossentropy {
+        /// Whether the outputs are logits (no softmax applied) rather than probabilities.
+        from_logits: bool,
+    },
     /// `sparse_categorical_crossentropy`: one class id per row.
-    SparseCategoricalCrossentropy { from_logits: bool },
+    SparseCategoricalCrossentropy {
+        /// Whether the outputs are logits (no softmax applied) rather than probabilities.
+        from_logits: bool,
+    },
     /// `mean_squared_error`.
     MeanSquaredError,
     /// `mean_absolute_error`.
     MeanAbsoluteError,
     /// `huber` with its `delta` (Keras' default 1.0).
-    Huber { delta: f32 },
+    Huber {
+        /// Where the loss turns from quadratic to linear; finite and > 0.
+        delta: f32,
+    },
 }
 
 impl Loss {
@@ -116,6 +128,94 @@ impl Loss {
             }
         }
         Ok(())
+    }
+
+    /// [`Error::LabelShape`] for labels with `per_row` values per row where this loss, on a
+    /// model with `outputs` outputs, takes [`label_width`](Self::label_width): what it takes,
+    /// the likely mistake (one-hot rows, class ids) and the fix. `what` names the labels
+    /// (`labels`, `validation labels`).
+    pub fn label_shape_error(&self, what: &'static str, per_row: usize, outputs: usize) -> Error {
+        let values = |k: usize| {
+            if k == 1 {
+                "1 value per row".to_string()
+            } else {
+                format!("{k} values per row")
+            }
+        };
+        let plain = values(per_row);
+        let one_hot = format!("{plain} (one-hot?)");
+        let class_ids = format!("{plain} (class ids?)");
+        let softmax = format!("Dense({per_row}, activation = softmax)");
+        let (expected, got, fix) = match self {
+            Loss::SparseCategoricalCrossentropy { .. } => (
+                "one class id per row".to_string(),
+                if per_row == outputs { one_hot } else { plain },
+                if per_row == outputs {
+                    "use Loss::categorical_crossentropy(), or give class ids (the argmax of each \
+                     one-hot row)"
+                        .to_string()
+                } else {
+                    format!(
+                        "give one class id (0 to {}) per row",
+                        outputs.saturating_sub(1)
+                    )
+                },
+            ),
+            Loss::CategoricalCrossentropy { .. } => (
+                format!("one-hot rows of {outputs} values (one per output)"),
+                if per_row == 1 { class_ids } else { plain },
+                if per_row == 1 {
+                    format!(
+                        "use Loss::sparse_categorical_crossentropy(), or make one-hot rows with \
+                         one_hot::<{outputs}>(&labels)"
+                    )
+                } else {
+                    format!("give {outputs} values per row, or end the model with {softmax}")
+                },
+            ),
+            Loss::BinaryCrossentropy { .. } if outputs == 1 => (
+                "one 0/1 label per row (the model has 1 output)".to_string(),
+                one_hot,
+                format!(
+                    "for {per_row} classes end the model with {softmax} and use \
+                     Loss::categorical_crossentropy() (or class ids with \
+                     Loss::sparse_categorical_crossentropy()); for two classes give the 0/1 \
+                     label of the positive class"
+                ),
+            ),
+            Loss::BinaryCrossentropy { .. } => (
+                format!("{outputs} 0/1 labels per row (one per output)"),
+                if per_row == 1 { class_ids } else { plain },
+                if per_row == 1 {
+                    format!(
+                        "for class ids use a softmax output with \
+                         Loss::sparse_categorical_crossentropy(), or one_hot::<{outputs}>(&labels) \
+                         with Loss::categorical_crossentropy()"
+                    )
+                } else {
+                    format!("give {outputs} labels per row, one per output")
+                },
+            ),
+            Loss::MeanSquaredError | Loss::MeanAbsoluteError | Loss::Huber { .. } => (
+                format!(
+                    "{} per row (one per output)",
+                    values(outputs).trim_end_matches(" per row")
+                ),
+                plain,
+                format!(
+                    "give {outputs} target{s} per row, or end the model with a Dense layer of \
+                     {per_row} units",
+                    s = if outputs == 1 { "" } else { "s" }
+                ),
+            ),
+        };
+        Error::LabelShape {
+            loss: self.name(),
+            what,
+            expected,
+            got,
+            fix,
+        }
     }
 
     /// How this loss reads a model's output: from the pre-activation logits (when the output

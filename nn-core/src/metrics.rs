@@ -6,13 +6,17 @@ use crate::loss::EPSILON;
 
 /// A metric, as `compile` takes it.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Metric {
     /// Keras' `"accuracy"`: binary, categorical or sparse categorical accuracy, chosen from the
     /// shapes as Keras chooses (one output → binary; one label per row and several outputs →
     /// sparse; otherwise categorical). Reported as `accuracy`.
     Accuracy,
     /// The fraction of outputs on the right side of `threshold` (Keras' default 0.5).
-    BinaryAccuracy { threshold: f32 },
+    BinaryAccuracy {
+        /// Outputs above it count as 1 (Keras' default 0.5).
+        threshold: f32,
+    },
     /// argmax(output) == argmax(one-hot label).
     CategoricalAccuracy,
     /// argmax(output) == class id.

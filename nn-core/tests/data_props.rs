@@ -48,9 +48,14 @@ proptest! {
 
     /// Ok exactly when scikit-learn would split (0 < test_size < 1 and both parts non-empty);
     /// then the parts have ⌈test_size·n⌉ and the rest of the rows, hold every row once, keep
-    /// rows and labels paired, and depend only on the seed.
+    /// rows and labels paired, and depend only on the seed (a seed in NumPy's range, 0 to
+    /// 2³² − 1; a larger one is refused).
     #[test]
-    fn split_is_a_seeded_partition(n in 0usize..300, ts in test_size(), seed: u64) {
+    fn split_is_a_seeded_partition(
+        n in 0usize..300,
+        ts in test_size(),
+        seed in prop_oneof![0u64..=u32::MAX as u64, any::<u64>()],
+    ) {
         let x: Vec<usize> = (0..n).collect();
         let y: Vec<u64> = (0..n as u64).map(|i| i * 3 + 1).collect();
         let got = train_test_split(&x, &y, ts, seed);
@@ -58,6 +63,10 @@ proptest! {
         let n_test = (ts * n as f64).ceil();
         match got {
             Err(Error::InvalidArgument { what: "test_size", .. }) => prop_assert!(!valid_fraction),
+            // NumPy's seed range, checked after the fraction and the sizes.
+            Err(Error::InvalidArgument { what: "random_state", .. }) => {
+                prop_assert!(seed > u64::from(u32::MAX));
+            }
             Err(Error::NotEnoughData { .. }) => {
                 prop_assert!(valid_fraction);
                 prop_assert!(n_test < 1.0 || n_test >= n as f64, "n = {n}, test_size = {ts}");

@@ -3,6 +3,7 @@
 //! synthetic data set.
 
 mod csv_file;
+mod mt19937;
 mod scale;
 mod split;
 mod synthetic;

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::metrics::Metric;
 
 /// What a callback may read and change while `fit` runs.
+#[derive(Debug)]
 pub struct TrainState<'a> {
     /// The network's trainable parameters (EarlyStopping keeps and restores its best ones).
     pub params: &'a mut [f32],
@@ -67,7 +68,9 @@ pub trait Callback {
 pub enum Mode {
     /// Decided from the name: accuracy, precision, recall and AUC go up; everything else down.
     Auto,
+    /// Lower is better (losses, errors).
     Min,
+    /// Higher is better (accuracy, AUC).
     Max,
 }
 
@@ -145,12 +148,19 @@ fn check_non_negative(what: &'static str, value: f64) -> Result<()> {
 /// `patience` epochs; optionally put back the best epoch's weights when it stops.
 #[derive(Clone, Debug)]
 pub struct EarlyStopping {
+    /// The logged name watched (`val_loss`, `val_accuracy`, …).
     pub monitor: String,
+    /// Least change that counts as an improvement (absolute value).
     pub min_delta: f64,
+    /// Epochs without improvement before acting.
     pub patience: usize,
+    /// Whether lower or higher is better; `Mode::Auto` decides from the name as Keras does.
     pub mode: Mode,
+    /// A value the monitored quantity must beat, or `None`.
     pub baseline: Option<f64>,
+    /// Put back the best epoch's weights when stopping.
     pub restore_best_weights: bool,
+    /// Epochs to wait before watching at all (warm-up).
     pub start_from_epoch: usize,
     wait: usize,
     best: Option<f64>,
@@ -180,26 +190,38 @@ impl EarlyStopping {
             best_epoch: None,
         }
     }
+    /// Sets `patience` (see the field).
+    #[must_use = "a builder method returns the changed value"]
     pub fn patience(mut self, patience: usize) -> Self {
         self.patience = patience;
         self
     }
+    /// Sets `min_delta` (see the field).
+    #[must_use = "a builder method returns the changed value"]
     pub fn min_delta(mut self, min_delta: f64) -> Self {
         self.min_delta = min_delta.abs();
         self
     }
+    /// Sets `mode` (see the field).
+    #[must_use = "a builder method returns the changed value"]
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
     }
+    /// Sets `baseline` (see the field).
+    #[must_use = "a builder method returns the changed value"]
     pub fn baseline(mut self, baseline: f64) -> Self {
         self.baseline = Some(baseline);
         self
     }
+    /// Sets `restore_best_weights` (see the field).
+    #[must_use = "a builder method returns the changed value"]
     pub fn restore_best_weights(mut self, on: bool) -> Self {
         self.restore_best_weights = on;
         self
     }
+    /// Sets `start_from_epoch` (see the field).
+    #[must_use = "a builder method returns the changed value"]
     pub fn start_from_epoch(mut self, epoch: usize) -> Self {
         self.start_from_epoch = epoch;
         self
@@ -293,12 +315,19 @@ impl Callback for EarlyStopping {
 /// improved by `min_delta` for `patience` epochs, then wait `cooldown` epochs.
 #[derive(Clone, Debug)]
 pub struct ReduceLROnPlateau {
+    /// The logged name watched (`val_loss`, `val_accuracy`, …).
     pub monitor: String,
+    /// What the learning rate is multiplied by, in (0, 1).
     pub factor: f32,
+    /// Epochs without improvement before acting.
     pub patience: usize,
+    /// Whether lower or higher is better; `Mode::Auto` decides from the name as Keras does.
     pub mode: Mode,
+    /// Least change that counts as an improvement (absolute value).
     pub min_delta: f64,
+    /// Epochs to wait after a reduction before watching again.
     pub cooldown: usize,
+    /// The learning rate is never reduced below this.
     pub min_lr: f32,
     wait: usize,
     cooldown_counter: usize,
@@ -321,22 +350,32 @@ impl ReduceLROnPlateau {
             best: None,
         }
     }
+    /// Sets `factor` (see the field).
+    #[must_use = "a builder method returns the changed value"]
     pub fn factor(mut self, factor: f32) -> Self {
         self.factor = factor;
         self
     }
+    /// Sets `patience` (see the field).
+    #[must_use = "a builder method returns the changed value"]
     pub fn patience(mut self, patience: usize) -> Self {
         self.patience = patience;
         self
     }
+    /// Sets `min_delta` (see the field).
+    #[must_use = "a builder method returns the changed value"]
     pub fn min_delta(mut self, min_delta: f64) -> Self {
         self.min_delta = min_delta;
         self
     }
+    /// Sets `cooldown` (see the field).
+    #[must_use = "a builder method returns the changed value"]
     pub fn cooldown(mut self, cooldown: usize) -> Self {
         self.cooldown = cooldown;
         self
     }
+    /// Sets `min_lr` (see the field).
+    #[must_use = "a builder method returns the changed value"]
     pub fn min_lr(mut self, min_lr: f32) -> Self {
         self.min_lr = min_lr;
         self
@@ -461,6 +500,15 @@ impl<'a> LambdaCallback<'a> {
             epoch_end: None,
             batch_end: Some(Box::new(f)),
         }
+    }
+}
+
+impl std::fmt::Debug for LambdaCallback<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LambdaCallback")
+            .field("on_epoch_end", &self.epoch_end.is_some())
+            .field("on_batch_end", &self.batch_end.is_some())
+            .finish()
     }
 }
 

@@ -16,10 +16,15 @@ use std::path::PathBuf;
 /// `.keras` archive.
 #[derive(Clone, Debug)]
 pub struct ModelCheckpoint {
+    /// Where to save, with Keras' placeholders (`{epoch}`, `{val_loss:.4f}`, …).
     pub filepath: String,
+    /// The logged name that decides the best epoch (`val_loss` by default).
     pub monitor: String,
+    /// Whether lower or higher is better.
     pub mode: Mode,
+    /// Save only when `monitor` improves.
     pub save_best_only: bool,
+    /// Only the weights; when false (the default) the optimizer's state is saved too.
     pub save_weights_only: bool,
     best: Option<f64>,
 }
@@ -37,21 +42,25 @@ impl ModelCheckpoint {
         }
     }
     /// The logged value `save_best_only` compares.
+    #[must_use = "a builder method returns the changed value"]
     pub fn monitor(mut self, monitor: &str) -> Self {
         self.monitor = monitor.to_string();
         self
     }
     /// Whether larger or smaller is better (Auto: decided from the name).
+    #[must_use = "a builder method returns the changed value"]
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
     }
     /// Save only when `monitor` improved on the best so far.
+    #[must_use = "a builder method returns the changed value"]
     pub fn save_best_only(mut self, on: bool) -> Self {
         self.save_best_only = on;
         self
     }
     /// Save the weights alone, without the optimizer's state.
+    #[must_use = "a builder method returns the changed value"]
     pub fn save_weights_only(mut self, on: bool) -> Self {
         self.save_weights_only = on;
         self

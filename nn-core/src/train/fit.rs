@@ -4,7 +4,7 @@
 
 use super::callbacks::{Callback, TrainState};
 use super::history::{History, Logs};
-use super::progress::EpochProgress;
+use super::progress::{EpochProgress, ProgressEvent, Verbose};
 use super::{row_range, Compiled};
 use crate::error::{check_finite, Error, Result};
 use crate::network::{InputOf, Network, Tape};
@@ -15,7 +15,30 @@ use rand::SeedableRng;
 use std::collections::HashMap;
 
 /// `fit`'s arguments, with Keras' defaults (`..Fit::default()`).
-pub struct Fit<'a> {
+///
+/// `R` and `Y` are the types of `fit`'s rows and labels, so `validation_data` takes rows and
+/// labels of the same types as the training data; the compiler infers both from the `fit`
+/// call, including for options bound to a variable first:
+///
+/// ```
+/// # use nn_core::train::{Fit, Verbose};
+/// let x_val: Vec<[f32; 10]> = vec![[0.0; 10]; 4];
+/// let y_val: Vec<f32> = vec![0.0, 1.0, 1.0, 0.0];
+/// let options = Fit {
+///     epochs: 10,
+///     validation_data: Some((&x_val, &y_val)), // rows and labels typed as fit's x and y
+///     verbose: 2.into(),
+///     ..Fit::default()
+/// };
+/// assert_eq!(options.verbose, Verbose::EpochLines);
+/// // model.fit(&x_train, &y_train, options)?; with x_train: Vec<[f32; 10]>, y_train: Vec<f32>
+/// # let _: Fit<'_, [f32; 10], Vec<f32>> = options;
+/// ```
+///
+/// A helper that builds options for several calls names them as `Fit<'a, [f32; 10], [f32]>`
+/// (or stays generic: `fn quiet<'a, R, Y: ?Sized>() -> Fit<'a, R, Y>`); the defaults of `R`
+/// and `Y` only fill a bare `Fit<'a>` written in a type.
+pub struct Fit<'a, R = [f32; 0], Y: ?Sized = [f32]> {
     /// Last epoch (exclusive), as Keras counts: `initial_epoch..epochs`. Default 1.
     pub epochs: usize,
     /// Rows per gradient step. Default 32.
@@ -23,23 +46,52 @@ pub struct Fit<'a> {
     /// Fraction of the rows, taken from the end before any shuffling, held out for validation.
     /// `f64`, as Python's float: in `f32`, 800 × (1 − 0.1) would floor to 719.
     pub validation_split: f64,
-    /// Validation rows and labels, flat (`x.as_flattened()`); overrides `validation_split`.
-    pub validation_data: Option<(&'a [f32], &'a [f32])>,
+    /// Validation rows and labels, of the types `fit`'s `x` and `y` have (Keras'
+    /// `validation_data=(x_val, y_val)`); overrides `validation_split`. Evaluated after each
+    /// epoch in inference mode, unweighted.
+    pub validation_data: Option<(&'a [R], &'a Y)>,
     /// Shuffle the training rows before each epoch. Default true.
     pub shuffle: bool,
     /// Seed of the shuffling, so a run can be repeated exactly.
     pub seed: u64,
     /// Per-class loss weights: class id → weight. Every class in the labels must be listed.
     pub class_weight: Option<HashMap<usize, f32>>,
+    /// One loss weight per row of `x` (Keras' `sample_weight`): each row's loss is multiplied
+    /// by it (and by its class weight when `class_weight` is given too), and the batch loss is
+    /// the sum of the weighted row losses divided by the batch's row count, as Keras reduces
+    /// it. The reported `loss` is that weighted loss; metrics stay unweighted (Keras passes
+    /// sample weights only to `weighted_metrics`, which seqnet does not have). With
+    /// `validation_split` the held-out rows' weights weight `val_loss`, as Keras 3 slices
+    /// `sample_weight` with the rows. Weights must be finite and ≥ 0.
+    pub sample_weight: Option<&'a [f32]>,
     /// Epoch to start counting from (to resume a run). Default 0.
     pub initial_epoch: usize,
-    /// 0 silent, 1 progress bar per epoch, 2 one line per epoch. Default 1.
-    pub verbose: u8,
+    /// What to report per epoch: [`Verbose::Silent`], [`Verbose::ProgressBar`] (the default)
+    /// or [`Verbose::EpochLines`]; Keras' numbers convert, so `verbose: 2.into()` works.
+    pub verbose: Verbose,
+    /// Where the report goes: `None` prints Keras' lines to stdout; a sink receives them as
+    /// [`ProgressEvent`]s instead (its `Display` is the line), for apps without a terminal, a
+    /// GUI or a logger, with no live bar. `verbose` still decides what is reported:
+    /// [`Verbose::Silent`] sends nothing.
+    ///
+    /// ```
+    /// # use nn_core::train::{Fit, ProgressEvent};
+    /// let mut lines = Vec::new();
+    /// let options: Fit<'_, [f32; 10], [f32]> = Fit {
+    ///     epochs: 2,
+    ///     // or `log::info!("{event}")`, a channel, a GUI's label…
+    ///     progress: Some(Box::new(|event: &ProgressEvent| lines.push(event.to_string()))),
+    ///     ..Fit::default()
+    /// };
+    /// # drop(options);
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub progress: Option<Box<dyn FnMut(&ProgressEvent<'_>) + 'a>>,
     /// Run in order at each batch and epoch end.
     pub callbacks: Vec<Box<dyn Callback + 'a>>,
 }
 
-impl Default for Fit<'_> {
+impl<R, Y: ?Sized> Default for Fit<'_, R, Y> {
     fn default() -> Self {
         Fit {
             epochs: 1,
@@ -49,10 +101,55 @@ impl Default for Fit<'_> {
             shuffle: true,
             seed: 0,
             class_weight: None,
+            sample_weight: None,
             initial_epoch: 0,
-            verbose: 1,
+            verbose: Verbose::ProgressBar,
+            progress: None,
             callbacks: Vec::new(),
         }
+    }
+}
+
+impl<R: std::fmt::Debug, Y: std::fmt::Debug + ?Sized> std::fmt::Debug for Fit<'_, R, Y> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fit")
+            .field("epochs", &self.epochs)
+            .field("batch_size", &self.batch_size)
+            .field("validation_split", &self.validation_split)
+            .field("validation_data", &self.validation_data)
+            .field("shuffle", &self.shuffle)
+            .field("seed", &self.seed)
+            .field("class_weight", &self.class_weight)
+            .field("sample_weight", &self.sample_weight)
+            .field("initial_epoch", &self.initial_epoch)
+            .field("verbose", &self.verbose)
+            .field("progress", &self.progress.as_ref().map(|_| "sink"))
+            .field("callbacks", &self.callbacks.len())
+            .finish()
+    }
+}
+
+/// [`Error::SizeMismatch`] unless there is one weight per row, [`Error::InvalidArgument`] for a
+/// weight that is negative or not finite.
+fn check_sample_weight(weights: &[f32], rows: usize) -> Result<()> {
+    if weights.len() != rows {
+        return Err(Error::SizeMismatch {
+            what: "sample_weight (one weight per row of x)",
+            expected: rows,
+            got: weights.len(),
+        });
+    }
+    match weights
+        .iter()
+        .enumerate()
+        .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+    {
+        Some((row, w)) => Err(Error::InvalidArgument {
+            what: "sample_weight",
+            expected: "finite weights ≥ 0",
+            got: format!("{w} at row {row}"),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -69,11 +166,18 @@ fn set_log(logs: &mut Logs, name: &str, value: f64) {
 impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// Keras' `fit`: trains on `x` and `y` and returns the per-epoch History.
     ///
+    /// Keras' keyword arguments are the fields of [`Fit`]: `fit(x, y, epochs=10,
+    /// batch_size=32)` is `fit(&x, &y, Fit { epochs: 10, batch_size: 32, ..Fit::default() })`.
+    ///
     /// Every argument is checked before the first batch, so these errors leave the model as it
     /// was: what [`validate`](Self::validate) returns for the optimizer, loss and metrics
     /// ([`Error::InvalidArgument`], [`Error::IncompatibleMetric`]); for the rows and labels
-    /// (training and validation) [`Error::SizeMismatch`], [`Error::RaggedRows`],
-    /// [`Error::NonFinite`], [`Error::LabelOutOfRange`], [`Error::InvalidLabel`];
+    /// (training and validation) [`Error::LabelShape`] for labels of another shape than the
+    /// loss takes (one-hot rows for a sparse loss, class ids for categorical cross-entropy:
+    /// the message names the loss and the fix), [`Error::SizeMismatch`] for a label count that
+    /// is no whole number per row, [`Error::NonFinite`], [`Error::LabelOutOfRange`],
+    /// [`Error::InvalidLabel`]; for `sample_weight` [`Error::SizeMismatch`] (not one weight per
+    /// row) and [`Error::InvalidArgument`] (negative or not finite);
     /// [`Error::InvalidArgument`] for `batch_size` 0, `validation_split` outside [0, 1), a
     /// class weight that is negative or not finite, a class without a weight or a label that is
     /// no class id; [`Error::NotEnoughData`] for no training rows, a split that leaves one side
@@ -91,7 +195,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         &mut self,
         x: &[R],
         y: &Y,
-        options: Fit<'_>,
+        options: Fit<'_, R, Y>,
     ) -> Result<History> {
         let Fit {
             epochs,
@@ -101,8 +205,10 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             shuffle,
             seed,
             class_weight,
+            sample_weight,
             initial_epoch,
             verbose,
+            mut progress,
             mut callbacks,
         } = options;
         self.validate()?;
@@ -125,16 +231,14 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
 
         // Validation rows: given, or the last fraction of the data as Keras takes it.
         let rows = x.len();
+        if let Some(weights) = sample_weight {
+            check_sample_weight(weights, rows)?;
+        }
         let (train_rows, validation) = match validation_data {
             Some((vx, vy)) => {
+                let (vx, vy) = (R::flat(vx), vy.values());
                 let vrows = crate::error::row_count("validation input", vx, N::INPUT_WIDTH)?;
-                if vy.len() != vrows * label_width {
-                    return Err(Error::SizeMismatch {
-                        what: "validation label values (rows × labels per row)",
-                        expected: vrows * label_width,
-                        got: vy.len(),
-                    });
-                }
+                self.check_label_shape("validation labels", vrows, vy)?;
                 if vrows == 0 {
                     return Err(Error::NotEnoughData {
                         what: "validation_data has no rows: give at least one row, or None to \
@@ -144,7 +248,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 }
                 check_finite("validation input", vx, N::INPUT_WIDTH)?;
                 self.loss.check_labels(vy, N::OUTPUT_WIDTH)?;
-                (rows, Some((vx, vy)))
+                (rows, Some((vx, vy, None)))
             }
             None if validation_split > 0.0 => {
                 let split_at = (rows as f64 * (1.0 - validation_split)).floor() as usize;
@@ -159,6 +263,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 let v = (
                     row_range(xf, split_at..rows, N::INPUT_WIDTH),
                     row_range(yf, split_at..rows, label_width),
+                    sample_weight.map(|w| row_range(w, split_at..rows, 1)),
                 );
                 (split_at, Some(v))
             }
@@ -169,10 +274,18 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 what: "fit needs at least one training row".into(),
             });
         }
-        let weights = match &class_weight {
+        // One weight per training row: the sample weight times the class weight, as Keras
+        // multiplies them.
+        let mut weights = match &class_weight {
             Some(map) => Some(self.sample_weights(row_range(yf, 0..train_rows, label_width), map)?),
             None => None,
         };
+        if let Some(given) = sample_weight.map(|w| row_range(w, 0..train_rows, 1)) {
+            weights = Some(match weights {
+                Some(classes) => classes.iter().zip(given).map(|(c, s)| c * s).collect(),
+                None => given.to_vec(),
+            });
+        }
 
         // Every name the epoch logs will hold, for the callbacks' checks.
         let mut logged = vec!["loss".to_string()];
@@ -214,7 +327,8 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 order.shuffle(&mut rng);
             }
             metrics.iter_mut().for_each(|m| m.reset());
-            let progress = EpochProgress::start(verbose, epoch, epochs, steps);
+            let display =
+                EpochProgress::start(verbose, progress.as_deref_mut(), epoch, epochs, steps);
             let (mut loss_sum, mut seen) = (0.0f64, 0usize);
             let mut logs = Logs::new();
 
@@ -253,7 +367,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                     set_log(&mut logs, m.name(), m.result());
                 }
                 set_log(&mut logs, "batch_loss", loss);
-                progress.batch_done(&logs);
+                display.batch_done(&logs);
                 self.run_callbacks(&mut callbacks, &mut stop, |cb, state| {
                     cb.on_batch_end(epoch, b, &logs, state)
                 })?;
@@ -263,8 +377,8 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             }
             logs.remove("batch_loss");
 
-            if let Some((vx, vy)) = validation {
-                let scores = self.evaluate_flat(vx, vy);
+            if let Some((vx, vy, vw)) = validation {
+                let scores = self.evaluate_flat(vx, vy, vw);
                 logs.insert("val_loss".into(), scores.loss);
                 for (name, v) in scores.metrics {
                     logs.insert(format!("val_{name}"), v);
@@ -274,7 +388,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 cb.on_epoch_end(epoch, &mut logs, state)
             })?;
             history.push(epoch, &logs);
-            progress.finish(&logs);
+            display.finish(progress.as_deref_mut(), &logs);
             if stop {
                 break;
             }

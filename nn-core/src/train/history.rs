@@ -41,21 +41,28 @@ impl History {
     }
 
     /// CSV with an `epoch` column then one column per name, as Keras' CSVLogger writes it.
+    /// Written by `csv::Writer`, so a name holding a comma, a quote or a line break is quoted
+    /// and the file reads back with any CSV reader. Feature `data` (the csv crate).
+    #[cfg(feature = "data")]
     pub fn to_csv(&self) -> String {
         let names: Vec<&str> = self.keys().collect();
-        let mut out = format!("epoch,{}\n", names.join(","));
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        // Writing records into a Vec<u8> cannot fail (no I/O; every row has the header's
+        // length), so the results are ignored rather than unwrapped.
+        let _ = writer.write_record(std::iter::once("epoch").chain(names.iter().copied()));
         for (i, epoch) in self.epoch.iter().enumerate() {
-            out += &epoch.to_string();
-            for name in &names {
-                out.push(',');
+            let values = names.iter().map(|name| {
                 // Every logged name has a value per epoch; a gap would stay an empty cell.
-                if let Some(value) = self.values.get(*name).and_then(|v| v.get(i)) {
-                    out += &value.to_string();
-                }
-            }
-            out.push('\n');
+                self.values
+                    .get(*name)
+                    .and_then(|v| v.get(i))
+                    .map_or_else(String::new, f64::to_string)
+            });
+            let _ = writer.write_record(std::iter::once(epoch.to_string()).chain(values));
         }
-        out
+        let bytes = writer.into_inner().unwrap_or_default();
+        // The writer only wrote the UTF-8 it was given, plus quotes and commas.
+        String::from_utf8(bytes).unwrap_or_default()
     }
 
     /// JSON `{"epoch": [...], "loss": [...], ...}`; a non-finite value is written as `null`.
@@ -68,7 +75,8 @@ impl History {
         serde_json::Value::Object(map).to_string()
     }
 
-    /// Writes `to_csv()` to a file.
+    /// Writes `to_csv()` to a file. Feature `data` (the csv crate).
+    #[cfg(feature = "data")]
     pub fn write_csv(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         write(path.as_ref(), &self.to_csv())
     }
@@ -84,4 +92,44 @@ fn write(path: &std::path::Path, text: &str) -> Result<()> {
         path: path.display().to_string(),
         message: e.to_string(),
     })
+}
+
+// The CSV writer's test: the csv crate comes with feature `data`.
+#[cfg(all(test, feature = "data"))]
+mod tests {
+    use super::{History, Logs};
+
+    #[test]
+    fn csv_quotes_a_name_with_a_comma_and_reads_back() {
+        let mut history = History::default();
+        for epoch in 0..2 {
+            let logs: Logs = [
+                ("loss".to_string(), 0.5 / (epoch + 1) as f64),
+                ("f1, macro".to_string(), 0.25 * epoch as f64),
+                ("say \"hi\"".to_string(), 1.0),
+            ]
+            .into_iter()
+            .collect();
+            history.push(epoch, &logs);
+        }
+        let text = history.to_csv();
+        // Keras' CSVLogger layout: epoch, then the names sorted.
+        assert!(
+            text.starts_with("epoch,\"f1, macro\",loss,\"say \"\"hi\"\"\"\n"),
+            "{text}"
+        );
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(header, ["epoch", "f1, macro", "loss", "say \"hi\""]);
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        assert_eq!(rows, [["0", "0", "0.5", "1"], ["1", "0.25", "0.25", "1"]]);
+    }
 }

@@ -14,6 +14,7 @@ pub use callbacks::{
 pub use checkpoint::ModelCheckpoint;
 pub use fit::Fit;
 pub use history::{History, Logs};
+pub use progress::{ProgressEvent, Verbose};
 
 use crate::error::{all_finite, check_finite, first_non_finite, Error, Result};
 use crate::kernels::gemm::PARALLEL_MIN_MACS;
@@ -22,9 +23,9 @@ use crate::loss::{Loss, LossBatch};
 use crate::metrics::{Metric, MetricState};
 use crate::network::{InputOf, Network, Tape};
 use crate::optim::{Optimizer, OptimizerState};
+use crate::par::prelude::*;
 use crate::params::AlignedBuf;
 use crate::rows::Labels;
-use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 /// Rows per forward pass in `evaluate` (Keras' default batch size); the result does not depend
@@ -87,6 +88,19 @@ pub struct Compiled<N: Network, O: Optimizer> {
     snapshot: Snapshot,
 }
 
+/// The model by its type name, the optimizer by Keras' name and learning rate; buffers left out.
+impl<N: Network, O: Optimizer> std::fmt::Debug for Compiled<N, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiled")
+            .field("model", &std::any::type_name::<N>())
+            .field("optimizer", &self.optimizer.name())
+            .field("learning_rate", &self.optimizer.learning_rate())
+            .field("loss", &self.loss)
+            .field("metrics", &self.metrics)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `evaluate`'s result: the loss and each metric by name.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scores {
@@ -110,6 +124,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// Keras' `compile(optimizer, loss, metrics)`. Returns no error: the arguments are checked
     /// by [`validate`](Self::validate), which `fit`, `train_on_batch`, `evaluate` and
     /// `loss_and_gradients` call before anything changes.
+    #[must_use = "`Compiled::new` returns the trainable model; the network it was given is moved"]
     pub fn new(
         model: N,
         optimizer: O,
@@ -237,7 +252,10 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// batch's statistics and updates its moving ones), as Keras' does.
     ///
     /// Errors, all before anything changes: what [`validate`](Self::validate) returns;
-    /// [`Error::SizeMismatch`] for a label count that is not rows × labels per row;
+    /// [`Error::LabelShape`] for labels of another shape than the loss takes (one-hot rows for
+    /// a sparse loss, class ids for categorical cross-entropy, one-hot rows for one output),
+    /// naming the loss and the fix; [`Error::SizeMismatch`] for any other label count that is
+    /// not rows × labels per row;
     /// [`Error::NonFinite`] for a NaN or infinity in the rows or labels;
     /// [`Error::LabelOutOfRange`] for a class id out of range; [`Error::InvalidLabel`] for a
     /// cross-entropy target outside [0, 1]; [`Error::NotEnoughData`] for no rows; and
@@ -254,8 +272,8 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
 
     /// Keras' `evaluate`: the loss and metrics over all rows, in inference mode.
     ///
-    /// Errors: what [`validate`](Self::validate) returns; [`Error::SizeMismatch`],
-    /// [`Error::NonFinite`], [`Error::LabelOutOfRange`] and [`Error::InvalidLabel`] for the
+    /// Errors: what [`validate`](Self::validate) returns; [`Error::LabelShape`],
+    /// [`Error::SizeMismatch`], [`Error::NonFinite`], [`Error::LabelOutOfRange`] and [`Error::InvalidLabel`] for the
     /// rows and labels, as `train_on_batch`; [`Error::NotEnoughData`] for no rows.
     pub fn evaluate<R: InputOf<N>, Y: Labels + ?Sized>(&self, x: &[R], y: &Y) -> Result<Scores> {
         self.validate()?;
@@ -265,7 +283,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 what: "evaluate needs at least one row".into(),
             });
         }
-        Ok(self.evaluate_flat(xf, yf))
+        Ok(self.evaluate_flat(xf, yf, None))
     }
 
     /// Class predictions: output > 0.5 for a one-output model, else the argmax of each row.
@@ -297,17 +315,40 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// inputs finite.
     fn checked<'a>(&self, xf: &'a [f32], y: &'a [f32]) -> Result<(&'a [f32], &'a [f32])> {
         let rows = xf.len() / N::INPUT_WIDTH;
-        let width = self.label_width();
-        if y.len() != rows * width {
-            return Err(Error::SizeMismatch {
-                what: "label values (rows × labels per row)",
-                expected: rows * width,
-                got: y.len(),
-            });
-        }
+        self.check_label_shape("labels", rows, y)?;
         check_finite("input", xf, N::INPUT_WIDTH)?;
         self.loss.check_labels(y, N::OUTPUT_WIDTH)?;
         Ok((xf, y))
+    }
+
+    /// Labels for `rows` rows: as many values per row as the loss takes. A whole number of
+    /// values per row that is another count is a label-shape mistake ([`Error::LabelShape`]:
+    /// one-hot rows for a sparse loss, class ids for categorical cross-entropy, …, naming the
+    /// loss and the fix); any other count is [`Error::SizeMismatch`].
+    pub(crate) fn check_label_shape(
+        &self,
+        what: &'static str,
+        rows: usize,
+        labels: &[f32],
+    ) -> Result<()> {
+        let width = self.label_width();
+        if labels.len() == rows * width {
+            return Ok(());
+        }
+        if rows > 0 && labels.len().is_multiple_of(rows) {
+            return Err(self
+                .loss
+                .label_shape_error(what, labels.len() / rows, N::OUTPUT_WIDTH));
+        }
+        Err(Error::SizeMismatch {
+            what: if what == "labels" {
+                "label values (rows × labels per row)"
+            } else {
+                "validation label values (rows × labels per row)"
+            },
+            expected: rows * width,
+            got: labels.len(),
+        })
     }
 
     fn metric_states(&self) -> Vec<MetricState> {
@@ -317,24 +358,28 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             .collect()
     }
 
-    /// Loss and metrics over checked flat data.
-    fn evaluate_flat(&self, x: &[f32], y: &[f32]) -> Scores {
+    /// Loss and metrics over checked flat data; the loss weighted by `sample_weight` (one per
+    /// row) when given, the metrics never.
+    fn evaluate_flat(&self, x: &[f32], y: &[f32], sample_weight: Option<&[f32]>) -> Scores {
         let rows = x.len() / N::INPUT_WIDTH;
         let label_width = self.label_width();
         let mut tape = Tape::for_network::<N>(rows.min(EVALUATE_BATCH), true);
         let mut states = self.metric_states();
         let mut total = 0.0;
-        for (xb, yb) in x
+        for (b, (xb, yb)) in x
             .chunks(EVALUATE_BATCH * N::INPUT_WIDTH)
             .zip(y.chunks(EVALUATE_BATCH * label_width))
+            .enumerate()
         {
             let r = xb.len() / N::INPUT_WIDTH;
+            let first = b * EVALUATE_BATCH;
+            let wb = sample_weight.map(|w| row_range(w, first..first + r, 1));
             self.model.forward(xb, r, &mut tape, Phase::Inference);
             let view = self.model.loss_view(xb, r, &mut tape);
             let output = view.output;
             let (loss, _) = self
                 .loss
-                .evaluate(loss_batch::<N>(output, view.logits, yb, None), None);
+                .evaluate(loss_batch::<N>(output, view.logits, yb, wb), None);
             total += loss * r as f64;
             states
                 .iter_mut()
