@@ -3,7 +3,7 @@
 //! training), and the `Tape` a forward pass writes.
 
 use crate::error::{check_finite, row_count, Error, Result};
-use crate::kernels::dense::Delta;
+pub use crate::kernels::dense::Delta;
 use crate::layers::{Backward, Forward, Phase};
 use crate::params::AlignedBuf;
 use crate::spec::ModelSpec;
@@ -85,13 +85,20 @@ pub trait Network: Sized + Send + Sync {
     fn update_state(&mut self, tape: &Tape, rows: usize);
 
     /// Keras' `compile`: this network with an optimizer, a loss and metrics, ready to `fit`.
+    /// Unlike Keras, it returns the trainable model (a new type that has `fit`, `evaluate` and
+    /// `train_on_batch`) rather than changing this one: keep the value it returns.
+    ///
+    /// `metrics` is `[Metric; N]` (`[]` for none), a `Vec<Metric>` or a `&[Metric]`. Keras'
+    /// strings parse: `"adam".parse::<Adam>()?`, `"binary_crossentropy".parse::<Loss>()?`,
+    /// `"accuracy".parse::<Metric>()?`.
+    #[must_use = "`compile` returns the trainable model; the network it was called on is moved"]
     fn compile<O: crate::optim::Optimizer>(
         self,
         optimizer: O,
-        loss: crate::loss::Loss,
-        metrics: impl IntoIterator<Item = crate::metrics::Metric>,
+        loss: impl crate::habits::LossArg,
+        metrics: impl crate::habits::MetricList,
     ) -> crate::train::Compiled<Self, O> {
-        crate::train::Compiled::new(self, optimizer, loss, metrics)
+        crate::train::Compiled::new(self, optimizer, loss.into_loss(), metrics.into_metrics())
     }
 
     /// Keras' model summary as text.
@@ -326,6 +333,7 @@ pub struct Tape {
 }
 
 /// What a loss reads and writes after a forward pass.
+#[derive(Debug)]
 pub struct LossView<'a> {
     /// The model's output, `rows × OUTPUT_WIDTH`.
     pub output: &'a [f32],

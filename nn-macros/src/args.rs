@@ -222,11 +222,21 @@ pub fn bool_value(errors: &mut Errors, expr: &Expr, what: &str) -> Option<bool> 
     value
 }
 
-pub fn string_value(errors: &mut Errors, expr: &Expr, what: &str) -> Option<String> {
+/// A string literal's value: `"dense"`, or `'dense'` as Python writes it (rustc has already
+/// reported that token, with the fix; reading it here keeps the macro from a second error).
+fn string_literal(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Str(s), ..
-        }) if !s.value().is_empty() => Some(s.value()),
+        }) => Some(s.value()),
+        Expr::Lit(ExprLit { lit, .. }) => quoted_in_single_quotes(lit),
+        _ => None,
+    }
+}
+
+pub fn string_value(errors: &mut Errors, expr: &Expr, what: &str) -> Option<String> {
+    match string_literal(expr) {
+        Some(s) if !s.is_empty() => Some(s),
         _ => {
             errors.push(
                 expr.span(),
@@ -240,11 +250,8 @@ pub fn string_value(errors: &mut Errors, expr: &Expr, what: &str) -> Option<Stri
 /// A word given as a string (`"same"`) or a bare identifier (`same`), as activations are.
 fn word(expr: &Expr) -> Option<String> {
     match expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(s), ..
-        }) => Some(s.value()),
         Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
-        _ => None,
+        _ => string_literal(expr),
     }
 }
 
@@ -377,9 +384,13 @@ pub fn activation(errors: &mut Errors, expr: &Expr) -> ActivationPlan {
             Some(id) => (id.to_string(), Vec::new(), id.span()),
             None => return linear(),
         },
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(s), ..
-        }) => (s.value(), Vec::new(), s.span()),
+        // `"relu"`, or `'relu'` as Python allows (see `string_literal`).
+        Expr::Lit(ExprLit { lit, .. }) if string_literal(expr).is_some() => {
+            match string_literal(expr) {
+                Some(name) => (name, Vec::new(), lit.span()),
+                None => return linear(),
+            }
+        }
         Expr::Call(call) => match &*call.func {
             Expr::Path(p) if p.path.get_ident().is_some() => {
                 // The guard checked it; the fallback is unreachable.
@@ -489,4 +500,12 @@ pub fn activation(errors: &mut Errors, expr: &Expr) -> ActivationPlan {
         _ => quote::quote!(),
     };
     ActivationPlan { ty, init }
+}
+
+/// The text of a literal written in single quotes with more than one character (`'relu'`), which
+/// rustc's lexer has already reported; `None` for any other literal.
+fn quoted_in_single_quotes(lit: &Lit) -> Option<String> {
+    let text = quote::ToTokens::to_token_stream(lit).to_string();
+    let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
+    (inner.chars().count() > 1).then(|| inner.to_string())
 }
