@@ -1,75 +1,10 @@
-//! # seqnet
+#![doc = include_str!("../README.md")]
 //!
-//! Keras' Sequential model as a Rust type. [`sequential!`] reads a Keras layer list, checks every
-//! shape at compile time and expands into a struct whose fused kernels are monomorphized for
-//! exactly that network.
+//! ## The guide
 //!
-//! ```
-//! use seqnet::prelude::*;
-//!
-//! sequential! {
-//!     /// The tutorial's classifier, with an explicit input layer.
-//!     pub struct SeedNet {
-//!         Input(shape = (10,), name = "input_features"),
-//!         Dense(64, activation = relu),
-//!         Dense(32, activation = relu),
-//!         Dense(1, activation = sigmoid),
-//!     }
-//! }
-//!
-//! let model = SeedNet::new(42);
-//! assert_eq!(model.count_params(), 2_817);
-//! let p = model.predict_one(&[1.0; 10])?;
-//! assert!(p[0] > 0.0 && p[0] < 1.0);
-//!
-//! // A NaN or infinity is an error naming where it is, never a finite answer.
-//! let err = model.predict_one(&[1.0, 2.0, f32::NAN, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
-//! assert!(matches!(err, Err(Error::NonFinite { what: "input", row: 0, column: 2, .. })));
-//! # Ok::<(), seqnet::Error>(())
-//! ```
-//!
-//! ## The layer list
-//!
-//! - `Input(shape = (10,), name = "…")` as the first entry, or `input_shape = (10,)` on the first
-//!   layer, or neither: then the struct is generic, `Name<const IN: usize>`, and the width comes
-//!   from the data it is given.
-//! - `Dense(units, activation = relu, use_bias = true, name = "…")`; the activation may also be
-//!   the second positional argument, or a string (`"relu"`). Activations: `linear`, `relu`,
-//!   `sigmoid`, `tanh`, `softmax`, `leaky_relu` (`leaky_relu(negative_slope = 0.1)`, default
-//!   0.2), `elu`, `selu`, `gelu` (exact; `gelu(approximate = true)` for the tanh form),
-//!   `swish`/`silu`, `softplus`, `softsign`, `hard_sigmoid`, `exponential`.
-//! - `Conv2D(filters, kernel_size, strides = (1, 1), padding = "valid" | "same", activation =
-//!   …, use_bias = true)`, channels last.
-//! - `MaxPooling2D(pool_size = (2, 2), strides = None, padding = "valid")`,
-//!   `AveragePooling2D(…)`, `GlobalAveragePooling2D`, `GlobalMaxPooling2D`.
-//! - `Dropout(rate, seed = …)`, `BatchNormalization(momentum = 0.99, epsilon = 1e-3, center =
-//!   true, scale = true)`: training mode in `fit`, inference mode in `evaluate` and `predict`.
-//! - `Flatten`: makes a multi-dimensional input flat (row-major, channels last);
-//!   `Reshape(target_shape)`; `Activation(name)`.
-//!
-//! Layer names default as Keras names them (`dense`, `dense_1`, `conv2d`, …) and must be unique.
-//!
-//! An image model takes rows as a decoded image holds them:
-//!
-//! ```
-//! use seqnet::prelude::*;
-//!
-//! sequential! {
-//!     pub struct ConvNet {
-//!         Conv2D(32, (3, 3), activation = relu, input_shape = (28, 28, 1)),
-//!         MaxPooling2D((2, 2)),
-//!         Flatten,
-//!         Dense(10, activation = softmax),
-//!     }
-//! }
-//!
-//! let model = ConvNet::new(42);
-//! assert_eq!(model.count_params(), 54_410);
-//! let image = [[[0.5f32; 1]; 28]; 28];
-//! let p = model.predict(&[image])?;
-//! assert_eq!(p[0].len(), 10);
-//! # Ok::<(), seqnet::Error>(())
-//! ```
+//! [`guide`] walks the Keras tutorial end to end, one step per section: data, the model,
+//! `summary`, `compile`, `fit` with validation, `History`, `evaluate`, `predict`, saving and
+//! loading, and what a mistake looks like at compile time and at run time.
 //!
 //! ## What is reproducible
 //!
@@ -105,6 +40,7 @@
 //! | `save_weights`, `load_weights`, `load_weights_bytes` | `Io`, `BadWeightsFile`, `WeightsMismatch` (nothing is set unless all of it fits) |
 //! | `load_csv`, `train_test_split`, `StandardScaler`, `one_hot` | `Io`, `Parse`, `SizeMismatch`, `InvalidArgument`, `NotEnoughData`, `NonFinite`, `LabelOutOfRange` |
 
+#![warn(missing_docs)]
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -113,7 +49,42 @@
 )]
 
 pub use nn_core::*;
-pub use nn_macros::sequential;
+/// Declares a network: a Keras layer list, checked at compile time, expanded into a struct.
+///
+/// See the crate docs (the layer list) and [`guide`] for the syntax.
+///
+///
+/// ```
+/// use seqnet::prelude::*;
+///
+/// sequential! {
+///     /// Three classes from four features.
+///     pub struct IrisNet {
+///         Dense(16, activation = relu, input_shape = (4,)),
+///         Dropout(0.1),
+///         Dense(3, activation = softmax),
+///     }
+/// }
+///
+/// let model = IrisNet::new(3);
+/// assert_eq!(model.count_params(), 4 * 16 + 16 + 16 * 3 + 3);
+/// let p = model.predict_one(&[5.1, 3.5, 1.4, 0.2])?;
+/// assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+/// # Ok::<(), seqnet::Error>(())
+/// ```
+///
+/// A thin wrapper: it hands the model, with `$crate` (this crate's path as the caller names it,
+/// so a renamed dependency works), to the proc macro in `nn-macros`, which checks every shape
+/// and expands the struct.
+#[macro_export]
+macro_rules! sequential {
+    ($($model:tt)*) => {
+        $crate::__private::sequential! { $crate; $($model)* }
+    };
+}
+
+#[doc = include_str!("../docs/guide.md")]
+pub mod guide {}
 
 /// Keras 3's files (feature `keras`): [`keras::sequential_source`] prints the `sequential!`
 /// declaration of a `.keras` model; `load_weights` reads `.keras` and `.weights.h5`,
@@ -127,8 +98,11 @@ pub mod keras {
 /// metrics, optimizers, `fit` options and callbacks, and the data helpers.
 pub mod prelude {
     pub use crate::sequential;
+    #[cfg(feature = "data")]
     pub use nn_core::data::{load_csv, one_hot, train_test_split, StandardScaler};
+    pub use nn_core::habits::CompileFirst;
     pub use nn_core::optim::Optimizer;
+    pub use nn_core::train::{ProgressEvent, Verbose};
     pub use nn_core::{
         accuracy_score, Adagrad, Adam, AdamW, Callback, EarlyStopping, Error, Fit, History,
         LambdaCallback, Loss, Metric, ModelCheckpoint, Network, RMSprop, ReduceLROnPlateau, Result,
@@ -140,4 +114,5 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use nn_core::*;
+    pub use nn_macros::sequential;
 }

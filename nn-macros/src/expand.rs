@@ -4,9 +4,9 @@
 //! `Layer` trait. Building each layer's type is the one place that looks at the layer kind;
 //! everything else is the same for every layer and lives in `nn-core`.
 //!
-//! Generated code names the runtime as `::seqnet::__private`, so it works wherever the user has
-//! the `seqnet` crate, without importing anything; a dependency renamed in the user's Cargo.toml
-//! (`nn = { package = "seqnet", … }`) is found by `proc-macro-crate` and named `::nn::__private`.
+//! Generated code names the runtime as `$crate::__private` (the facade's `macro_rules!` wrapper
+//! passes `$crate`), so it works wherever the user has the `seqnet` crate, under any name, without
+//! importing anything.
 
 use crate::parse::ModelDecl;
 use crate::shape::{flat_width, Dim, Kind, LayerPlan, Plan};
@@ -172,25 +172,9 @@ fn row_type(shape: &[Dim]) -> TokenStream {
     }
 }
 
-/// The facade's path in the crate being compiled, from what `proc-macro-crate` found in its
-/// Cargo.toml: `::name` for a (possibly renamed) dependency. `Itself` (seqnet's own examples and
-/// doctests, compiled in seqnet's package, where `crate` would be the example) and a manifest
-/// that does not name seqnet (a build outside Cargo) keep `::seqnet`; the facade declares
-/// `extern crate self as seqnet`, so that path also works inside it.
-fn facade_path(
-    found: Result<proc_macro_crate::FoundCrate, proc_macro_crate::Error>,
-) -> TokenStream {
-    match found {
-        Ok(proc_macro_crate::FoundCrate::Name(name)) => match syn::parse_str::<syn::Ident>(&name) {
-            Ok(ident) => quote!(::#ident),
-            Err(_) => quote!(::seqnet),
-        },
-        Ok(proc_macro_crate::FoundCrate::Itself) | Err(_) => quote!(::seqnet),
-    }
-}
-
-pub fn expand(model: &ModelDecl, plan: &Plan) -> syn::Result<TokenStream> {
-    let facade = facade_path(proc_macro_crate::crate_name("seqnet"));
+/// `facade` is the path of the `seqnet` crate as the caller sees it: `$crate` when the call
+/// comes through seqnet's `sequential!` (see `lib.rs`), so a renamed dependency still works.
+pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Result<TokenStream> {
     let rt = quote!(#facade::__private);
     let ModelDecl {
         attrs, vis, name, ..
@@ -639,37 +623,4 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
             })
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::facade_path;
-    use proc_macro_crate::{Error, FoundCrate};
-
-    fn path(found: Result<FoundCrate, Error>) -> String {
-        facade_path(found).to_string().replace(' ', "")
-    }
-
-    #[test]
-    fn the_facade_is_named_as_the_manifest_names_it() {
-        assert_eq!(path(Ok(FoundCrate::Name("seqnet".into()))), "::seqnet");
-        // `nn = { package = "seqnet", … }`, or a hyphenated key that proc-macro-crate sanitises.
-        assert_eq!(path(Ok(FoundCrate::Name("nn".into()))), "::nn");
-        assert_eq!(
-            path(Ok(FoundCrate::Name("my_seqnet".into()))),
-            "::my_seqnet"
-        );
-    }
-
-    #[test]
-    fn seqnet_itself_and_unknown_manifests_use_the_absolute_name() {
-        // Examples and doctests of the seqnet package: `crate` there is the example, not seqnet.
-        assert_eq!(path(Ok(FoundCrate::Itself)), "::seqnet");
-        assert_eq!(path(Err(Error::CargoManifestDirNotSet)), "::seqnet");
-        // Not an identifier: never emitted as a path.
-        assert_eq!(
-            path(Ok(FoundCrate::Name("not an ident".into()))),
-            "::seqnet"
-        );
-    }
 }

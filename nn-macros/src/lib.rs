@@ -5,6 +5,7 @@
 //! are `nn-core` types with literal widths. Three stages: `parse` (syntax), `shape` (meaning and
 //! errors; each layer's own rules in `layers`, argument values in `args`), `expand` (code).
 
+#![warn(missing_docs)]
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -21,27 +22,41 @@ mod suggest;
 
 use proc_macro::TokenStream;
 
-/// Declares a network as a struct. See the `seqnet` crate documentation for the full syntax.
-///
-/// ```ignore
-/// sequential! {
-///     /// The tutorial's classifier.
-///     pub struct SeedNet {
-///         Input(shape = (10,), name = "input_features"),
-///         Dense(64, activation = relu),
-///         Dense(32, activation = relu),
-///         Dense(1, activation = sigmoid),
-///     }
-/// }
-/// ```
+/// The proc macro behind `seqnet::sequential!`. That `macro_rules!` wrapper calls it as
+/// `sequential! { $crate; <the model> }`, so the generated code names the runtime through
+/// `$crate`, which resolves to the facade under whatever name the caller's Cargo.toml gives it
+/// (`nn = { package = "seqnet" }`), with no manifest reading at build time. Called without that
+/// prefix, it names the facade `::seqnet`. See the `seqnet` crate for the syntax and examples.
 #[proc_macro]
 pub fn sequential(input: TokenStream) -> TokenStream {
+    let (facade, input) = facade_prefix(input.into());
     let model = syn::parse_macro_input!(input as parse::ModelDecl);
     match shape::check(&model) {
-        Ok(plan) => match expand::expand(&model, &plan) {
+        Ok(plan) => match expand::expand(&model, &plan, &facade) {
             Ok(code) => code.into(),
             Err(e) => e.to_compile_error().into(),
         },
         Err(e) => e.to_compile_error().into(),
+    }
+}
+
+/// Splits `$crate ;` (the facade's path, as seqnet's wrapper passes it) off the front of the
+/// input; without it, the facade is `::seqnet` and the input is all model.
+fn facade_prefix(input: proc_macro2::TokenStream) -> (proc_macro2::TokenStream, TokenStream) {
+    use proc_macro2::TokenTree;
+    let tokens: Vec<TokenTree> = input.clone().into_iter().collect();
+    match tokens.as_slice() {
+        [TokenTree::Ident(krate), TokenTree::Punct(semi), rest @ ..]
+            if krate == "$crate" && semi.as_char() == ';' =>
+        {
+            (
+                TokenTree::Ident(krate.clone()).into(),
+                rest.iter()
+                    .cloned()
+                    .collect::<proc_macro2::TokenStream>()
+                    .into(),
+            )
+        }
+        _ => (quote::quote!(::seqnet), input.into()),
     }
 }

@@ -234,6 +234,10 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, renamed over the
 /// target once complete: a crash mid-save leaves the old file.
+///
+/// The temporary file is made here with `create_new` rather than with the `tempfile` crate:
+/// that crate's dependencies (rustix, linux-raw-sys, fastrand) were a tenth of a cold build of a
+/// user's program, for what is a unique name, an exclusive create and a rename.
 pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let io = |e: &dyn std::fmt::Display| Error::Io {
         path: path.display().to_string(),
@@ -243,15 +247,63 @@ pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let temp = tempfile::Builder::new()
-        .prefix(".seqnet-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
+    let temp = TempFile::create_in(dir).map_err(|e| io(&e))?;
+    write(&temp.path)?;
+    std::fs::File::open(&temp.path)
+        .and_then(|f| f.sync_all())
         .map_err(|e| io(&e))?;
-    write(temp.path())?;
-    temp.as_file().sync_all().map_err(|e| io(&e))?;
-    temp.persist(path).map_err(|e| io(&e.error))?;
-    Ok(())
+    temp.persist(path).map_err(|e| io(&e))
+}
+
+/// A file created for [`write_atomically`], removed when dropped unless persisted.
+struct TempFile {
+    path: std::path::PathBuf,
+    persisted: bool,
+}
+
+impl TempFile {
+    /// `.seqnet-<pid>-<n>.tmp` in `dir`, created exclusively: the process id and a counter keep
+    /// names apart between processes and threads; a name left by a crashed process is skipped.
+    fn create_in(dir: &Path) -> std::io::Result<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!(".seqnet-{}-{n}.tmp", std::process::id()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => {
+                    return Ok(TempFile {
+                        path,
+                        persisted: false,
+                    })
+                }
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AlreadyExists && n < u64::from(u16::MAX) => {
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Renames it over `target` (atomic on one file system).
+    fn persist(mut self, target: &Path) -> std::io::Result<()> {
+        std::fs::rename(&self.path, target)?;
+        self.persisted = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.persisted {
+            // Best effort: the save has already failed with its own error.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// The model's weights as named tensors in `get_weights()` order: (name, shape, values).
@@ -419,4 +471,61 @@ pub(crate) fn load_with_optimizer<N: Network>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_atomically;
+    use crate::error::Error;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("seqnet-io-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn entries(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_save_replaces_the_target_and_leaves_no_temporary_file() {
+        let dir = scratch("ok");
+        let target = dir.join("m.bin");
+        std::fs::write(&target, b"old").unwrap();
+        write_atomically(&target, |tmp| {
+            assert_ne!(tmp, target.as_path());
+            std::fs::write(tmp, b"new").map_err(|e| Error::Io {
+                path: tmp.display().to_string(),
+                message: e.to_string(),
+            })
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        assert_eq!(entries(&dir), ["m.bin"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_save_keeps_the_old_file_and_removes_its_temporary_file() {
+        let dir = scratch("fail");
+        let target = dir.join("m.bin");
+        std::fs::write(&target, b"old").unwrap();
+        let err = write_atomically(&target, |tmp| {
+            std::fs::write(tmp, b"half").unwrap();
+            Err(Error::NotEnoughData {
+                what: "writer failed".into(),
+            })
+        });
+        assert!(matches!(err, Err(Error::NotEnoughData { .. })));
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        assert_eq!(entries(&dir), ["m.bin"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
