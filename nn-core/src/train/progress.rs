@@ -6,7 +6,7 @@
 
 use super::history::Logs;
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How much `fit` reports, as Keras' `verbose`: `0`, `1` or `2` convert to it, so
 /// `verbose: 2.into()` works as well as `verbose: Verbose::EpochLines`.
@@ -135,7 +135,7 @@ pub(super) struct EpochProgress {
     epochs: usize,
     steps: usize,
     bar: Option<LiveBar>,
-    start: Instant,
+    start: Clock,
 }
 
 impl EpochProgress {
@@ -157,7 +157,7 @@ impl EpochProgress {
             epochs,
             steps,
             bar,
-            start: Instant::now(),
+            start: Clock::now(),
         }
     }
 
@@ -189,15 +189,25 @@ impl EpochProgress {
 }
 
 /// The live bar on stdout (indicatif; drawn only when stdout is a terminal).
-#[cfg(feature = "progress")]
+#[cfg(all(
+    feature = "progress",
+    not(all(target_arch = "wasm32", target_os = "unknown"))
+))]
 struct LiveBar(indicatif::ProgressBar);
 
-/// Without feature `progress` (no indicatif) there is no live bar: `verbose = 1` reports the
-/// same epoch lines as with it, without the bar in between.
-#[cfg(not(feature = "progress"))]
+/// Without feature `progress` (no indicatif), and on `wasm32-unknown-unknown` (where indicatif's
+/// clock would panic), there is no live bar: `verbose = 1` reports the same epoch lines as with
+/// it, without the bar in between.
+#[cfg(not(all(
+    feature = "progress",
+    not(all(target_arch = "wasm32", target_os = "unknown"))
+)))]
 struct LiveBar;
 
-#[cfg(not(feature = "progress"))]
+#[cfg(not(all(
+    feature = "progress",
+    not(all(target_arch = "wasm32", target_os = "unknown"))
+)))]
 impl LiveBar {
     fn new(_steps: usize) -> Self {
         LiveBar
@@ -208,7 +218,10 @@ impl LiveBar {
     fn clear(&self) {}
 }
 
-#[cfg(feature = "progress")]
+#[cfg(all(
+    feature = "progress",
+    not(all(target_arch = "wasm32", target_os = "unknown"))
+))]
 impl LiveBar {
     fn new(steps: usize) -> Self {
         use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -248,4 +261,29 @@ pub fn format_logs(logs: &Logs) -> String {
         })
         .collect::<Vec<_>>()
         .join(" - ")
+}
+
+/// The epoch's stopwatch. `std::time::Instant` panics on `wasm32-unknown-unknown` (no clock
+/// without a JavaScript host), so there the epoch reports zero time instead: `fit` must not
+/// panic for a display detail.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    started: std::time::Instant,
+}
+
+impl Clock {
+    fn now() -> Self {
+        Clock {
+            #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+        return self.started.elapsed();
+        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        return Duration::ZERO;
+    }
 }
