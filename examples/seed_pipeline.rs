@@ -4,7 +4,8 @@
 //! binary cross-entropy, 10 epochs of batch 32 with validation_split 0.1, then evaluate, predict,
 //! threshold at 0.5 and accuracy_score.
 //!
-//! Run: `cargo run --release --example seed_pipeline`
+//! Run: `cargo run --release --example seed_pipeline`; with `-- --history PATH` it also writes
+//! the History as CSV (`tools/learning_curve.py` draws it: docs/learning_curve.svg).
 
 use seqnet::data::tutorial_data;
 use seqnet::prelude::*;
@@ -57,6 +58,13 @@ fn main() -> Result<()> {
         },
     )?;
     let fit_time = fit_start.elapsed();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--history", Some(path)) => history.write_csv(path)?,
+            _ => eprintln!("unknown argument {arg:?}; the one option is --history PATH"),
+        }
+    }
 
     println!("\nper epoch:  loss    accuracy  val_loss  val_accuracy");
     for (i, epoch) in history.epoch.iter().enumerate() {
