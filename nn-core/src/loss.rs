@@ -16,8 +16,10 @@ use crate::kernels::dense::Delta;
 /// Keras' `backend.epsilon()`.
 pub const EPSILON: f32 = 1e-7;
 
-/// A loss, as `compile` takes it.
+/// A loss, as `compile` takes it. Non-exhaustive: Keras has more losses than seqnet builds
+/// today, and adding one must not break a user's `match`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Loss {
     /// `binary_crossentropy`: labels 0/1 (or soft labels in [0, 1]), one per output.
     BinaryCrossentropy {
