@@ -143,6 +143,23 @@ where
     attempt(m, |m| m.fit(&x, &y[..], options))
 }
 
+/// `fit` on the tutorial data with sample weights 1 except `weight` at `row`.
+fn fit_weighted(m: Compiled<Net, Adam>, row: usize, weight: f32) -> Outcome {
+    let mut w = [1.0f32; 64];
+    w[row] = weight;
+    let (x, y) = data();
+    attempt(m, |m| {
+        m.fit(
+            &x,
+            &y,
+            Fit {
+                sample_weight: Some(&w),
+                ..quiet()
+            },
+        )
+    })
+}
+
 /// `fit` on the tutorial data with these labels.
 fn fit_labels<N: Network, O: Optimizer>(m: Compiled<N, O>, y: Vec<f32>) -> Outcome
 where
@@ -626,21 +643,7 @@ fn cases() -> Vec<Case> {
         ),
         case!(
             "NaN sample weight",
-            || {
-                let mut w = [1.0f32; 64];
-                w[10] = f32::NAN;
-                let (x, y) = data();
-                attempt(trained(), |m| {
-                    m.fit(
-                        &x,
-                        &y,
-                        Fit {
-                            sample_weight: Some(&w),
-                            ..quiet()
-                        },
-                    )
-                })
-            },
+            || fit_weighted(trained(), 10, f32::NAN),
             Error::InvalidArgument {
                 what: "sample_weight",
                 ..
@@ -648,21 +651,7 @@ fn cases() -> Vec<Case> {
         ),
         case!(
             "negative sample weight",
-            || {
-                let mut w = [1.0f32; 64];
-                w[63] = -0.5;
-                let (x, y) = data();
-                attempt(trained(), |m| {
-                    m.fit(
-                        &x,
-                        &y,
-                        Fit {
-                            sample_weight: Some(&w),
-                            ..quiet()
-                        },
-                    )
-                })
-            },
+            || fit_weighted(trained(), 63, -0.5),
             Error::InvalidArgument {
                 what: "sample_weight",
                 ..

@@ -238,7 +238,14 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             Some((vx, vy)) => {
                 let (vx, vy) = (R::flat(vx), vy.values());
                 let vrows = crate::error::row_count("validation input", vx, N::INPUT_WIDTH)?;
-                self.check_label_shape("validation labels", vrows, vy)?;
+                self.check_label_shape(
+                    (
+                        "validation labels",
+                        "validation label values (rows × labels per row)",
+                    ),
+                    vrows,
+                    vy,
+                )?;
                 if vrows == 0 {
                     return Err(Error::NotEnoughData {
                         what: "validation_data has no rows: give at least one row, or None to \

@@ -315,7 +315,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// inputs finite.
     fn checked<'a>(&self, xf: &'a [f32], y: &'a [f32]) -> Result<(&'a [f32], &'a [f32])> {
         let rows = xf.len() / N::INPUT_WIDTH;
-        self.check_label_shape("labels", rows, y)?;
+        self.check_label_shape(("labels", "label values (rows × labels per row)"), rows, y)?;
         check_finite("input", xf, N::INPUT_WIDTH)?;
         self.loss.check_labels(y, N::OUTPUT_WIDTH)?;
         Ok((xf, y))
@@ -325,9 +325,11 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// values per row that is another count is a label-shape mistake ([`Error::LabelShape`]:
     /// one-hot rows for a sparse loss, class ids for categorical cross-entropy, …, naming the
     /// loss and the fix); any other count is [`Error::SizeMismatch`].
+    ///
+    /// `what` names the labels in a `LabelShape` message, `count` in a `SizeMismatch` one.
     pub(crate) fn check_label_shape(
         &self,
-        what: &'static str,
+        (what, count): (&'static str, &'static str),
         rows: usize,
         labels: &[f32],
     ) -> Result<()> {
@@ -341,11 +343,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 .label_shape_error(what, labels.len() / rows, N::OUTPUT_WIDTH));
         }
         Err(Error::SizeMismatch {
-            what: if what == "labels" {
-                "label values (rows × labels per row)"
-            } else {
-                "validation label values (rows × labels per row)"
-            },
+            what: count,
             expected: rows * width,
             got: labels.len(),
         })
