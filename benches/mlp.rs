@@ -33,7 +33,9 @@ fn dense_layers(c: &mut Criterion) {
         let shape = format!("{rows}x{k}x{n}");
         group.throughput(Throughput::Elements(2 * (rows * k * n) as u64));
         group.bench_function(BenchmarkId::new("forward", &shape), |bench| {
-            bench.iter(|| dense_forward_fused(&x, &w, Some(&b), &Relu, dims, &mut y, Some(&mut z)))
+            bench.iter(|| {
+                dense_forward_fused(&x, &w, Some(&b), &Relu, dims, &mut y, Some(&mut z), None)
+            })
         });
         let dy = random(rows * n, 4);
         let (mut dw, mut db, mut dx) = (vec![0.0; k * n], vec![0.0; n], vec![0.0; rows * k]);

@@ -36,6 +36,7 @@ pub mod metrics;
 mod names;
 pub mod network;
 pub mod optim;
+pub mod packed;
 mod par;
 pub mod params;
 pub mod rows;

@@ -22,7 +22,7 @@ fn compare<A: Activation>(act: A, rows: usize, k: usize, n: usize, bias: bool, s
     let mut y = vec![f32::NAN; rows * n];
     let mut z = vec![f32::NAN; rows * n];
     let dims = DenseDims { rows, k, n };
-    dense_forward_fused(&x, &w, b, &act, dims, &mut y, Some(&mut z));
+    dense_forward_fused(&x, &w, b, &act, dims, &mut y, Some(&mut z), None);
     let want_y = reference::dense_forward(&x, &w, b, &act, rows, k, n);
     let want_z = reference::dense_forward(&x, &w, b, &Linear, rows, k, n);
     // Each output sums k products of values in [-1, 1]: the f32 rounding grows with √k.
@@ -39,7 +39,7 @@ fn compare<A: Activation>(act: A, rows: usize, k: usize, n: usize, bias: bool, s
     }
     // Inference mode (no pre-activation buffer) must give the same outputs.
     let mut y2 = vec![f32::NAN; rows * n];
-    dense_forward_fused(&x, &w, b, &act, dims, &mut y2, None);
+    dense_forward_fused(&x, &w, b, &act, dims, &mut y2, None, None);
     assert_eq!(y, y2);
 }
 
@@ -97,7 +97,7 @@ fn compare_backward<A: Activation>(act: A, rows: usize, k: usize, n: usize, seed
     let dims = DenseDims { rows, k, n };
     let mut y = vec![0.0; rows * n];
     let mut z = vec![0.0; rows * n];
-    dense_forward_fused(&x, &w, Some(&b), &act, dims, &mut y, Some(&mut z));
+    dense_forward_fused(&x, &w, Some(&b), &act, dims, &mut y, Some(&mut z), None);
 
     // dz by the activation's own row rule (tested against finite differences elsewhere).
     let mut dz = dy.clone();

@@ -1,9 +1,12 @@
 //! The packed GEMM, on every instruction-set path this CPU has, against the naive f64 loop:
 //! odd shapes (around MR, NR, KC, MC), transposed views, accumulation, the fused epilogue, random
-//! shapes with proptest, and bit-identical results for 1 and 2 threads.
+//! shapes with proptest, B packed once against B packed per call, and bit-identical results for
+//! any thread count and tile grid.
 
 use nn_core::activations::{Activation, Linear, Relu, Sigmoid};
-use nn_core::kernels::gemm::{gemm, gemm_fused, Epilogue, MatRef};
+use nn_core::kernels::gemm::{
+    gemm, gemm_fused, gemm_fused_packed, pack_b_once, packed_len_bound, Epilogue, MatRef,
+};
 use nn_core::kernels::isa::Isa;
 use nn_core::kernels::reference;
 use proptest::prelude::*;
@@ -207,6 +210,111 @@ fn results_do_not_depend_on_the_thread_count() {
         assert_eq!(one, run(2, isa), "{isa:?}");
         assert_eq!(one, run(3, isa), "{isa:?}");
     }
+}
+
+/// C and Z of relu(A·B + bias) on `threads` threads, B packed by the driver or packed once.
+fn fused_on(
+    isa: Isa,
+    threads: usize,
+    (m, k, n): (usize, usize, usize),
+    (a, b, bias): (&[f32], &[f32], &[f32]),
+    prepacked: bool,
+) -> (Vec<f32>, Vec<f32>) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let mut c = vec![f32::NAN; m * n];
+    let mut z = vec![f32::NAN; m * n];
+    let mut packs = vec![f32::NAN; packed_len_bound(k, n)];
+    let bv = MatRef::row_major(b, k, n);
+    let packed = prepacked.then(|| pack_b_once(isa, bv, &mut packs));
+    pool.install(|| {
+        let epilogue = Epilogue {
+            bias: Some(bias),
+            activation: &Relu,
+            pre_activation: Some(&mut z),
+        };
+        gemm_fused_packed(
+            isa,
+            MatRef::row_major(a, m, k),
+            bv,
+            packed,
+            &mut c,
+            false,
+            epilogue,
+        )
+    });
+    (c, z)
+}
+
+#[test]
+fn b_packed_once_gives_the_same_bits_on_odd_shapes_and_any_thread_count() {
+    // Shapes around the panel widths (16, 32), KC (256) and NC (1024), large enough that
+    // several threads split them into row and column tiles, and a few the direct path takes.
+    let shapes = [
+        (1, 1, 1),
+        (7, 17, 33),
+        (13, 300, 47),
+        (64, 784, 512),
+        (300, 257, 130),
+        (97, 513, 1050),
+        (1024, 64, 16),
+        (5, 600, 2000),
+    ];
+    for (s, &(m, k, n)) in shapes.iter().enumerate() {
+        let seed = 100 + 3 * s as u64;
+        let (a, b, bias) = (
+            random(m * k, seed),
+            random(k * n, seed + 1),
+            random(n, seed + 2),
+        );
+        let data = (a.as_slice(), b.as_slice(), bias.as_slice());
+        let want = reference::gemm(MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n));
+        let want_z: Vec<f32> = want
+            .chunks(n)
+            .flat_map(|row| row.iter().zip(&bias).map(|(v, b)| v + b))
+            .collect();
+        for isa in Isa::available() {
+            let one = fused_on(isa, 1, (m, k, n), data, false);
+            assert_close(isa, &format!("{m}×{k}×{n} z"), &one.1, &want_z, k);
+            for threads in [1, 2, 3, 5, 16] {
+                for prepacked in [false, true] {
+                    let got = fused_on(isa, threads, (m, k, n), data, prepacked);
+                    assert!(
+                        got == one,
+                        "{isa:?} {m}×{k}×{n}: {threads} threads, prepacked {prepacked} differs"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "packed B was packed for another shape")]
+fn packed_b_of_another_shape_is_refused() {
+    let (k, n) = (40, 48);
+    let b = random(k * n, 1);
+    let mut packs = vec![0.0; packed_len_bound(k, n)];
+    let packed = pack_b_once(Isa::current(), MatRef::row_major(&b, k, n), &mut packs);
+    let a = random(300 * (k - 1), 2);
+    let mut c = vec![0.0; 300 * n];
+    let epilogue = Epilogue {
+        bias: None,
+        activation: &Linear,
+        pre_activation: None,
+    };
+    // k − 1 rows of the same B: a caller bug the driver must catch, not read past.
+    gemm_fused_packed(
+        Isa::current(),
+        MatRef::row_major(&a, 300, k - 1),
+        MatRef::row_major(&b[..(k - 1) * n], k - 1, n),
+        Some(packed),
+        &mut c,
+        false,
+        epilogue,
+    );
 }
 
 #[test]

@@ -215,11 +215,20 @@ fn check_all_paths<A: Activation>(act: A, p: &Problem) -> Result<(), TestCaseErr
     // The layer's entry point on the chosen path (GEMV + vector activation for one row).
     let dims = DenseDims { rows, k, n };
     let (mut y, mut z) = (vec![f32::NAN; rows * n], vec![f32::NAN; rows * n]);
-    dense_forward_fused(&p.x, &p.w, p.bias(), &act, dims, &mut y, Some(&mut z));
+    dense_forward_fused(&p.x, &p.w, p.bias(), &act, dims, &mut y, Some(&mut z), None);
     check_z("dense_forward_fused", p, &z, &want_z)?;
     check_y("dense_forward_fused", p, &name, A::ROW_WISE, &y, &want_y)?;
     let mut y_inference = vec![f32::NAN; rows * n];
-    dense_forward_fused(&p.x, &p.w, p.bias(), &act, dims, &mut y_inference, None);
+    dense_forward_fused(
+        &p.x,
+        &p.w,
+        p.bias(),
+        &act,
+        dims,
+        &mut y_inference,
+        None,
+        None,
+    );
     check_y(
         "dense_forward_fused (inference)",
         p,
@@ -528,6 +537,6 @@ fn relu_maps_nan_to_zero_on_every_path() {
     }
     let mut y = vec![f32::NAN; n];
     let dims = DenseDims { rows: 1, k, n };
-    dense_forward_fused(&x, &w, None, &Relu, dims, &mut y, None);
+    dense_forward_fused(&x, &w, None, &Relu, dims, &mut y, None, None);
     assert_eq!(y, want, "dense one row");
 }

@@ -121,6 +121,7 @@ fn batch_norm_inference_uses_the_moving_statistics() {
     let weights = Weights {
         params: &harness.params,
         state: &harness.state,
+        packed: &[],
     };
     let mut one = vec![f32::NAN; WIDTH];
     harness.layer.forward_one(weights, &x[..WIDTH], &mut one);
@@ -365,6 +366,7 @@ fn dropout_is_the_identity_in_inference() {
     let weights = Weights {
         params: &[],
         state: &[],
+        packed: &[],
     };
     layer.forward_one(weights, &x[..32], &mut one);
     assert_eq!(bits(&one), bits(&x[..32]), "forward_one");

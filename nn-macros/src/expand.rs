@@ -209,15 +209,18 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
         let (ty, value) = layer_type(&rt, layer, i)?;
         let (layer_c, p_c, s_c) = idents(i);
         // `tys` holds the layers before this one: the last is the previous layer.
-        let (p_off, s_off) = match (i.checked_sub(1), tys.last()) {
+        let k_c = packed_ident(i);
+        let (p_off, s_off, k_off) = match (i.checked_sub(1), tys.last()) {
             (Some(before), Some(prev)) => {
                 let (_, pp, ps) = idents(before);
+                let pk = packed_ident(before);
                 (
                     quote!(Self::#pp + <#prev as #rt::layers::Layer>::PARAMS),
                     quote!(Self::#ps + <#prev as #rt::layers::Layer>::STATE),
+                    quote!(Self::#pk + <#prev as #rt::layers::Layer>::PACKED),
                 )
             }
-            _ => (quote!(0), quote!(0)),
+            _ => (quote!(0), quote!(0), quote!(0)),
         };
         consts.push(quote! {
             #[doc(hidden)]
@@ -226,6 +229,8 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
             const #p_c: usize = #p_off;
             #[doc(hidden)]
             const #s_c: usize = #s_off;
+            #[doc(hidden)]
+            const #k_c: usize = #k_off;
         });
         tys.push(ty);
     }
@@ -235,15 +240,24 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
         .last()
         .ok_or_else(|| internal("a plan without layers"))?;
 
-    // Per layer: its weights' slices, and whether anything before it has trainable weights
-    // (only then does its backward pass need to produce dL/d(input)).
-    let weights = |i: usize, ty: &TokenStream, p: TokenStream, s: TokenStream| {
+    // Per layer: its weights' slices (with its packs in the forward pass, none elsewhere),
+    // and whether anything before it has trainable weights (only then does its backward pass
+    // need to produce dL/d(input)).
+    let weights = |i: usize, ty: &TokenStream, p: TokenStream, s: TokenStream, packs: bool| {
         let (_, p_c, s_c) = idents(i);
+        let k_c = packed_ident(i);
+        let packed = if packs {
+            quote!(&k[Self::#k_c..Self::#k_c + <#ty as #layer_trait>::PACKED])
+        } else {
+            quote!(&[])
+        };
         quote!(#rt::layers::Weights {
             params: &#p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
             state: &#s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
+            packed: #packed,
         })
     };
+    let mut pack = Vec::new();
     let mut init = Vec::new();
     let mut forward = Vec::new();
     let mut backward = Vec::new();
@@ -260,7 +274,18 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
                 &mut rng,
             );
         });
-        let w = weights(i, ty, quote!(p), quote!(s));
+        let k_c = packed_ident(i);
+        pack.push(quote! {
+            if <#ty as #layer_trait>::PACKED > 0 {
+                #layer_trait::pack(
+                    &Self::#layer_c,
+                    &p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
+                    isa,
+                    &mut out[Self::#k_c..Self::#k_c + <#ty as #layer_trait>::PACKED],
+                );
+            }
+        });
+        let w = weights(i, ty, quote!(p), quote!(s), true);
         forward.push(quote! {
             #rt::layers::forward_layer(&Self::#layer_c, #i, #w, x, rows, tape, phase);
         });
@@ -275,6 +300,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
             .map(|t| quote!(<#t as #layer_trait>::PARAMS > 0))
             .collect();
         let input_grad = quote!(false #(|| #earlier)*);
+        let w = weights(i, ty, quote!(p), quote!(s), false);
         backward.push(quote! {
             #rt::layers::backward_layer(
                 &Self::#layer_c,
@@ -353,6 +379,8 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
             params: #rt::AlignedBuf,
             state: #rt::AlignedBuf,
             seed: u64,
+            /// The large kernels in the GEMM's panel layout, rebuilt after the weights change.
+            packed: #rt::packed::PackedWeights,
         }
 
         #input_impls
@@ -369,7 +397,12 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
                 let mut rng = #rt::InitRng::seeded(seed);
                 let (p, s) = (params.as_mut_slice(), state.as_mut_slice());
                 #(#init)*
-                Self { params, state, seed }
+                Self {
+                    params,
+                    state,
+                    seed,
+                    packed: #rt::packed::PackedWeights::new(),
+                }
             }
 
             /// The model's outputs for a batch of rows (images as `[[[f32; C]; W]; H]` or
@@ -452,6 +485,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
             }
 
             fn params_mut(&mut self) -> &mut [f32] {
+                self.packed.invalidate();
                 self.params.as_mut_slice()
             }
 
@@ -464,6 +498,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
             }
 
             fn params_and_state_mut(&mut self) -> (&mut [f32], &mut [f32]) {
+                self.packed.invalidate();
                 (self.params.as_mut_slice(), self.state.as_mut_slice())
             }
 
@@ -479,6 +514,10 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
                 phase: #rt::layers::Phase,
             ) {
                 let (p, s) = (self.params.as_slice(), self.state.as_slice());
+                let packed_len = 0 #(+ <#tys as #layer_trait>::PACKED)*;
+                let k = self.packed.get_or_pack(packed_len, |isa, out| {
+                    #(#pack)*
+                });
                 #(#forward)*
             }
 
@@ -516,6 +555,11 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
             }
         }
     })
+}
+
+/// The const naming a layer's offset in the packed weights.
+fn packed_ident(i: usize) -> proc_macro2::Ident {
+    format_ident!("__PACKED_{}", i)
 }
 
 fn idents(i: usize) -> (proc_macro2::Ident, proc_macro2::Ident, proc_macro2::Ident) {
@@ -562,6 +606,7 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
                     #rt::layers::Weights {
                         params: &p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
                         state: &s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
+                        packed: &[],
                     },
                     #prev,
                     #out,

@@ -12,7 +12,7 @@
 //! `n` values.
 
 use super::activations::Activation;
-use super::gemm::{gemm, gemm_fused, gemv, Epilogue, MatRef};
+use super::gemm::{gemm, gemm_fused_packed, gemv, panel_width, Epilogue, MatRef, PackedB};
 use super::isa::Isa;
 use wide::f32x8;
 
@@ -28,10 +28,13 @@ pub struct DenseDims {
 }
 
 /// y = act(x·W + b). When `z` is given it receives the pre-activation x·W + b (training needs it
-/// for the backward pass); inference passes `None` and never writes it.
+/// for the backward pass); inference passes `None` and never writes it. `packed`, when given, is
+/// W packed by `pack_b_once` for `Isa::current()` (a layer's `Layer::pack`): the GEMM reads it
+/// instead of packing W itself, with the same result.
 ///
 /// Panics only on a caller bug (slice lengths not matching `dims`); layer code guarantees them.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 pub fn dense_forward_fused<A: Activation>(
     x: &[f32],
     w: &[f32],
@@ -40,6 +43,7 @@ pub fn dense_forward_fused<A: Activation>(
     dims: DenseDims,
     y: &mut [f32],
     z: Option<&mut [f32]>,
+    packed: Option<&[f32]>,
 ) {
     let DenseDims { rows, k, n } = dims;
     assert_eq!(x.len(), rows * k, "dense forward: x is not rows × k");
@@ -59,10 +63,17 @@ pub fn dense_forward_fused<A: Activation>(
                 activation: act,
                 pre_activation: z,
             };
-            gemm_fused(
+            let packed = packed.map(|data| PackedB {
+                nr: panel_width(isa),
+                k,
+                n,
+                data,
+            });
+            gemm_fused_packed(
                 isa,
                 MatRef::row_major(x, rows, k),
                 MatRef::row_major(w, k, n),
+                packed,
                 y,
                 false,
                 epilogue,

@@ -3,8 +3,14 @@
 use super::{head, head_mut, part, weight, Backward, Forward, Layer, Weights};
 use crate::kernels::activations::Activation;
 use crate::kernels::dense::{dense_backward_fused, dense_forward_fused, DenseDims, DenseGrads};
+use crate::kernels::gemm::{pack_b_once, packed_len_bound, MatRef};
+use crate::kernels::isa::Isa;
 use crate::params::InitRng;
 use crate::spec::WeightSpec;
+
+/// The smallest kernel (IN × OUT) kept packed: 256 × 256. Below it the products are a few
+/// microseconds, where the GEMM's direct path (no packing) or one pack per call is as fast.
+const PACK_MIN_WEIGHTS: usize = 1 << 16;
 
 /// A fully connected layer from `IN` to `OUT` units with activation `A`, with a bias when `BIAS`.
 ///
@@ -56,6 +62,13 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Layer
     const PARAMS: usize = IN * OUT + if BIAS { OUT } else { 0 };
     const MACS_PER_ROW: usize = IN * OUT;
     const OUTPUT_ACTIVATION: &'static str = A::NAME;
+    /// Large kernels only: a small one takes the GEMM's unpacked path (or packing it costs
+    /// less than a lookup), and its copy would be memory for nothing.
+    const PACKED: usize = if IN * OUT >= PACK_MIN_WEIGHTS && OUT > 1 {
+        packed_len_bound(IN, OUT)
+    } else {
+        0
+    };
 
     fn activation_name(&self) -> Option<String> {
         Some(self.activation.describe())
@@ -74,6 +87,10 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Layer
         let (kernel, bias) = params.split_at_mut(Self::KERNEL_LEN);
         rng.glorot_uniform(kernel, IN, OUT);
         bias.fill(0.0);
+    }
+
+    fn pack(&self, params: &[f32], isa: Isa, out: &mut [f32]) {
+        pack_b_once(isa, MatRef::row_major(Self::kernel(params), IN, OUT), out);
     }
 
     fn scratch_len(&self, rows: usize, training: bool) -> usize {
@@ -97,6 +114,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Layer
             Self::dims(rows),
             pass.output,
             z,
+            (!weights.packed.is_empty()).then_some(weights.packed),
         );
     }
 

@@ -73,6 +73,9 @@ pub struct Weights<'a> {
     pub params: &'a [f32],
     /// Non-trainable values (moving statistics), in Keras' order.
     pub state: &'a [f32],
+    /// The layer's [`Layer::PACKED`] values made by [`Layer::pack`] from `params` (empty for a
+    /// layer that packs nothing, and on paths that do not use them: backward, `predict_one`).
+    pub packed: &'a [f32],
 }
 
 /// The buffers of one layer's forward pass over `rows` rows.
@@ -137,6 +140,9 @@ pub trait Layer: Copy + Send + Sync + 'static {
     /// The activation a loss computed from logits looks for when this is the last layer
     /// (`"sigmoid"`, `"softmax"`); `"linear"` for layers without one.
     const OUTPUT_ACTIVATION: &'static str = "linear";
+    /// Values the layer keeps packed for its forward GEMM ([`crate::packed`]), room for any
+    /// instruction set's layout; 0 for layers that read their weights as they are.
+    const PACKED: usize = 0;
 
     /// The activation as a Keras config names it, for layers that have one.
     fn activation_name(&self) -> Option<String> {
@@ -154,6 +160,11 @@ pub trait Layer: Copy + Send + Sync + 'static {
     fn scratch_len(&self, _rows: usize, _training: bool) -> usize {
         0
     }
+
+    /// Writes the packed form of `params` (`PARAMS` long) into `out` (`PACKED` long) for the
+    /// kernels of `isa`; [`Layer::forward`] finds it in `Weights::packed`. Called once after
+    /// each change of the weights, never for a layer whose `PACKED` is 0.
+    fn pack(&self, _params: &[f32], _isa: crate::kernels::isa::Isa, _out: &mut [f32]) {}
 
     /// `call(inputs, training)` over `pass.rows` rows.
     fn forward(&self, weights: Weights<'_>, pass: Forward<'_>);

@@ -115,6 +115,7 @@ impl<L: Layer> Harness<L> {
             Weights {
                 params,
                 state: &self.state,
+                packed: &[],
             },
             Forward {
                 input: x,
@@ -142,6 +143,7 @@ impl<L: Layer> Harness<L> {
             Weights {
                 params: &self.params,
                 state: &self.state,
+                packed: &[],
             },
             Backward {
                 input: x,

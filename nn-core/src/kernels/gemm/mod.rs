@@ -176,16 +176,33 @@ pub fn gemm_fused<A: Activation>(
     accumulate: bool,
     epilogue: Epilogue<'_, A>,
 ) {
+    gemm_fused_packed(isa, a, b, None, c, accumulate, epilogue);
+}
+
+/// `gemm_fused` with B also given packed once ([`pack_b_once`] with the same `isa`), which the
+/// packed path reads instead of packing B itself; the small-product paths read `b`. The results
+/// are bit-identical to `gemm_fused`'s.
+///
+/// Panics when `packed` was packed for another shape or microkernel (a caller bug).
+pub fn gemm_fused_packed<A: Activation>(
+    isa: Isa,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    packed: Option<PackedB<'_>>,
+    c: &mut [f32],
+    accumulate: bool,
+    epilogue: Epilogue<'_, A>,
+) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 if is_x86_feature_detected!("avx512f") => {
-            driver::<avx512::Kernel, A>(a, b, c, accumulate, epilogue)
+            driver::<avx512::Kernel, A>(a, b, packed, c, accumulate, epilogue)
         }
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") => {
-            driver::<avx2::Kernel, A>(a, b, c, accumulate, epilogue)
+            driver::<avx2::Kernel, A>(a, b, packed, c, accumulate, epilogue)
         }
-        _ => driver::<portable::Kernel, A>(a, b, c, accumulate, epilogue),
+        _ => driver::<portable::Kernel, A>(a, b, packed, c, accumulate, epilogue),
     }
 }
 
@@ -194,9 +211,74 @@ thread_local! {
     static PACKS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
+/// B (the weights of a forward pass) already in the microkernel's panel layout, packed once by
+/// [`pack_b_once`] and read by every product with those weights: for each KC block of k, the
+/// ⌈n/NR⌉ panels of kc × NR values (zero-padded), exactly what the driver would pack itself.
+#[derive(Clone, Copy, Debug)]
+pub struct PackedB<'a> {
+    /// The panel width NR of the microkernel it was packed for.
+    pub nr: usize,
+    /// B's rows (the product's k).
+    pub k: usize,
+    /// B's columns (the product's n).
+    pub n: usize,
+    /// `k × ⌈n/nr⌉·nr` values.
+    pub data: &'a [f32],
+}
+
+/// Room for a packed k × n B, whichever microkernel packs it (every NR divides 32).
+pub const fn packed_len_bound(k: usize, n: usize) -> usize {
+    k * n.div_ceil(32) * 32
+}
+
+/// Packs `b` for the microkernel [`gemm_fused_packed`] picks for `isa` into `out`, which holds
+/// at least [`packed_len_bound`] values, and returns the view to pass it.
+pub fn pack_b_once<'o>(isa: Isa, b: MatRef<'_>, out: &'o mut [f32]) -> PackedB<'o> {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if is_x86_feature_detected!("avx512f") => pack_whole::<avx512::Kernel>(b, out),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") => {
+            pack_whole::<avx2::Kernel>(b, out)
+        }
+        _ => pack_whole::<portable::Kernel>(b, out),
+    }
+}
+
+/// The panel width NR of the microkernel the GEMM runs for `isa` (what `pack_b_once` packs for).
+pub fn panel_width(isa: Isa) -> usize {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if is_x86_feature_detected!("avx512f") => avx512::Kernel::NR,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") => {
+            avx2::Kernel::NR
+        }
+        _ => portable::Kernel::NR,
+    }
+}
+
+fn pack_whole<'o, K: Microkernel>(b: MatRef<'_>, out: &'o mut [f32]) -> PackedB<'o> {
+    b.check("B");
+    let (k, n) = (b.rows, b.cols);
+    let width = n.div_ceil(K::NR) * K::NR;
+    let out = &mut out[..k * width];
+    for pc in (0..k).step_by(KC) {
+        let kc = KC.min(k - pc);
+        pack::pack_b::<K>(b, pc, kc, 0, n, &mut out[pc * width..][..kc * width]);
+    }
+    PackedB {
+        nr: K::NR,
+        k,
+        n,
+        data: out,
+    }
+}
+
 fn driver<K: Microkernel, A: Activation>(
     a: MatRef<'_>,
     b: MatRef<'_>,
+    packed: Option<PackedB<'_>>,
     c: &mut [f32],
     accumulate: bool,
     epilogue: Epilogue<'_, A>,
@@ -211,6 +293,12 @@ fn driver<K: Microkernel, A: Activation>(
     }
     if let Some(z) = epilogue.pre_activation.as_deref() {
         assert_eq!(z.len(), m * n, "gemm: pre-activation is not m × n");
+    }
+    if let Some(p) = packed {
+        assert!(
+            p.nr == K::NR && p.k == k && p.n == n && p.data.len() >= k * n.div_ceil(K::NR) * K::NR,
+            "gemm: packed B was packed for another shape or microkernel"
+        );
     }
     if m == 0 || n == 0 {
         return;
@@ -259,61 +347,143 @@ fn driver<K: Microkernel, A: Activation>(
         }
     }
 
-    // Threads split the output. Splitting rows makes every thread pack all of B, splitting
-    // columns all of A: split along the dimension whose other operand is smaller.
     let threads = crate::par::current_num_threads();
-    let parallel = m * n * k >= PARALLEL_MIN_MACS && threads > 1;
-    let by_columns = n > m;
-    let (extent, unit) = if by_columns { (n, K::NR) } else { (m, K::MR) };
-    let parts = if parallel {
-        threads.min(extent.div_ceil(unit))
+    let grid = if m * n * k >= PARALLEL_MIN_MACS && threads > 1 {
+        Grid::choose::<K>(m, n, threads, packed.is_some())
     } else {
-        1
+        Grid::whole(m, n)
     };
-    let per_part = extent.div_ceil(parts).div_ceil(unit) * unit;
     let task = |i: usize| {
-        let start = i * per_part;
-        if start >= extent {
+        let (row0, col0) = grid.origin(i);
+        if row0 >= m || col0 >= n {
             return;
         }
-        let len = per_part.min(extent - start);
-        let (a_part, b_part, out_part, bias_part) = if by_columns {
-            let b_part = MatRef {
-                data: &b.data[start * b.cs..],
-                cols: len,
-                ..b
-            };
-            (
-                a,
-                b_part,
-                out.offset(start),
-                bias.map(|b| &b[start..start + len]),
-            )
-        } else {
-            let a_part = MatRef {
-                data: &a.data[start * a.rs..],
-                rows: len,
-                ..a
-            };
-            (a_part, b, out.offset(start * n), bias)
+        let (rows, cols) = (grid.rows.min(m - row0), grid.cols.min(n - col0));
+        let a_part = MatRef {
+            data: &a.data[row0 * a.rs..],
+            rows,
+            ..a
+        };
+        let b_part = MatRef {
+            data: &b.data[col0 * b.cs..],
+            cols,
+            ..b
+        };
+        let bias_part = bias.map(|b| &b[col0..col0 + cols]);
+        let b_source = match packed {
+            Some(p) => BSource::Packed {
+                packed: p,
+                col0,
+                cols,
+            },
+            None => BSource::Pack(b_part),
         };
         PACKS.with(|packs| {
             let (pa, pb) = &mut *packs.borrow_mut();
-            // SAFETY: each part writes only its own rows (or columns) of C and Z: the parts
-            // cover disjoint ranges of `extent`, and `out_part` points at the part's first one,
-            // inside the m × n buffers whose lengths were checked above.
+            // SAFETY: each task writes only its own tile of C and Z: the grid's tiles are
+            // disjoint, and `out.offset` points at the tile's first element, inside the m × n
+            // buffers whose lengths were checked above.
             unsafe {
                 part::<K, A>(
-                    a_part, b_part, out_part, accumulate, bias_part, activation, pa, pb,
+                    a_part,
+                    b_source,
+                    out.offset(row0 * n + col0),
+                    accumulate,
+                    bias_part,
+                    activation,
+                    pa,
+                    pb,
                 );
             }
         });
     };
-    if parts > 1 {
-        (0..parts).into_par_iter().for_each(task);
+    let tasks = grid.tasks();
+    if tasks > 1 {
+        (0..tasks).into_par_iter().for_each(task);
     } else {
         task(0);
     }
+}
+
+/// How a product's output is cut among threads: tiles of `rows × cols` (multiples of MR and
+/// NR), `across` of them per row of tiles. Every output element is still summed by one tile in
+/// k order, so the cut never changes a result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Grid {
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    pub(crate) down: usize,
+    pub(crate) across: usize,
+}
+
+impl Grid {
+    /// One tile: the whole output.
+    pub(crate) fn whole(m: usize, n: usize) -> Grid {
+        Grid {
+            rows: m,
+            cols: n,
+            down: 1,
+            across: 1,
+        }
+    }
+
+    /// The cut of an m × n output into at most `threads` tiles whose slowest tile finishes
+    /// first. A tile's time, per step of k, is its rows × cols multiply-adds (a vector FMA does
+    /// NR/… of them at once) plus the values it packs: its rows of A, and its columns of B unless
+    /// B came packed. One packed value costs about as much as `PACK_COST` multiply-adds (a scalar
+    /// copy against one lane of a two-port vector FMA). Splitting rows only, the old rule, makes
+    /// every thread pack all of B; splitting columns only leaves 16 threads idle on a 512-wide
+    /// layer's 16 AVX-512 panels … the grid weighs both.
+    pub(crate) fn choose<K: Microkernel>(
+        m: usize,
+        n: usize,
+        threads: usize,
+        b_packed: bool,
+    ) -> Grid {
+        const PACK_COST: usize = 16;
+        let (units_m, units_n) = (m.div_ceil(K::MR), n.div_ceil(K::NR));
+        let mut best = (usize::MAX, Grid::whole(m, n));
+        for down in 1..=threads.min(units_m) {
+            let across = (threads / down).clamp(1, units_n);
+            let rows = (units_m.div_ceil(down) * K::MR).min(m);
+            let cols = (units_n.div_ceil(across) * K::NR).min(n);
+            let packing = rows + if b_packed { 0 } else { cols };
+            let cost = rows * cols + PACK_COST * packing;
+            if cost < best.0 {
+                // Tiles past the edge of the output come out empty; count only the real ones.
+                let grid = Grid {
+                    rows,
+                    cols,
+                    down: m.div_ceil(rows),
+                    across: n.div_ceil(cols),
+                };
+                best = (cost, grid);
+            }
+        }
+        best.1
+    }
+
+    pub(crate) fn tasks(&self) -> usize {
+        self.down * self.across
+    }
+
+    /// Row and column of tile `i`'s first element.
+    pub(crate) fn origin(&self, i: usize) -> (usize, usize) {
+        (i / self.across * self.rows, i % self.across * self.cols)
+    }
+}
+
+/// Where a part's B panels come from.
+#[derive(Clone, Copy)]
+enum BSource<'a> {
+    /// Packed by the part itself, block by block, from this view of its columns.
+    Pack(MatRef<'a>),
+    /// Read from weights packed once; the part's `cols` columns start at `col0` of them.
+    Packed {
+        packed: PackedB<'a>,
+        col0: usize,
+        cols: usize,
+    },
 }
 
 /// Where a part writes: C and the optional pre-activation copy, row stride `ldc`.
@@ -369,15 +539,16 @@ impl Output {
     }
 }
 
-/// One thread's share: `a.rows × b.cols` of the output, at `out`.
+/// One thread's share: `a.rows` rows × the B columns `b` names, at `out`.
 ///
 /// # Safety
-/// `out.c` (and `out.z`) must be writable at `r · out.ldc + j` for r < a.rows, j < b.cols, and
-/// no other thread may touch those elements meanwhile.
+/// `out.c` (and `out.z`) must be writable at `r · out.ldc + j` for r < a.rows, j < the part's
+/// columns, and no other thread may touch those elements meanwhile. A `Packed` source was
+/// checked against K and the product's shape, and its `col0` is a multiple of NR.
 #[allow(clippy::too_many_arguments)]
 unsafe fn part<K: Microkernel, A: Activation>(
     a: MatRef<'_>,
-    b: MatRef<'_>,
+    b: BSource<'_>,
     out: Output,
     accumulate: bool,
     bias: Option<&[f32]>,
@@ -385,7 +556,11 @@ unsafe fn part<K: Microkernel, A: Activation>(
     pa: &mut Vec<f32>,
     pb: &mut Vec<f32>,
 ) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let (m, k) = (a.rows, a.cols);
+    let n = match b {
+        BSource::Pack(view) => view.cols,
+        BSource::Packed { cols, .. } => cols,
+    };
     let (mr, nr) = (K::MR, K::NR);
     let ldc = out.ldc;
     // Scratch for edge tiles, on the stack: no allocation per call.
@@ -394,6 +569,12 @@ unsafe fn part<K: Microkernel, A: Activation>(
         mr * nr <= MAX_TILE,
         "microkernel tile larger than the scratch"
     );
+    if let BSource::Pack(_) = b {
+        let need = NC.min(n).div_ceil(nr) * nr * KC.min(k);
+        if pb.len() < need {
+            pb.resize(need, 0.0);
+        }
+    }
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
         // k = 0: no product; the tile is zero (or C as it is) before the epilogue.
@@ -403,7 +584,16 @@ unsafe fn part<K: Microkernel, A: Activation>(
             let kc = KC.min(k - pc.min(k));
             let first = kb == 0;
             let last = kb + 1 == k_blocks;
-            pack::pack_b::<K>(b, pc, kc, jc, nc, pb);
+            let b_block: &[f32] = match b {
+                BSource::Pack(view) => {
+                    pack::pack_b::<K>(view, pc, kc, jc, nc, pb);
+                    pb
+                }
+                BSource::Packed { packed, col0, .. } => {
+                    let width = packed.n.div_ceil(nr) * nr;
+                    &packed.data[pc * width + (col0 + jc) / nr * kc * nr..]
+                }
+            };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
                 pack::pack_a::<K>(a, ic, mc, pc, kc, pa);
@@ -412,7 +602,7 @@ unsafe fn part<K: Microkernel, A: Activation>(
                     let ap = &pa[ir / mr * kc * mr..];
                     for jr in (0..nc).step_by(nr) {
                         let cols = nr.min(nc - jr);
-                        let bp = &pb[jr / nr * kc * nr..];
+                        let bp = &b_block[jr / nr * kc * nr..];
                         let (row, col) = (ic + ir, jc + jr);
                         let add = accumulate || !first;
                         // SAFETY: the caller makes rows < m, columns < n of `out` ours.
@@ -492,5 +682,74 @@ pub(crate) fn finish_row<A: Activation>(
     }
     if !A::ROW_WISE {
         activation.apply_slice(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every output element in exactly one tile, tiles on whole microkernel tiles, no more
+    /// tiles than threads.
+    fn check_grid<K: Microkernel>(m: usize, n: usize, threads: usize, b_packed: bool) -> Grid {
+        let grid = Grid::choose::<K>(m, n, threads, b_packed);
+        assert!(grid.tasks() <= threads.max(1), "{grid:?}");
+        assert!(
+            grid.rows.is_multiple_of(K::MR) || grid.rows == m,
+            "{grid:?}"
+        );
+        assert!(
+            grid.cols.is_multiple_of(K::NR) || grid.cols == n,
+            "{grid:?}"
+        );
+        let mut seen = vec![0u8; m * n];
+        for i in 0..grid.tasks() {
+            let (r0, c0) = grid.origin(i);
+            assert!(r0 < m && c0 < n, "empty tile {i} of {grid:?}");
+            for r in r0..(r0 + grid.rows).min(m) {
+                for c in c0..(c0 + grid.cols).min(n) {
+                    seen[r * n + c] += 1;
+                }
+            }
+        }
+        assert!(
+            seen.iter().all(|&s| s == 1),
+            "{m}×{n} on {threads}: {grid:?}"
+        );
+        grid
+    }
+
+    fn grids_of<K: Microkernel>() {
+        for (m, n) in [
+            (1, 1),
+            (7, 33),
+            (256, 512),
+            (1024, 512),
+            (1024, 10),
+            (13, 4000),
+        ] {
+            for threads in [1, 2, 3, 7, 16] {
+                for b_packed in [false, true] {
+                    check_grid::<K>(m, n, threads, b_packed);
+                }
+            }
+        }
+        // The case: a 256-row chunk of a 512-wide layer must keep 16 threads busy,
+        // which a split of rows alone (22 AVX-512 row tiles) or columns alone (16) did not
+        // balance.
+        for b_packed in [false, true] {
+            let grid = check_grid::<K>(256, 512, 16, b_packed);
+            assert!(grid.tasks() >= 12, "{grid:?}");
+        }
+    }
+
+    #[test]
+    fn grids_cover_the_output_once_and_find_work_for_sixteen_threads() {
+        grids_of::<portable::Kernel>();
+        #[cfg(target_arch = "x86_64")]
+        {
+            grids_of::<avx2::Kernel>();
+            grids_of::<avx512::Kernel>();
+        }
     }
 }

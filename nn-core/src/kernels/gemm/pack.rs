@@ -83,21 +83,18 @@ pub(super) fn pack_a<K: Microkernel>(
     }
 }
 
-/// B[pc..pc+kc][jc..jc+nc] into `buf` as ⌈nc/NR⌉ panels of kc × NR.
+/// B[pc..pc+kc][jc..jc+nc] into `buf` as ⌈nc/NR⌉ panels of kc × NR (`buf` holds at least
+/// that many values).
 pub(super) fn pack_b<K: Microkernel>(
     b: MatRef<'_>,
     pc: usize,
     kc: usize,
     jc: usize,
     nc: usize,
-    buf: &mut Vec<f32>,
+    buf: &mut [f32],
 ) {
     let nr = K::NR;
     let panels = nc.div_ceil(nr);
-    let len = panels * kc * nr;
-    if buf.len() < len {
-        buf.resize(len, 0.0);
-    }
     for panel in 0..panels {
         let out = &mut buf[panel * kc * nr..][..kc * nr];
         let j0 = jc + panel * nr;

@@ -1,0 +1,110 @@
+//! Large Dense kernels are kept packed for the GEMM (`nn_core::packed`): a cache of the weights
+//! that must never be stale. Every way of changing the weights (set_weights, set_params, an
+//! optimizer step, loading a file) must show in the next prediction, bit for bit what a fresh
+//! model with the same weights predicts, at any thread count.
+
+use rand::{Rng, SeedableRng};
+use seqnet::prelude::*;
+
+sequential! {
+    /// Two kernels large enough to be packed (300 × 256 and 256 × 256), one too small (256 × 3).
+    #[derive(Clone)]
+    struct Wide {
+        Input(shape = (300,)),
+        Dense(256, activation = relu),
+        Dense(256, activation = tanh),
+        Dense(3, activation = softmax),
+    }
+}
+
+fn rows(count: usize, seed: u64) -> Vec<[f32; 300]> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0)))
+        .collect()
+}
+
+/// What a model that never packed anything before predicts with these weights.
+fn fresh_prediction(weights: &[Vec<f32>], x: &[[f32; 300]]) -> Vec<[f32; 3]> {
+    let mut fresh = Wide::new(99);
+    fresh.set_weights(weights).unwrap();
+    fresh.predict(x).unwrap()
+}
+
+fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+#[test]
+fn every_change_of_the_weights_reaches_the_next_prediction() {
+    // 600 rows: three 256-row chunks, each GEMM large enough to be split among threads.
+    let x = rows(600, 1);
+    let mut model = Wide::new(1);
+    let before = model.predict(&x).unwrap();
+
+    // set_weights: scale the first kernel.
+    let mut weights = model.get_weights();
+    weights[0].iter_mut().for_each(|w| *w *= 0.5);
+    model.set_weights(&weights).unwrap();
+    let after = model.predict(&x).unwrap();
+    assert_ne!(before, after, "the new kernel changed nothing: stale packs");
+    assert_eq!(after, fresh_prediction(&weights, &x));
+
+    // set_params: the flat buffer.
+    let mut flat = model.params().to_vec();
+    flat.iter_mut().for_each(|w| *w = -*w);
+    model.set_params(&flat).unwrap();
+    let negated = model.predict(&x).unwrap();
+    assert_ne!(after, negated);
+    assert_eq!(negated, fresh_prediction(&model.get_weights(), &x));
+
+    // Loading a weight file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.safetensors");
+    Wide::new(7).save_weights(&path).unwrap();
+    model.load_weights(&path).unwrap();
+    let loaded = model.predict(&x).unwrap();
+    assert_eq!(loaded, Wide::new(7).predict(&x).unwrap());
+
+    // A clone predicts the same (it packs its own copy).
+    assert_eq!(model.clone().predict(&x).unwrap(), loaded);
+}
+
+#[test]
+fn training_repacks_after_every_step_at_any_thread_count() {
+    let x = rows(256, 2);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let y: Vec<f32> = (0..256).map(|_| rng.random_range(0..3) as f32).collect();
+    let run = |threads: usize| {
+        on_threads(threads, || {
+            let mut m =
+                Wide::new(5).compile(Adam::new(0.01), Loss::sparse_categorical_crossentropy(), []);
+            let mut losses = Vec::new();
+            for step in 0..4 {
+                let batch = step * 64..(step + 1) * 64;
+                losses.push(m.train_on_batch(&x[batch.clone()], &y[batch]).unwrap());
+                // Each prediction must see the step just taken, as a fresh model would.
+                let seen = m.model().predict(&x).unwrap();
+                assert_eq!(seen, fresh_prediction(&m.model().get_weights(), &x));
+            }
+            (losses, m.model().predict(&x).unwrap())
+        })
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(3));
+}
+
+#[test]
+fn batch_rows_match_predict_one_with_packed_kernels() {
+    let x = rows(300, 4);
+    let model = Wide::new(11);
+    let batch = on_threads(2, || model.predict(&x).unwrap());
+    for (row, out) in x.iter().zip(&batch) {
+        assert_eq!(&model.predict_one(row).unwrap(), out);
+    }
+}
