@@ -6,7 +6,8 @@
 //! The other two transpose (A row-major, B a transposed view such as Wᵀ in dZ·Wᵀ): element by
 //! element that is a scalar load and store per value, which measured as a fifth of a small
 //! training step. On AVX-512 those panels are gathered instead, one k step of the panel per
-//! masked gather.
+//! masked gather; on AVX2 (whose gathers are slow on Zen) they are transposed 8 × 8 in
+//! registers, eight k steps at a time.
 
 use super::{MatRef, Microkernel};
 #[cfg(target_arch = "x86_64")]
@@ -43,6 +44,23 @@ pub(super) fn pack_a<K: Microkernel>(
                         a.data.as_ptr().add(r0 * a.rs + pc),
                         a.rs,
                         1,
+                        rows,
+                        mr,
+                        kc,
+                        out.as_mut_ptr(),
+                    )
+                };
+                continue;
+            }
+            #[cfg(target_arch = "x86_64")]
+            if K::ISA == Isa::Avx2 && kc > 0 {
+                // SAFETY: K's ISA is AVX2, so the CPU has AVX2 and FMA (gemm_fused detected
+                // them); element (r, p) is a.data[(r0 + r)·rs + pc + p], inside the checked
+                // view for r < rows, p < kc; `out` holds kc × mr values; rows ≤ mr.
+                unsafe {
+                    transpose_panel_avx2(
+                        a.data.as_ptr().add(r0 * a.rs + pc),
+                        a.rs,
                         rows,
                         mr,
                         kc,
@@ -134,6 +152,23 @@ pub(super) fn pack_b<K: Microkernel>(
                 };
                 continue;
             }
+            #[cfg(target_arch = "x86_64")]
+            if K::ISA == Isa::Avx2 && b.rs == 1 && kc > 0 {
+                // SAFETY: as above for AVX2; element (p, j) of the panel is
+                // b.data[(j0 + j)·cs + pc + p] (rs = 1), inside the checked view for j < cols,
+                // p < kc; `out` holds kc × nr values; cols ≤ nr.
+                unsafe {
+                    transpose_panel_avx2(
+                        b.data.as_ptr().add(j0 * b.cs + pc),
+                        b.cs,
+                        cols,
+                        nr,
+                        kc,
+                        out.as_mut_ptr(),
+                    )
+                };
+                continue;
+            }
             if cols < nr {
                 out.fill(0.0);
             }
@@ -201,4 +236,104 @@ unsafe fn gather_panel_avx512(
             }
         }
     }
+}
+
+/// out[p·width + l] = src[l·lane_stride + p] for l < lanes, p < kc, and zero for
+/// lanes ≤ l < width: a panel whose source lanes are contiguous along k (the rows of a
+/// row-major A, the columns of a transposed B), transposed eight lanes × eight k steps at a
+/// time in registers (unpack, shuffle, 128-bit permute), the k steps past a multiple of 8 one
+/// by one.
+///
+/// # Safety
+/// The CPU has AVX2; src[l·lane_stride + p] is readable for l < lanes, p < kc;
+/// out[..kc·width] is writable; lanes ≤ width.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn transpose_panel_avx2(
+    src: *const f32,
+    lane_stride: usize,
+    lanes: usize,
+    width: usize,
+    kc: usize,
+    out: *mut f32,
+) {
+    use std::arch::x86_64::*;
+    debug_assert!(lanes <= width);
+    let full_steps = kc / 8 * 8;
+    // SAFETY (whole body): loads read src[l·lane_stride + p] for live lanes l < lanes and
+    // p < kc only; stores write inside out[..kc·width] (see the store below).
+    unsafe {
+        for group in (0..width).step_by(8) {
+            let live = lanes.saturating_sub(group).min(8);
+            let span = (width - group).min(8);
+            for p0 in (0..full_steps).step_by(8) {
+                let mut v = [_mm256_setzero_ps(); 8];
+                for (l, slot) in v.iter_mut().enumerate().take(live) {
+                    *slot = _mm256_loadu_ps(src.add((group + l) * lane_stride + p0));
+                }
+                let t = transpose8(v);
+                for (j, column) in t.iter().enumerate() {
+                    let dst = out.add((p0 + j) * width + group);
+                    if span == 8 || (span == width && p0 + j + 1 < kc) {
+                        // A panel narrower than 8 (MR = 6: one group) spills 8 − span values
+                        // into the next k step's place, which a later store writes over (the
+                        // next j, the next block, or the scalar tail): still inside
+                        // out[..kc·width]. (With several groups the spill would land on a
+                        // group already written, hence `span == width`.)
+                        _mm256_storeu_ps(dst, *column);
+                    } else {
+                        // The panel's last k step: exactly `span` values.
+                        let mut lanes8 = [0.0f32; 8];
+                        _mm256_storeu_ps(lanes8.as_mut_ptr(), *column);
+                        std::ptr::copy_nonoverlapping(lanes8.as_ptr(), dst, span);
+                    }
+                }
+            }
+            for p in full_steps..kc {
+                for l in 0..span {
+                    *out.add(p * width + group + l) = if l < live {
+                        *src.add((group + l) * lane_stride + p)
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// The 8 × 8 transpose: lane j of result i is lane i of input j.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn transpose8(r: [std::arch::x86_64::__m256; 8]) -> [std::arch::x86_64::__m256; 8] {
+    use std::arch::x86_64::*;
+    // Pairs of rows interleaved: (r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5]), …
+    let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+    let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+    let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+    let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+    let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    // Quads: (r0[0] r1[0] r2[0] r3[0] | r0[4] r1[4] r2[4] r3[4]), …
+    let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+    let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+    let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+    let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+    let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+    let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+    let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+    let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+    // Low halves of rows 0–3 with those of rows 4–7: columns 0–3; high halves: columns 4–7.
+    [
+        _mm256_permute2f128_ps::<0x20>(s0, s4),
+        _mm256_permute2f128_ps::<0x20>(s1, s5),
+        _mm256_permute2f128_ps::<0x20>(s2, s6),
+        _mm256_permute2f128_ps::<0x20>(s3, s7),
+        _mm256_permute2f128_ps::<0x31>(s0, s4),
+        _mm256_permute2f128_ps::<0x31>(s1, s5),
+        _mm256_permute2f128_ps::<0x31>(s2, s6),
+        _mm256_permute2f128_ps::<0x31>(s3, s7),
+    ]
 }

@@ -56,6 +56,15 @@ macro_rules! x86_microkernel {
                 // values, writes within the MR×NR tiles at c (and z) with row stride ldc, as
                 // Microkernel::run requires.
                 unsafe {
+                    // Ask for the C tile now: it is read (accumulate) or written only after
+                    // the k loop, and on a large C it sits in L2 or L3; a prefetch per row (its
+                    // first and last value, in case the row crosses a line) overlaps those
+                    // misses with the FMAs, as BLIS's kernels do. A hint: never faults.
+                    for r in 0..$mr {
+                        let row = c.wrapping_add(r * ldc);
+                        _mm_prefetch::<_MM_HINT_T0>(row.cast::<i8>());
+                        _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add($lanes * $nrv - 1).cast::<i8>());
+                    }
                     let mut acc: [[$vector; $nrv]; $mr] = [[$zero(); $nrv]; $mr];
                     let (mut a, mut b) = (a, b);
                     for _ in 0..kc {
