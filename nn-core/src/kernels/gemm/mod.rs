@@ -136,6 +136,41 @@ pub(crate) trait Microkernel {
         accumulate: bool,
         finish: Option<TileEpilogue>,
     );
+
+    /// True when `run_rows` reads A in place (so a row-major A needs no packing).
+    const A_ROWS: bool = false;
+
+    /// `run` with A read in place instead of packed: row r's value at k step p is
+    /// `a[r·lda + p]` (full MR-row panels of a row-major A). Without a kernel of its own, the
+    /// panel is packed on the stack and `run` does the work (the same sums).
+    ///
+    /// # Safety
+    /// As `run`, with `a[r·lda + p]` readable for r < MR, p < kc, and kc ≤ KC.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run_rows(
+        kc: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+        finish: Option<TileEpilogue>,
+    ) {
+        let mut panel = [0.0f32; MAX_TILE / 32 * KC];
+        assert!(
+            Self::MR * kc <= panel.len(),
+            "run_rows: panel larger than KC"
+        );
+        for p in 0..kc {
+            for r in 0..Self::MR {
+                // SAFETY: the caller makes a[r·lda + p] readable for r < MR, p < kc.
+                panel[p * Self::MR + r] = unsafe { *a.add(r * lda + p) };
+            }
+        }
+        // SAFETY: the packed panel holds kc·MR values; the rest is the caller's contract.
+        unsafe { Self::run(kc, panel.as_ptr(), b, c, ldc, accumulate, finish) }
+    }
 }
 
 /// k per block: a KC×MR A panel (12 KB with MR = 12) stays in the 48 KB L1 while B streams by.
@@ -596,10 +631,40 @@ unsafe fn part<K: Microkernel, A: Activation>(
             };
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                pack::pack_a::<K>(a, ic, mc, pc, kc, pa);
+                // A row-major A (the forward pass's X) is read in place by kernels that can, as
+                // MLAS does: no transpose into panels; only a last partial panel is packed
+                // (into pa[0..]), since the kernel reads MR whole rows.
+                let in_place = K::A_ROWS && a.cs == 1 && kc > 0;
+                if !in_place {
+                    pack::pack_a::<K>(a, ic, mc, pc, kc, pa);
+                } else if mc % mr != 0 {
+                    let full = mc / mr * mr;
+                    pack::pack_a::<K>(a, ic + full, mc - full, pc, kc, pa);
+                }
                 for ir in (0..mc).step_by(mr) {
                     let rows = mr.min(mc - ir);
-                    let ap = &pa[ir / mr * kc * mr..];
+                    let a_rows = in_place && rows == mr;
+                    let ap: &[f32] = if a_rows {
+                        &a.data[(ic + ir) * a.rs + pc..]
+                    } else if in_place {
+                        pa
+                    } else {
+                        &pa[ir / mr * kc * mr..]
+                    };
+                    // The tile call, A packed or in place. Called only below, with `c` a full
+                    // tile of our region (row stride ldc) or the MR×NR scratch (stride NR) and
+                    // `bp` a packed B panel of kc·NR values.
+                    // SAFETY: those calls' contract is K::run's (see the SAFETY notes at the
+                    // call sites); with `a_rows`, the panel's rows ic+ir .. ic+ir+MR and
+                    // columns pc .. pc+kc lie inside the checked view, so a[r·rs + p] is in
+                    // `ap` for r < MR, p < kc; kc ≤ KC.
+                    let run = |c: *mut f32, ldc: usize, add: bool, finish, bp: &[f32]| unsafe {
+                        if a_rows {
+                            K::run_rows(kc, ap.as_ptr(), a.rs, bp.as_ptr(), c, ldc, add, finish)
+                        } else {
+                            K::run(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, add, finish)
+                        }
+                    };
                     for jr in (0..nc).step_by(nr) {
                         let cols = nr.min(nc - jr);
                         let bp = &b_block[jr / nr * kc * nr..];
@@ -617,26 +682,14 @@ unsafe fn part<K: Microkernel, A: Activation>(
                                 }),
                                 relu: A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE,
                             });
-                            // SAFETY: the packed panels hold kc·MR and kc·NR values (pack_a/b
-                            // pad to full panels); the full tile lies inside our m × n region
-                            // of C and Z, and bias[col..] has NR values (it has n); the
-                            // dispatch in gemm_fused chose K after detecting its ISA.
-                            unsafe {
-                                K::run(kc, ap.as_ptr(), bp.as_ptr(), c_tile, ldc, add, finish)
-                            };
+                            // The packed B panel holds kc·NR values (pack_b pads to
+                            // full panels); the full tile lies inside our m × n region of C and
+                            // Z, and bias[col..] has NR values (it has n); the dispatch in
+                            // gemm_fused chose K after detecting its ISA.
+                            run(c_tile, ldc, add, finish, bp);
                         } else {
-                            // SAFETY: as above, with a full MR×NR scratch tile as the output.
-                            unsafe {
-                                K::run(
-                                    kc,
-                                    ap.as_ptr(),
-                                    bp.as_ptr(),
-                                    tile.as_mut_ptr(),
-                                    nr,
-                                    false,
-                                    None,
-                                )
-                            };
+                            // As above, with a full MR×NR scratch tile as the output.
+                            run(tile.as_mut_ptr(), nr, false, None, bp);
                             for r in 0..rows {
                                 // SAFETY: row r < rows of the tile, `cols` values, in our region.
                                 let dst = unsafe {
@@ -740,6 +793,64 @@ mod tests {
         for b_packed in [false, true] {
             let grid = check_grid::<K>(256, 512, 16, b_packed);
             assert!(grid.tasks() >= 12, "{grid:?}");
+        }
+    }
+
+    /// `run_rows` on A in place gives `run`'s bits on the packed panel, for every kernel
+    /// (the portable one through the trait's packing default).
+    fn rows_match_packed<K: Microkernel>() {
+        let (kc, lda) = (37, 41);
+        let a: Vec<f32> = (0..K::MR * lda)
+            .map(|i| (i % 17) as f32 * 0.25 - 2.0)
+            .collect();
+        let b: Vec<f32> = (0..kc * K::NR)
+            .map(|i| (i % 13) as f32 * 0.5 - 3.0)
+            .collect();
+        let mut panel = vec![0.0f32; kc * K::MR];
+        for p in 0..kc {
+            for r in 0..K::MR {
+                panel[p * K::MR + r] = a[r * lda + p];
+            }
+        }
+        let tile = K::MR * K::NR;
+        let (mut packed, mut in_place) = (vec![0.0f32; tile], vec![f32::NAN; tile]);
+        // SAFETY: the panels hold kc·MR and kc·NR values, A's rows MR × lda with kc ≤ lda, the
+        // tiles MR × NR at row stride NR; the kernel's ISA is checked by the caller.
+        unsafe {
+            K::run(
+                kc,
+                panel.as_ptr(),
+                b.as_ptr(),
+                packed.as_mut_ptr(),
+                K::NR,
+                false,
+                None,
+            );
+            K::run_rows(
+                kc,
+                a.as_ptr(),
+                lda,
+                b.as_ptr(),
+                in_place.as_mut_ptr(),
+                K::NR,
+                false,
+                None,
+            );
+        }
+        assert_eq!(packed, in_place);
+    }
+
+    #[test]
+    fn kernels_read_a_in_place_as_they_read_it_packed() {
+        rows_match_packed::<portable::Kernel>();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                rows_match_packed::<avx2::Kernel>();
+            }
+            if is_x86_feature_detected!("avx512f") {
+                rows_match_packed::<avx512::Kernel>();
+            }
         }
     }
 

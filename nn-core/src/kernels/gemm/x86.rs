@@ -23,6 +23,7 @@ macro_rules! x86_microkernel {
                 const MR: usize = $mr;
                 const NR: usize = $lanes * $nrv;
                 const ISA: Isa = Isa::$isa;
+                const A_ROWS: bool = true;
 
                 #[inline]
                 unsafe fn run(
@@ -36,15 +37,36 @@ macro_rules! x86_microkernel {
                 ) {
                     // SAFETY: the caller's contract (Microkernel::run) is the kernel's.
                     unsafe {
-                        kernel(kc, a, b, c, ldc, accumulate, finish)
+                        kernel::<false>(kc, a, 0, b, c, ldc, accumulate, finish)
+                    }
+                }
+
+                #[inline]
+                unsafe fn run_rows(
+                    kc: usize,
+                    a: *const f32,
+                    lda: usize,
+                    b: *const f32,
+                    c: *mut f32,
+                    ldc: usize,
+                    accumulate: bool,
+                    finish: Option<TileEpilogue>,
+                ) {
+                    // SAFETY: the caller's contract (Microkernel::run_rows) is the kernel's.
+                    unsafe {
+                        kernel::<true>(kc, a, lda, b, c, ldc, accumulate, finish)
                     }
                 }
             }
 
+            /// The register tile; A is the packed panel (`ROWS` false: k step p's MR values at
+            /// a[p·MR..]) or read in place (`ROWS` true: row r's value at a[r·lda + p]).
             #[target_feature(enable = $feature)]
-            unsafe fn kernel(
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn kernel<const ROWS: bool>(
                 kc: usize,
                 a: *const f32,
+                lda: usize,
                 b: *const f32,
                 c: *mut f32,
                 ldc: usize,
@@ -52,9 +74,10 @@ macro_rules! x86_microkernel {
                 finish: Option<TileEpilogue>,
             ) {
                 use std::arch::x86_64::*;
-                // SAFETY (whole body): reads stay within a[..kc·MR], b[..kc·NR] and the NR bias
-                // values, writes within the MR×NR tiles at c (and z) with row stride ldc, as
-                // Microkernel::run requires.
+                // SAFETY (whole body): reads stay within a[..kc·MR] (packed) or a[r·lda + p]
+                // for r < MR, p < kc (in place), b[..kc·NR] and the NR bias values, writes
+                // within the MR×NR tiles at c (and z) with row stride ldc, as
+                // Microkernel::run and run_rows require.
                 unsafe {
                     // Ask for the C tile now: it is read (accumulate) or written only after
                     // the k loop, and on a large C it sits in L2 or L3; a prefetch per row (its
@@ -73,12 +96,12 @@ macro_rules! x86_microkernel {
                             *slot = $load(b.add($lanes * v));
                         }
                         for (r, row) in acc.iter_mut().enumerate() {
-                            let av = $broadcast(*a.add(r));
+                            let av = $broadcast(*a.add(if ROWS { r * lda } else { r }));
                             for (acc, bv) in row.iter_mut().zip(&bv) {
                                 *acc = $fma(av, *bv, *acc);
                             }
                         }
-                        a = a.add($mr);
+                        a = a.add(if ROWS { 1 } else { $mr });
                         b = b.add($lanes * $nrv);
                     }
                     // Two store loops, the epilogue's choice made once per tile: with the
