@@ -10,7 +10,11 @@
 //! L1 and streaming the wide vector panel is BLIS's own choice for its Skylake-X kernel; the
 //! other way round (a 32 KB B panel pinned in a 48 KB L1) measured 70 against 105 GFLOP/s at
 //! 1024², where C's 4 KB row stride keeps evicting the B panel. A and B are strided views, so
-//! Xᵀ·dZ and dZ·Wᵀ are read transposed by the packing and never materialised.
+//! Xᵀ·dZ and dZ·Wᵀ are read transposed by the packing and never materialised. A row-major A
+//! (the forward pass's X) is not packed at all by the x86 kernels: they broadcast from its MR
+//! rows in place (`Microkernel::run_rows`), as MLAS does. B may come packed once
+//! ([`pack_b_once`]: a Dense layer's kernel, kept by the model), and large products are cut
+//! among threads in a grid of row × column tiles (`Grid`).
 //!
 //! Every output element is computed by one microkernel call sequence whose order depends only on
 //! k, never on how rows are split among threads, so results are bit-identical for any thread count.
