@@ -1,6 +1,5 @@
 //! What every peer benchmark shares: timing, medians, data, the CSV all of them append to.
 
-use rand::{Rng, SeedableRng};
 use std::io::Write;
 use std::time::Instant;
 
@@ -29,12 +28,6 @@ pub fn median(values: &[f64]) -> f64 {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
-}
-
-/// `len` values uniform in [-1, 1), seeded.
-pub fn random(len: usize, seed: u64) -> Vec<f32> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
 }
 
 /// The value after `flag` on the command line, parsed.

@@ -4,9 +4,13 @@
 //!
 //! Run (from benches/peers): `cargo run --release --bin sgemm [-- --rounds 5 --csv out.csv]`.
 
+#[path = "../../../common/mod.rs"]
+mod common;
+
+use common::{matrixmultiply_gemm, random};
 use seqnet::kernels::gemm::{gemm as seqnet_gemm, MatRef};
 use seqnet::kernels::isa::Isa;
-use seqnet_peers::{median, random, time_best, Csv};
+use seqnet_peers::{median, time_best, Csv};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -78,7 +82,7 @@ fn main() {
             }));
             theirs.push(time_best(reps, || gemm_crate(m, k, n, &a, &b, &mut c)));
             mm.push(time_best(reps, || {
-                matrixmultiply_sgemm(m, k, n, &a, &b, &mut c)
+                matrixmultiply_gemm(m, k, n, &a, &b, &mut c)
             }));
         }
         let g = |t: &[f64]| flops / median(t) / 1e9;
@@ -135,30 +139,6 @@ fn gemm_crate(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32])
             false,
             false,
             gemm::Parallelism::None,
-        )
-    }
-}
-
-/// C = A·B (row-major) by `matrixmultiply`.
-fn matrixmultiply_sgemm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    // SAFETY: as above: row-major buffers of the asserted sizes.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            k as isize,
-            1,
-            b.as_ptr(),
-            n as isize,
-            1,
-            0.0,
-            c.as_mut_ptr(),
-            n as isize,
-            1,
         )
     }
 }

@@ -161,7 +161,7 @@ pub(crate) trait Microkernel {
         accumulate: bool,
         finish: Option<TileEpilogue>,
     ) {
-        let mut panel = [0.0f32; MAX_TILE / 32 * KC];
+        let mut panel = [0.0f32; MAX_MR * KC];
         assert!(
             Self::MR * kc <= panel.len(),
             "run_rows: panel larger than KC"
@@ -184,8 +184,10 @@ pub(crate) const KC: usize = 256;
 const MC: usize = 384;
 /// Columns per packed B block: KC×NC floats (1 MB) stay in the 2 MB L2.
 const NC: usize = 1024;
+/// The largest MR of any microkernel (AVX-512's 12).
+const MAX_MR: usize = 12;
 /// The largest MR × NR of any microkernel (AVX-512's 12 × 32).
-const MAX_TILE: usize = 12 * 32;
+const MAX_TILE: usize = MAX_MR * 32;
 /// Below this many multiply-adds a GEMM stays on the calling thread: fork/join costs more.
 pub const PARALLEL_MIN_MACS: usize = 1 << 21;
 
@@ -232,16 +234,38 @@ pub fn gemm_fused_packed<A: Activation>(
     accumulate: bool,
     epilogue: Epilogue<'_, A>,
 ) {
-    match isa {
+    match Path::of(isa) {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 if is_x86_feature_detected!("avx512f") => {
-            driver::<avx512::Kernel, A>(a, b, packed, c, accumulate, epilogue)
-        }
+        Path::Avx512 => driver::<avx512::Kernel, A>(a, b, packed, c, accumulate, epilogue),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") => {
-            driver::<avx2::Kernel, A>(a, b, packed, c, accumulate, epilogue)
+        Path::Avx2 => driver::<avx2::Kernel, A>(a, b, packed, c, accumulate, epilogue),
+        Path::Portable => driver::<portable::Kernel, A>(a, b, packed, c, accumulate, epilogue),
+    }
+}
+
+/// The microkernel that runs for an instruction set: the one asked for when the CPU has it,
+/// else the portable one. Every entry (the GEMM, packing B once, its panel width) resolves the
+/// ISA here, so they always agree on the kernel.
+#[derive(Clone, Copy)]
+enum Path {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Portable,
+}
+
+impl Path {
+    fn of(isa: Isa) -> Path {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 if is_x86_feature_detected!("avx512f") => Path::Avx512,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") => {
+                Path::Avx2
+            }
+            _ => Path::Portable,
         }
-        _ => driver::<portable::Kernel, A>(a, b, packed, c, accumulate, epilogue),
     }
 }
 
@@ -273,27 +297,23 @@ pub const fn packed_len_bound(k: usize, n: usize) -> usize {
 /// Packs `b` for the microkernel [`gemm_fused_packed`] picks for `isa` into `out`, which holds
 /// at least [`packed_len_bound`] values, and returns the view to pass it.
 pub fn pack_b_once<'o>(isa: Isa, b: MatRef<'_>, out: &'o mut [f32]) -> PackedB<'o> {
-    match isa {
+    match Path::of(isa) {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 if is_x86_feature_detected!("avx512f") => pack_whole::<avx512::Kernel>(b, out),
+        Path::Avx512 => pack_whole::<avx512::Kernel>(b, out),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") => {
-            pack_whole::<avx2::Kernel>(b, out)
-        }
-        _ => pack_whole::<portable::Kernel>(b, out),
+        Path::Avx2 => pack_whole::<avx2::Kernel>(b, out),
+        Path::Portable => pack_whole::<portable::Kernel>(b, out),
     }
 }
 
 /// The panel width NR of the microkernel the GEMM runs for `isa` (what `pack_b_once` packs for).
 pub fn panel_width(isa: Isa) -> usize {
-    match isa {
+    match Path::of(isa) {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 if is_x86_feature_detected!("avx512f") => avx512::Kernel::NR,
+        Path::Avx512 => avx512::Kernel::NR,
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") => {
-            avx2::Kernel::NR
-        }
-        _ => portable::Kernel::NR,
+        Path::Avx2 => avx2::Kernel::NR,
+        Path::Portable => portable::Kernel::NR,
     }
 }
 
@@ -467,12 +487,12 @@ impl Grid {
     }
 
     /// The cut of an m × n output into at most `threads` tiles whose slowest tile finishes
-    /// first. A tile's time, per step of k, is its rows × cols multiply-adds (a vector FMA does
-    /// NR/… of them at once) plus the values it packs: its rows of A, and its columns of B unless
-    /// B came packed. One packed value costs about as much as `PACK_COST` multiply-adds (a scalar
-    /// copy against one lane of a two-port vector FMA). Splitting rows only, the old rule, makes
-    /// every thread pack all of B; splitting columns only leaves 16 threads idle on a 512-wide
-    /// layer's 16 AVX-512 panels … the grid weighs both.
+    /// first. A tile's time, per step of k, is its rows × cols multiply-adds plus the values it
+    /// packs: its rows of A, and its columns of B unless B came packed. One packed value costs
+    /// about as much as `PACK_COST` multiply-adds (a scalar copy against the 16 lanes two AVX2
+    /// FMA ports do per cycle). Splitting rows only makes every thread pack all of B; splitting
+    /// columns only gives a 512-wide layer just 16 AVX-512 panels to share out; the grid weighs
+    /// both.
     pub(crate) fn choose<K: Microkernel>(
         m: usize,
         n: usize,
@@ -655,19 +675,12 @@ unsafe fn part<K: Microkernel, A: Activation>(
                     } else {
                         &pa[ir / mr * kc * mr..]
                     };
-                    // The tile call, A packed or in place. Called only below, with `c` a full
-                    // tile of our region (row stride ldc) or the MR×NR scratch (stride NR) and
-                    // `bp` a packed B panel of kc·NR values.
-                    // SAFETY: those calls' contract is K::run's (see the SAFETY notes at the
-                    // call sites); with `a_rows`, the panel's rows ic+ir .. ic+ir+MR and
-                    // columns pc .. pc+kc lie inside the checked view, so a[r·rs + p] is in
-                    // `ap` for r < MR, p < kc; kc ≤ KC.
-                    let run = |c: *mut f32, ldc: usize, add: bool, finish, bp: &[f32]| unsafe {
-                        if a_rows {
-                            K::run_rows(kc, ap.as_ptr(), a.rs, bp.as_ptr(), c, ldc, add, finish)
-                        } else {
-                            K::run(kc, ap.as_ptr(), bp.as_ptr(), c, ldc, add, finish)
-                        }
+                    // With `a_rows`, the panel's rows ic+ir .. ic+ir+MR and columns pc .. pc+kc
+                    // lie inside the checked view: a[r·rs + p] is in `ap` for r < MR, p < kc.
+                    let a_panel = if a_rows {
+                        APanel::Rows(ap.as_ptr(), a.rs)
+                    } else {
+                        APanel::Packed(ap.as_ptr())
                     };
                     for jr in (0..nc).step_by(nr) {
                         let cols = nr.min(nc - jr);
@@ -686,14 +699,27 @@ unsafe fn part<K: Microkernel, A: Activation>(
                                 }),
                                 relu: A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE,
                             });
-                            // The packed B panel holds kc·NR values (pack_b pads to
-                            // full panels); the full tile lies inside our m × n region of C and
-                            // Z, and bias[col..] has NR values (it has n); the dispatch in
-                            // gemm_fused chose K after detecting its ISA.
-                            run(c_tile, ldc, add, finish, bp);
+                            // SAFETY: the A panel holds kc·MR values (packed, padded) or reads
+                            // MR rows in place (above); the packed B panel holds kc·NR values
+                            // (pack_b pads to full panels); the full tile lies inside our m × n
+                            // region of C and Z, and bias[col..] has NR values (it has n); the
+                            // dispatch in gemm_fused chose K after detecting its ISA.
+                            unsafe {
+                                tile_call::<K>(kc, a_panel, bp.as_ptr(), c_tile, ldc, add, finish)
+                            };
                         } else {
-                            // As above, with a full MR×NR scratch tile as the output.
-                            run(tile.as_mut_ptr(), nr, false, None, bp);
+                            // SAFETY: as above, with a full MR×NR scratch tile as the output.
+                            unsafe {
+                                tile_call::<K>(
+                                    kc,
+                                    a_panel,
+                                    bp.as_ptr(),
+                                    tile.as_mut_ptr(),
+                                    nr,
+                                    false,
+                                    None,
+                                )
+                            };
                             for r in 0..rows {
                                 // SAFETY: row r < rows of the tile, `cols` values, in our region.
                                 let dst = unsafe {
@@ -719,6 +745,39 @@ unsafe fn part<K: Microkernel, A: Activation>(
                     }
                 }
             }
+        }
+    }
+}
+
+/// Where a register tile's A comes from.
+#[derive(Clone, Copy)]
+enum APanel {
+    /// An MR-row panel packed by `pack_a`: k step p's MR values at [p·MR..].
+    Packed(*const f32),
+    /// MR rows of a row-major A read in place, `lda` apart.
+    Rows(*const f32, usize),
+}
+
+/// One register tile: `K::run` on a packed A panel, `K::run_rows` on rows in place.
+///
+/// # Safety
+/// `K::run`'s contract (or `K::run_rows`' for `APanel::Rows`).
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_call<K: Microkernel>(
+    kc: usize,
+    a: APanel,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    finish: Option<TileEpilogue>,
+) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match a {
+            APanel::Packed(a) => K::run(kc, a, b, c, ldc, accumulate, finish),
+            APanel::Rows(a, lda) => K::run_rows(kc, a, lda, b, c, ldc, accumulate, finish),
         }
     }
 }
