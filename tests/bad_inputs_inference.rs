@@ -6,6 +6,7 @@
 //! a middle and the last row and column.
 
 use seqnet::prelude::*;
+use seqnet::train::{Compiled, Logs, TrainState};
 use seqnet::{Labels, Row};
 
 sequential! {
@@ -389,6 +390,122 @@ fn finite_input_whose_pass_overflows_is_an_error_naming_the_output() {
     // The other rows alone are answered.
     assert!(model.predict(&x[..2]).is_ok());
     assert_eq!(weight_bits(&*model), before);
+}
+
+#[test]
+fn evaluate_keeps_predicts_rule_for_outputs_that_overflow() {
+    let mut model = Regressor::new(3);
+    model.set_params(&vec![0.5; model.params().len()]).unwrap();
+    let model = model.compile(
+        SGD::new(0.01),
+        Loss::MeanSquaredError,
+        [Metric::MeanAbsoluteError],
+    );
+    let before = weight_bits(&*model);
+    // 40 rows: the overflowing one (row 37) sits in evaluate's second batch of 32.
+    let mut x = tabular_rows(40);
+    x[37] = [1e38; 10];
+    let y = vec![0.0f32; 40 * 2];
+    let err = model.evaluate(&x, &y).unwrap_err();
+    let predicted = model.predict(&x).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFinite {
+                what: "output",
+                row: 37,
+                column: 0,
+                value
+            } if value == f32::INFINITY
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), predicted.to_string());
+    // Without that row, a finite loss.
+    let scores = model.evaluate(&x[..37], &y[..74]).unwrap();
+    assert!(scores.loss.is_finite());
+    assert_eq!(weight_bits(&*model), before);
+}
+
+/// Multiplies the first layer's kernel (its first 80 parameters) by 1e38 at the end of one
+/// epoch, after that epoch's validation pass.
+struct InflateFirstKernelAfter(usize);
+
+impl Callback for InflateFirstKernelAfter {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        _logs: &mut Logs,
+        state: &mut TrainState<'_>,
+    ) -> Result<()> {
+        if epoch == self.0 {
+            state.params[..80].iter_mut().for_each(|w| *w *= 1e38);
+        }
+        Ok(())
+    }
+}
+
+fn halves_fit(
+    epochs: usize,
+    validation: Option<(&[[f32; 10]], &[f32])>,
+) -> (Result<History>, Compiled<Regressor, SGD>) {
+    let mut model = Regressor::new(3);
+    model.set_params(&vec![0.5; model.params().len()]).unwrap();
+    let mut model = model.compile(SGD::new(1e-3), Loss::MeanSquaredError, []);
+    // Training rows of zeros: the first kernel's gradient is zero, so only the callback
+    // changes it, and the training loss stays finite after it does.
+    let x = vec![[0.0f32; 10]; 16];
+    let y = vec![1.0f32; 16 * 2];
+    let result = model.fit(
+        &x,
+        y.as_slice(),
+        Fit {
+            epochs,
+            batch_size: 8,
+            validation_data: validation,
+            verbose: Verbose::Silent,
+            callbacks: vec![Box::new(InflateFirstKernelAfter(1))],
+            ..Fit::default()
+        },
+    );
+    (result, model)
+}
+
+#[test]
+fn fit_stops_when_its_validation_outputs_overflow_keeping_the_history_so_far() {
+    // Validation rows of ones: outputs near 22 while the first kernel is 0.5; once it is
+    // 5e37 (after epoch 1), the first layer sums to 5e38, past f32's range.
+    let vx = vec![[1.0f32; 10]; 3];
+    let vy = vec![0.0f32; 3 * 2];
+    let (result, model) = halves_fit(4, Some((&vx, &vy)));
+    let err = result.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFinite {
+                what: "output",
+                row: 0,
+                column: 0,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Epochs 0 and 1 finished (finite validation losses); epoch 2 trained, then its
+    // validation pass overflowed.
+    let history = model.history();
+    assert_eq!(history.epoch, [0, 1]);
+    assert!(history
+        .get("val_loss")
+        .unwrap()
+        .iter()
+        .all(|v| v.is_finite()));
+    // The weights are those epoch 2's last step left, all finite: the same as a run of three
+    // epochs without validation (validation changes nothing).
+    let (plain, trained) = halves_fit(3, None);
+    assert_eq!(plain.unwrap().epoch, [0, 1, 2]);
+    assert_eq!(weight_bits(&*model), weight_bits(&*trained));
+    assert!(model.params().iter().all(|w| w.is_finite()));
 }
 
 #[test]

@@ -331,6 +331,40 @@ fn cases() -> Vec<Case> {
                 ..
             }
         ),
+        // Keras' BaseOptimizer refuses more than one kind of clipping.
+        case!(
+            "clipnorm and clipvalue",
+            || fit_with(net(Adam::new(0.01).clipnorm(1.0).clipvalue(0.5)), |_| {}),
+            Error::InvalidArgument {
+                what: "gradient clipping",
+                ..
+            }
+        ),
+        case!(
+            "clipnorm and global_clipnorm",
+            || fit_with(
+                net(SGD::new(0.01).clipnorm(1.0).global_clipnorm(2.0)),
+                |_| {}
+            ),
+            Error::InvalidArgument {
+                what: "gradient clipping",
+                ..
+            }
+        ),
+        case!(
+            "all three clippings",
+            || {
+                let sgd = SGD::new(0.01)
+                    .clipvalue(0.5)
+                    .global_clipnorm(2.0)
+                    .clipnorm(1.0);
+                fit_with(net(sgd), |_| {})
+            },
+            Error::InvalidArgument {
+                what: "gradient clipping",
+                ..
+            }
+        ),
         case!(
             "Huber delta -1",
             || {
@@ -1013,6 +1047,11 @@ fn messages_name_the_problem_and_the_fix() {
         let case = cases().into_iter().find(|c| c.name == case).unwrap();
         (case.run)().result.unwrap_err().to_string()
     };
+    assert_eq!(
+        message("clipnorm and clipvalue"),
+        "gradient clipping must be only one of clipnorm, clipvalue and global_clipnorm (Keras \
+         refuses more than one), got clipnorm=1, clipvalue=0.5"
+    );
     let m = message("EarlyStopping(\"val_los\")");
     assert!(
         m.contains("\"val_los\"") && m.contains("did you mean \"val_loss\""),
@@ -1186,4 +1225,61 @@ fn a_large_batch_in_row_chunks_trains_as_before_without_a_whole_batch_tape() {
     d.train_on_batch(&x[..4096], &y[..4096]).unwrap();
     d.train_on_batch(&x[4096..], &y[4096..]).unwrap();
     assert_eq!(c.get_weights(), d.get_weights());
+}
+
+/// The raw passes every generated network has (`Network::forward`, `backward`,
+/// `update_state`) check the tape, rows, input and gradient buffer before touching anything:
+/// what does not fit is an error, where the generated code once asserted (a panic in the
+/// user's crate).
+#[test]
+fn raw_passes_check_their_buffers_instead_of_panicking() {
+    use seqnet::layers::Phase;
+    use seqnet::network::Delta;
+    use seqnet::Tape;
+    let model = Normed::new(1);
+    let x = vec![0.25f32; 4 * 10];
+    let mut grads = vec![0.0f32; <Normed as Network>::TRAINABLE_COUNT];
+
+    // A tape of this network, for these rows: all three passes work.
+    let mut tape = Tape::for_network::<Normed>(4, true);
+    let mut m = Normed::new(1);
+    m.forward(&x, 4, &mut tape, Phase::Inference).unwrap();
+    m.backward(&x, 4, &mut tape, &mut grads, Delta::Output)
+        .unwrap();
+    m.update_state(&tape, 4).unwrap();
+
+    let size = |r: Result<()>, what: &str| match r {
+        Err(Error::SizeMismatch { what: w, .. }) if w.starts_with(what) => {}
+        other => panic!("expected a size error about {what}, got {other:?}"),
+    };
+    let tape_error = |r: Result<()>| match r {
+        Err(Error::InvalidArgument { what: "tape", .. }) => {}
+        other => panic!("expected a tape error, got {other:?}"),
+    };
+    // Gradient buffer one short (the generated code's old assert_eq!).
+    let mut short = vec![0.0f32; grads.len() - 1];
+    size(
+        model.backward(&x, 4, &mut tape, &mut short, Delta::Output),
+        "gradient values",
+    );
+    // More rows than the tape holds; an input that is not `rows` rows.
+    let x8 = vec![0.25f32; 8 * 10];
+    size(model.forward(&x8, 8, &mut tape, Phase::Inference), "rows");
+    size(
+        model.forward(&x[..35], 4, &mut tape, Phase::Inference),
+        "input values",
+    );
+    // Another network's tape; an inference tape for backward.
+    let mut other = Tape::for_network::<Net>(4, true);
+    tape_error(model.forward(&x, 4, &mut other, Phase::Inference));
+    let mut inference = Tape::for_network::<Normed>(4, false);
+    tape_error(model.backward(&x, 4, &mut inference, &mut grads, Delta::Output));
+    let mut m = Normed::new(1);
+    tape_error(m.update_state(&inference, 4));
+    // Nothing changed: the model still predicts what a fresh one does.
+    let rows: Vec<[f32; 10]> = vec![[0.25; 10]; 4];
+    assert_eq!(
+        model.predict(&rows).unwrap(),
+        Normed::new(1).predict(&rows).unwrap()
+    );
 }

@@ -80,7 +80,9 @@ fn random_batch<N: Network>(loss: Loss, rng: &mut impl Rng) -> (Vec<N::InputRow>
 fn away_from_kinks<N: Network>(model: &N, loss: Loss, x: &[N::InputRow], y: &[f32]) -> bool {
     let mut tape = seqnet::Tape::for_network::<N>(ROWS, true);
     let x = N::InputRow::flat(x);
-    model.forward(x, ROWS, &mut tape, seqnet::layers::Phase::Inference);
+    model
+        .forward(x, ROWS, &mut tape, seqnet::layers::Phase::Inference)
+        .unwrap();
     let view = model.loss_view(x, ROWS, &mut tape);
     let (output, z) = (view.output, view.logits);
     let kinks = activation_kinks(N::OUTPUT_ACTIVATION);

@@ -79,7 +79,7 @@ const STEPS: (f32, f32) = (1e-4, 1e-5);
 fn layer_outputs<N: Network>(model: &N, x: &[f32], phase: Phase) -> Vec<Vec<f32>> {
     let rows = x.len() / N::INPUT_WIDTH;
     let mut tape = Tape::for_network::<N>(rows, true);
-    model.forward(x, rows, &mut tape, phase);
+    model.forward(x, rows, &mut tape, phase).unwrap();
     (0..N::spec().layers.len())
         .map(|i| tape.layer_output(i, x, rows).to_vec())
         .collect()
@@ -156,7 +156,7 @@ fn golden_case<I: Network, T: Network>(name: &str, inference: I, training: T, lo
     );
     for (row, want) in x.chunks(I::INPUT_WIDTH).zip(out.chunks(I::OUTPUT_WIDTH)) {
         let mut tape = Tape::for_network::<I>(1, false);
-        model.forward(row, 1, &mut tape, Phase::Inference);
+        model.forward(row, 1, &mut tape, Phase::Inference).unwrap();
         assert_eq!(
             tape.output(row, 1),
             want,
@@ -173,7 +173,9 @@ fn golden_case<I: Network, T: Network>(name: &str, inference: I, training: T, lo
         1e-7,
     );
     let mut tape = Tape::for_network::<I>(x_rows.len(), true);
-    compiled.forward(x, x_rows.len(), &mut tape, Phase::Inference);
+    compiled
+        .forward(x, x_rows.len(), &mut tape, Phase::Inference)
+        .unwrap();
     let logits = compiled
         .loss_view(x, x_rows.len(), &mut tape)
         .logits

@@ -99,12 +99,28 @@ fn training_repacks_after_every_step_at_any_thread_count() {
     assert_eq!(one, run(3));
 }
 
+/// A batch row is bit for bit the row predicted alone (the crate promises that on every path);
+/// `predict_one` runs its own one-row kernel, whose independent FMA chains group the sums
+/// differently, so it agrees to float rounding only (its docs say so). On AVX-512 the two differ
+/// in the last bits; an exact comparison here once failed there after passing on AVX2.
 #[test]
-fn batch_rows_match_predict_one_with_packed_kernels() {
+fn batch_rows_match_rows_alone_and_predict_one_to_rounding() {
     let x = rows(300, 4);
     let model = Wide::new(11);
     let batch = on_threads(2, || model.predict(&x).unwrap());
-    for (row, out) in x.iter().zip(&batch) {
-        assert_eq!(&model.predict_one(row).unwrap(), out);
+    for (i, (row, out)) in x.iter().zip(&batch).enumerate() {
+        assert_eq!(
+            &model.predict(std::slice::from_ref(row)).unwrap()[0],
+            out,
+            "row {i}"
+        );
+        let one = model.predict_one(row).unwrap();
+        for (j, (a, b)) in one.iter().zip(out).enumerate() {
+            // Softmax outputs in (0, 1): a few ulp of the 300- and 256-term sums.
+            assert!(
+                (a - b).abs() <= 1e-6,
+                "row {i} output {j}: predict_one {a}, batch {b}"
+            );
+        }
     }
 }

@@ -53,23 +53,25 @@ pub fn predict_into<N: Network>(net: &N, x: &[f32], out: &mut [f32]) -> Result<(
         });
     }
     check_finite(INPUT, x, N::INPUT_WIDTH)?;
-    forward_rows(net, x, out);
+    forward_rows(net, x, out)?;
     check_finite(OUTPUT, out, N::OUTPUT_WIDTH)
 }
 
 /// The forward pass of `predict_into`, on rows its checks have passed: `x` whole rows and `out`
-/// one output row per input row.
-fn forward_rows<N: Network>(net: &N, x: &[f32], out: &mut [f32]) {
+/// one output row per input row. Each chunk's tape is made here for `N` and the chunk's rows,
+/// so the pass's own checks ([`Network::forward`]) always pass.
+fn forward_rows<N: Network>(net: &N, x: &[f32], out: &mut [f32]) -> Result<()> {
     let rows = x.len() / N::INPUT_WIDTH;
     debug_assert_eq!(out.len(), rows * N::OUTPUT_WIDTH);
     if rows == 0 {
-        return;
+        return Ok(());
     }
     let chunk_rows = rows.min(PREDICT_CHUNK_ROWS);
     let run = |tape: &mut Tape, (xc, oc): (&[f32], &mut [f32])| {
         let r = xc.len() / N::INPUT_WIDTH;
-        net.forward(xc, r, tape, Phase::Inference);
+        net.forward(xc, r, tape, Phase::Inference)?;
         oc.copy_from_slice(tape.output(xc, r));
+        Ok(())
     };
     let x_chunks = x.chunks(PREDICT_CHUNK_ROWS * N::INPUT_WIDTH);
     let out_chunks = out.chunks_mut(PREDICT_CHUNK_ROWS * N::OUTPUT_WIDTH);
@@ -79,12 +81,12 @@ fn forward_rows<N: Network>(net: &N, x: &[f32], out: &mut [f32]) {
     if parallel {
         x.par_chunks(PREDICT_CHUNK_ROWS * N::INPUT_WIDTH)
             .zip(out.par_chunks_mut(PREDICT_CHUNK_ROWS * N::OUTPUT_WIDTH))
-            .for_each_init(|| Tape::for_network::<N>(chunk_rows, false), run);
+            .try_for_each_init(|| Tape::for_network::<N>(chunk_rows, false), run)
     } else {
         let mut tape = Tape::for_network::<N>(chunk_rows, false);
         x_chunks
             .zip(out_chunks)
-            .for_each(|pair| run(&mut tape, pair));
+            .try_for_each(|pair| run(&mut tape, pair))
     }
 }
 

@@ -68,7 +68,12 @@ pub trait Network: Sized + Send + Sync {
 
     /// Runs `rows` rows of `x` (`rows × INPUT_WIDTH`) through every layer in `mode`, leaving
     /// each layer's output (and what its backward pass needs, on a training tape) in `tape`.
-    fn forward(&self, x: &[f32], rows: usize, tape: &mut Tape, phase: Phase);
+    ///
+    /// Errors, before any layer runs (see [`Tape::check_pass`]): [`Error::InvalidArgument`]
+    /// for a tape made for another network, or an inference tape in a training pass;
+    /// [`Error::SizeMismatch`] for more rows than the tape holds or an `x` that is not `rows`
+    /// rows.
+    fn forward(&self, x: &[f32], rows: usize, tape: &mut Tape, phase: Phase) -> Result<()>;
 
     /// The last layer's output, its logits (empty unless it has a sigmoid or softmax), and the
     /// buffer the loss writes its gradient into, after a forward pass of `rows` rows of `x`.
@@ -78,11 +83,25 @@ pub trait Network: Sized + Send + Sync {
     /// `rows` of `x` and, in the loss view's delta, the loss gradient (`start` says whether with
     /// respect to the output or to the last pre-activation). Writes the gradient of every
     /// trainable parameter into `grads`, laid out like `params()`.
-    fn backward(&self, x: &[f32], rows: usize, tape: &mut Tape, grads: &mut [f32], start: Delta);
+    ///
+    /// Errors, before anything is written: those of [`forward`](Self::forward) for the tape (a
+    /// training one) and rows, and [`Error::SizeMismatch`] for a `grads` that is not
+    /// `TRAINABLE_COUNT` long.
+    fn backward(
+        &self,
+        x: &[f32],
+        rows: usize,
+        tape: &mut Tape,
+        grads: &mut [f32],
+        start: Delta,
+    ) -> Result<()>;
 
     /// Folds what a training forward pass of `rows` rows left on `tape` into the non-trainable
     /// state (BatchNormalization's moving averages), as Keras does during `call(training=True)`.
-    fn update_state(&mut self, tape: &Tape, rows: usize);
+    ///
+    /// Errors, before anything changes: those of [`forward`](Self::forward) for the tape (a
+    /// training one) and rows.
+    fn update_state(&mut self, tape: &Tape, rows: usize) -> Result<()>;
 
     /// Keras' `compile`: this network with an optimizer, a loss and metrics, ready to `fit`.
     /// Unlike Keras, it returns the trainable model (a new type that has `fit`, `evaluate` and
@@ -248,6 +267,20 @@ pub trait Network: Sized + Send + Sync {
     }
 }
 
+/// The check a generated `backward` makes of its gradient buffer: one value per trainable
+/// parameter ([`Error::SizeMismatch`] otherwise), so that its per-layer slices are in range.
+pub fn check_gradient_len(grads: &[f32], trainable: usize) -> Result<()> {
+    if grads.len() == trainable {
+        Ok(())
+    } else {
+        Err(Error::SizeMismatch {
+            what: "gradient values (one per trainable parameter)",
+            expected: trainable,
+            got: grads.len(),
+        })
+    }
+}
+
 /// Rows a model takes: its [`Network::InputRow`] (`[[[f32; C]; W]; H]` for an image model) or
 /// the same values as one flat array (`[f32; H·W·C]`). `sequential!` implements it for exactly
 /// those types, so a row of another size or shape does not compile.
@@ -294,18 +327,15 @@ struct Slot {
 }
 
 impl Slot {
-    /// The output's first `rows` rows (empty past the buffer: a caller bug, asserted in debug).
+    /// The output's first `rows` rows (empty past the buffer).
     fn rows(&self, rows: usize) -> &[f32] {
-        let len = rows * self.width;
-        debug_assert!(len <= self.output.len(), "tape holds fewer rows than asked");
-        self.output.get(..len).unwrap_or(&[])
+        self.output.get(..rows * self.width).unwrap_or(&[])
     }
 
     /// The output's and the gradient's first `rows` rows (the gradient empty on an inference
     /// tape; either empty past its buffer).
     fn rows_mut(&mut self, rows: usize) -> (&mut [f32], &mut [f32]) {
         let len = rows * self.width;
-        debug_assert!(len <= self.output.len(), "tape holds fewer rows than asked");
         let output = self.output.get_mut(..len).unwrap_or(&mut []);
         let delta = self.delta.get_mut(..len).unwrap_or(&mut []);
         (output, delta)
@@ -325,6 +355,8 @@ fn scratch_mut(scratch: &mut [AlignedBuf], layer: usize) -> &mut [f32] {
 pub struct Tape {
     capacity_rows: usize,
     training: bool,
+    /// What it was made for, so a pass can check that the tape is its network's.
+    layout: Vec<TapeLayer>,
     /// Per layer, the slot holding its output; `None` for the network input itself (a model
     /// that starts with Flatten).
     out_slot: Vec<Option<usize>>,
@@ -365,6 +397,7 @@ impl Tape {
         Tape {
             capacity_rows,
             training,
+            layout: layout.to_vec(),
             out_slot,
             slots,
             scratch: layout
@@ -393,6 +426,59 @@ impl Tape {
         self.training
     }
 
+    /// The checks every generated `forward` and `backward` makes before touching a buffer, so
+    /// that a tape, row count or input that does not fit is an error rather than a slice out of
+    /// range: `expected` gives the layout the network needs at this tape's capacity and mode
+    /// (the generated code passes its layers' [`TapeLayer::of`], an array on the stack), which
+    /// must be the one the tape was made with; `rows` at most the capacity; `x` exactly `rows`
+    /// rows of `input_width`; a training tape when `training` (a training pass, or backward).
+    ///
+    /// Errors: [`Error::InvalidArgument`] (`what` = `"tape"`) for a tape made for another
+    /// network or an inference tape where a training one is needed; [`Error::SizeMismatch`]
+    /// for the rows or the input.
+    pub fn check_pass<const LAYERS: usize>(
+        &self,
+        expected: impl FnOnce(usize, bool) -> [TapeLayer; LAYERS],
+        x: &[f32],
+        input_width: usize,
+        rows: usize,
+        training: bool,
+    ) -> Result<()> {
+        if self.layout.as_slice() != expected(self.capacity_rows, self.training).as_slice() {
+            return Err(Error::InvalidArgument {
+                what: "tape",
+                expected: "one made for this network (Tape::for_network::<Model>(rows, training))",
+                got: format!(
+                    "a tape laid out for another network ({} layers)",
+                    self.layout.len()
+                ),
+            });
+        }
+        if training && !self.training {
+            return Err(Error::InvalidArgument {
+                what: "tape",
+                expected: "a training tape (Tape::for_network::<Model>(rows, true)) for a \
+                           training pass or backward",
+                got: "an inference tape".into(),
+            });
+        }
+        if rows > self.capacity_rows {
+            return Err(Error::SizeMismatch {
+                what: "rows for this tape (at most its capacity)",
+                expected: self.capacity_rows,
+                got: rows,
+            });
+        }
+        if x.len() != rows * input_width {
+            return Err(Error::SizeMismatch {
+                what: "input values (rows × input width)",
+                expected: rows * input_width,
+                got: x.len(),
+            });
+        }
+        Ok(())
+    }
+
     /// The slot holding the input of layer `layer` (`None`: the network input).
     fn input_slot(&self, layer: usize) -> Option<usize> {
         let previous = layer.checked_sub(1)?;
@@ -407,9 +493,9 @@ impl Tape {
 
     /// Layer `layer`'s forward buffers for `rows` rows of network input `x`.
     ///
-    /// A caller bug (more rows than the tape holds, or a layer that only reshapes; the
-    /// generated code does neither) fails a debug assertion; a release build hands out empty
-    /// buffers instead.
+    /// Past the tape (more rows than it holds, a layer that only reshapes or that it does not
+    /// have) the buffers are empty; the generated code asks only after
+    /// [`check_pass`](Self::check_pass).
     pub fn forward_io<'a>(
         &'a mut self,
         layer: usize,
@@ -417,12 +503,7 @@ impl Tape {
         rows: usize,
         phase: Phase,
     ) -> Forward<'a> {
-        debug_assert!(
-            rows <= self.capacity_rows,
-            "tape holds fewer rows than asked"
-        );
         let own = self.own_slot(layer);
-        debug_assert!(own.is_some(), "a computing layer has its own slot");
         let input_slot = self.input_slot(layer);
         let (before, from) = self.slots.split_at_mut(own.unwrap_or(0));
         let input = match input_slot {
@@ -444,9 +525,9 @@ impl Tape {
 
     /// Layer `layer`'s backward buffers for `rows` rows of network input `x`.
     ///
-    /// A caller bug (more rows than the tape holds, an inference tape, or a layer that only
-    /// reshapes; the generated code does none of these) fails a debug assertion; a release build
-    /// hands out empty buffers instead.
+    /// Past the tape (more rows than it holds, an inference tape, a layer that only reshapes)
+    /// the buffers are empty; the generated code asks only after
+    /// [`check_pass`](Self::check_pass).
     pub fn backward_io<'a>(
         &'a mut self,
         layer: usize,
@@ -454,12 +535,7 @@ impl Tape {
         rows: usize,
         start: Delta,
     ) -> Backward<'a> {
-        debug_assert!(
-            rows <= self.capacity_rows && self.training,
-            "backward needs a training tape holding the rows"
-        );
         let own = self.own_slot(layer);
-        debug_assert!(own.is_some(), "a computing layer has its own slot");
         let input_slot = self.input_slot(layer);
         let (before, from) = self.slots.split_at_mut(own.unwrap_or(0));
         let (input, input_delta) = match input_slot.and_then(|s| before.get_mut(s)) {

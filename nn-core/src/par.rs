@@ -2,7 +2,7 @@
 //! with feature `parallel` and as plain sequential iteration without it.
 //!
 //! Call sites import [`prelude`] and write rayon's names (`par_chunks`, `par_chunks_mut`,
-//! `par_iter_mut`, `into_par_iter`, `for_each_init`) and ask [`current_num_threads`] whether a
+//! `par_iter_mut`, `into_par_iter`, `for_each_init`, `try_for_each_init`) and ask [`current_num_threads`] whether a
 //! split is worth it. Every caller cuts its work into pieces whose size does not depend on the
 //! thread count and combines them in a fixed order, so both builds give the same results, bit
 //! for bit; without the feature there is one thread and the sequential branches run.
@@ -82,6 +82,18 @@ mod sequential {
         fn for_each_init<S>(self, init: impl FnOnce() -> S, mut f: impl FnMut(&mut S, Self::Item)) {
             let mut state = init();
             self.for_each(|item| f(&mut state, item));
+        }
+
+        /// rayon's `try_for_each_init`: stops at the first error, as rayon does (rayon may
+        /// have run later pieces by then; nothing here depends on which ran).
+        #[inline]
+        fn try_for_each_init<S, E>(
+            self,
+            init: impl FnOnce() -> S,
+            mut f: impl FnMut(&mut S, Self::Item) -> Result<(), E>,
+        ) -> Result<(), E> {
+            let mut state = init();
+            self.into_iter().try_for_each(|item| f(&mut state, item))
         }
     }
 

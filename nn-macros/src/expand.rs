@@ -512,13 +512,21 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
                 rows: usize,
                 tape: &mut #rt::Tape,
                 phase: #rt::layers::Phase,
-            ) {
+            ) -> #rt::Result<()> {
+                tape.check_pass(
+                    |rows, training| [#(#layouts),*],
+                    x,
+                    <Self as #rt::Network>::INPUT_WIDTH,
+                    rows,
+                    phase.training().is_some(),
+                )?;
                 let (p, s) = (self.params.as_slice(), self.state.as_slice());
                 let packed_len = 0 #(+ <#tys as #layer_trait>::PACKED)*;
                 let k = self.packed.get_or_pack(packed_len, |isa, out| {
                     #(#pack)*
                 });
                 #(#forward)*
+                ::core::result::Result::Ok(())
             }
 
             fn loss_view<'a>(
@@ -539,19 +547,31 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
                 tape: &mut #rt::Tape,
                 grads: &mut [f32],
                 start: #rt::network::Delta,
-            ) {
-                assert_eq!(
-                    grads.len(),
-                    <Self as #rt::Network>::TRAINABLE_COUNT,
-                    "gradient buffer size"
-                );
+            ) -> #rt::Result<()> {
+                tape.check_pass(
+                    |rows, training| [#(#layouts),*],
+                    x,
+                    <Self as #rt::Network>::INPUT_WIDTH,
+                    rows,
+                    true,
+                )?;
+                #rt::network::check_gradient_len(grads, <Self as #rt::Network>::TRAINABLE_COUNT)?;
                 let (p, s) = (self.params.as_slice(), self.state.as_slice());
                 #(#backward)*
+                ::core::result::Result::Ok(())
             }
 
-            fn update_state(&mut self, tape: &#rt::Tape, rows: usize) {
+            fn update_state(&mut self, tape: &#rt::Tape, rows: usize) -> #rt::Result<()> {
+                tape.check_pass(
+                    |rows, training| [#(#layouts),*],
+                    &[],
+                    0,
+                    rows,
+                    true,
+                )?;
                 let s = self.state.as_mut_slice();
                 #(#update)*
+                ::core::result::Result::Ok(())
             }
         }
     })

@@ -27,7 +27,8 @@ pub struct Adam {
     pub epsilon: f32,
     /// Use the maximum of past second moments (AMSGrad).
     pub amsgrad: bool,
-    /// `clipnorm`, `global_clipnorm` and `clipvalue`, applied to the gradients first.
+    /// `clipnorm`, `global_clipnorm` or `clipvalue` (one at most, as in Keras), applied to the
+    /// gradients first.
     pub clipping: Clipping,
     iterations: u64,
     m: Vec<f32>,

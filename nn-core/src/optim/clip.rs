@@ -1,7 +1,10 @@
 //! Gradient clipping, Keras' three kinds.
 
-/// Which clipping an optimizer applies before its update. Keras allows one at a time; when more
-/// than one is set they apply in the order per-tensor norm, global norm, value.
+/// Which clipping an optimizer applies before its update: one kind at most, as Keras allows.
+/// Setting two or more is refused by [`validate`](Self::validate), which every training entry
+/// point (`fit`, `train_on_batch`, `evaluate`, `loss_and_gradients`) calls first, with Keras'
+/// `ValueError` as [`Error::InvalidArgument`](crate::error::Error::InvalidArgument) naming those
+/// set.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Clipping {
     /// Per weight tensor: g ← g · min(1, clipnorm / ‖g‖).
@@ -13,21 +16,39 @@ pub struct Clipping {
 }
 
 impl Clipping {
-    /// Checks that every clipping value set is finite and > 0 (Keras' constraint).
+    /// Checks Keras' two constraints: at most one of `clipnorm`, `clipvalue` and
+    /// `global_clipnorm` is set (Keras' `BaseOptimizer` raises a `ValueError` otherwise), and
+    /// the one set is finite and > 0.
     pub fn validate(&self) -> crate::error::Result<()> {
-        for (what, value) in [
+        let set: Vec<(&str, f32)> = [
             ("clipnorm", self.clipnorm),
-            ("global_clipnorm", self.global_clipnorm),
             ("clipvalue", self.clipvalue),
-        ] {
-            if let Some(v) = value {
-                super::check_positive(what, v)?;
-            }
+            ("global_clipnorm", self.global_clipnorm),
+        ]
+        .into_iter()
+        .filter_map(|(what, value)| value.map(|v| (what, v)))
+        .collect();
+        if set.len() > 1 {
+            return Err(crate::error::Error::InvalidArgument {
+                what: "gradient clipping",
+                expected: "only one of clipnorm, clipvalue and global_clipnorm (Keras refuses \
+                           more than one)",
+                got: set
+                    .iter()
+                    .map(|(what, v)| format!("{what}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        for (what, v) in set {
+            super::check_positive(what, v)?;
         }
         Ok(())
     }
 
-    /// Clips `grads` in place; `tensors` are the weight tensors' lengths in order.
+    /// Clips `grads` in place by the kind that is set; `tensors` are the weight tensors' lengths
+    /// in order. Settings `validate` refuses (more than one kind) are never reached through
+    /// training; called directly with them, each kind set is applied.
     pub fn apply(&self, grads: &mut [f32], tensors: &[usize]) {
         if let Some(max) = self.clipnorm {
             let mut rest = &mut *grads;

@@ -1,8 +1,8 @@
 //! Keras' optimizers with its defaults and exact update rules, each one sweep over the flat
 //! parameter buffer (element-wise loops over contiguous slices, which the compiler vectorises).
 //!
-//! Gradient clipping (`clipnorm` per weight tensor, `global_clipnorm`, `clipvalue`) is applied to
-//! the gradients before the update, as Keras does.
+//! Gradient clipping (`clipnorm` per weight tensor, `global_clipnorm` or `clipvalue`: one kind
+//! at most, as Keras allows) is applied to the gradients before the update, as Keras does.
 
 /// The accessors of an optimizer with `learning_rate`, `iterations` and `clipping` fields, and
 /// its state buffers (`field => "Keras' name"`), which checkpoints save and load.
@@ -206,7 +206,9 @@ pub trait Optimizer: Send {
     /// `grads` may be clipped in place.
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]);
 
-    /// Clip each weight tensor's gradient to this L2 norm (Keras' `clipnorm`).
+    /// Clip each weight tensor's gradient to this L2 norm (Keras' `clipnorm`). One kind of
+    /// clipping at most: with `global_clipnorm` or `clipvalue` also set, training refuses the
+    /// optimizer ([`Error::InvalidArgument`]), as Keras' constructor does.
     #[must_use = "a builder method returns the changed value"]
     fn clipnorm(mut self, norm: f32) -> Self
     where
@@ -216,7 +218,8 @@ pub trait Optimizer: Send {
         self
     }
 
-    /// Clip the gradient of all weights together to this L2 norm (`global_clipnorm`).
+    /// Clip the gradient of all weights together to this L2 norm (`global_clipnorm`); the only
+    /// kind of clipping set, as for [`clipnorm`](Self::clipnorm).
     #[must_use = "a builder method returns the changed value"]
     fn global_clipnorm(mut self, norm: f32) -> Self
     where
@@ -226,7 +229,8 @@ pub trait Optimizer: Send {
         self
     }
 
-    /// Clip every gradient value to [−value, value] (`clipvalue`).
+    /// Clip every gradient value to [−value, value] (`clipvalue`); the only kind of clipping
+    /// set, as for [`clipnorm`](Self::clipnorm).
     #[must_use = "a builder method returns the changed value"]
     fn clipvalue(mut self, value: f32) -> Self
     where

@@ -16,7 +16,8 @@ pub struct SGD {
     pub momentum: f32,
     /// Nesterov momentum.
     pub nesterov: bool,
-    /// `clipnorm`, `global_clipnorm` and `clipvalue`, applied to the gradients first.
+    /// `clipnorm`, `global_clipnorm` or `clipvalue` (one at most, as in Keras), applied to the
+    /// gradients first.
     pub clipping: Clipping,
     iterations: u64,
     velocity: Vec<f32>,
@@ -90,7 +91,8 @@ pub struct RMSprop {
     pub epsilon: f32,
     /// Divide by the variance estimate instead of the raw second moment.
     pub centered: bool,
-    /// `clipnorm`, `global_clipnorm` and `clipvalue`, applied to the gradients first.
+    /// `clipnorm`, `global_clipnorm` or `clipvalue` (one at most, as in Keras), applied to the
+    /// gradients first.
     pub clipping: Clipping,
     iterations: u64,
     velocity: Vec<f32>,
@@ -168,7 +170,8 @@ pub struct Adagrad {
     pub initial_accumulator_value: f32,
     /// Added to the denominator (Keras' default 1e-7).
     pub epsilon: f32,
-    /// `clipnorm`, `global_clipnorm` and `clipvalue`, applied to the gradients first.
+    /// `clipnorm`, `global_clipnorm` or `clipvalue` (one at most, as in Keras), applied to the
+    /// gradients first.
     pub clipping: Clipping,
     iterations: u64,
     accumulator: Vec<f32>,

@@ -190,7 +190,11 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// statistics and optimizer state are then those before that batch (the last finite state),
     /// with or without `TerminateOnNaN`. A callback may also end the run with its error (a
     /// weights file that cannot be written: [`Error::Io`]); the weights are then as that epoch
-    /// or batch left them.
+    /// or batch left them. The validation pass at an epoch's end keeps `predict`'s rule: finite
+    /// validation rows whose outputs overflow end the run with [`Error::NonFinite`] (`what` =
+    /// `"output"`, the validation row and column), the weights as that epoch's last finite step
+    /// left them. After any of these errors, [`history`](Self::history) holds the epochs that
+    /// finished.
     pub fn fit<R: InputOf<N>, Y: Labels + ?Sized>(
         &mut self,
         x: &[R],
@@ -323,7 +327,8 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         let mut order: Vec<usize> = (0..train_rows).collect();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut metrics = self.metric_states();
-        let mut history = History::default();
+        // Kept in the model as it grows, so an error leaves the finished epochs readable.
+        self.history = History::default();
         let mut stop = false;
 
         self.run_callbacks(&mut callbacks, &mut stop, |cb, state| {
@@ -385,7 +390,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             logs.remove("batch_loss");
 
             if let Some((vx, vy, vw)) = validation {
-                let scores = self.evaluate_flat(vx, vy, vw);
+                let scores = self.evaluate_flat(vx, vy, vw)?;
                 logs.insert("val_loss".into(), scores.loss);
                 for (name, v) in scores.metrics {
                     logs.insert(format!("val_{name}"), v);
@@ -394,7 +399,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             self.run_callbacks(&mut callbacks, &mut stop, |cb, state| {
                 cb.on_epoch_end(epoch, &mut logs, state)
             })?;
-            history.push(epoch, &logs);
+            self.history.push(epoch, &logs);
             display.finish(progress.as_deref_mut(), &logs);
             if stop {
                 break;
@@ -403,7 +408,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         self.run_callbacks(&mut callbacks, &mut stop, |cb, state| {
             cb.on_train_end(state)
         })?;
-        Ok(history)
+        Ok(self.history.clone())
     }
 
     /// Runs one hook of every callback with the model's state, applying learning-rate changes.

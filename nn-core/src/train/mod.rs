@@ -86,6 +86,8 @@ pub struct Compiled<N: Network, O: Optimizer> {
     places: Vec<Place>,
     /// The state before the last update, to undo one that overflows.
     snapshot: Snapshot,
+    /// The last `fit`'s record (Keras' `model.history`), kept when the run ends with an error.
+    history: History,
 }
 
 /// The model by its type name, the optimizer by Keras' name and learning rate; buffers left out.
@@ -158,6 +160,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             chunks: Vec::new(),
             places,
             snapshot: Snapshot::default(),
+            history: History::default(),
         }
     }
 
@@ -174,6 +177,14 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             m.check(N::OUTPUT_WIDTH, label_width)?;
         }
         Ok(())
+    }
+
+    /// Keras' `model.history`: the record of the last [`fit`](Self::fit), one entry per epoch
+    /// that finished. When `fit` ends with an error (a divergence, a validation pass whose
+    /// outputs overflowed, a callback's error) it returns only the error; the epochs that
+    /// finished before it are here. Empty before the first `fit`.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// The network.
@@ -274,7 +285,10 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     ///
     /// Errors: what [`validate`](Self::validate) returns; [`Error::LabelShape`],
     /// [`Error::SizeMismatch`], [`Error::NonFinite`], [`Error::LabelOutOfRange`] and [`Error::InvalidLabel`] for the
-    /// rows and labels, as `train_on_batch`; [`Error::NotEnoughData`] for no rows.
+    /// rows and labels, as `train_on_batch`; [`Error::NotEnoughData`] for no rows; and, as
+    /// `predict` gives for the same rows, [`Error::NonFinite`] with `what` = `"output"` when
+    /// finite rows give a non-finite output (the pass overflowed), naming its row and column,
+    /// rather than a loss of `inf` or NaN.
     pub fn evaluate<R: InputOf<N>, Y: Labels + ?Sized>(&self, x: &[R], y: &Y) -> Result<Scores> {
         self.validate()?;
         let (xf, yf) = self.checked(R::flat(x), y.values())?;
@@ -283,7 +297,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 what: "evaluate needs at least one row".into(),
             });
         }
-        Ok(self.evaluate_flat(xf, yf, None))
+        self.evaluate_flat(xf, yf, None)
     }
 
     /// Class predictions: output > 0.5 for a one-output model, else the argmax of each row.
@@ -358,7 +372,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
 
     /// Loss and metrics over checked flat data; the loss weighted by `sample_weight` (one per
     /// row) when given, the metrics never.
-    fn evaluate_flat(&self, x: &[f32], y: &[f32], sample_weight: Option<&[f32]>) -> Scores {
+    fn evaluate_flat(&self, x: &[f32], y: &[f32], sample_weight: Option<&[f32]>) -> Result<Scores> {
         let rows = x.len() / N::INPUT_WIDTH;
         let label_width = self.label_width();
         let mut tape = Tape::for_network::<N>(rows.min(EVALUATE_BATCH), true);
@@ -372,9 +386,18 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             let r = xb.len() / N::INPUT_WIDTH;
             let first = b * EVALUATE_BATCH;
             let wb = sample_weight.map(|w| row_range(w, first..first + r, 1));
-            self.model.forward(xb, r, &mut tape, Phase::Inference);
+            self.model.forward(xb, r, &mut tape, Phase::Inference)?;
             let view = self.model.loss_view(xb, r, &mut tape);
             let output = view.output;
+            // predict's rule: finite rows whose outputs overflowed are an error, not a loss.
+            if let Some((i, value)) = first_non_finite(output) {
+                return Err(Error::NonFinite {
+                    what: crate::inference::OUTPUT,
+                    row: first + i / N::OUTPUT_WIDTH,
+                    column: i % N::OUTPUT_WIDTH,
+                    value,
+                });
+            }
             let (loss, _) = self
                 .loss
                 .evaluate(loss_batch::<N>(output, view.logits, yb, wb), None);
@@ -383,13 +406,13 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 .iter_mut()
                 .for_each(|m| m.update(output, yb, N::OUTPUT_WIDTH));
         }
-        Scores {
+        Ok(Scores {
             loss: total / rows as f64,
             metrics: states
                 .iter()
                 .map(|m| (m.name().to_string(), m.result()))
                 .collect(),
-        }
+        })
     }
 
     /// The loss on these rows and its gradient for every parameter (laid out like the
@@ -424,10 +447,8 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         let result = if step {
             self.train_step(xf, yf, None, rows, &mut tape, &mut [], (0, 0))
         } else {
-            let loss = self
-                .forward_backward(xf, yf, None, rows, &mut tape, &mut [])
-                .0;
-            self.check_gradients(loss, (0, 0)).map(|()| loss)
+            self.forward_backward(xf, yf, None, rows, &mut tape, &mut [])
+                .and_then(|(loss, _)| self.check_gradients(loss, (0, 0)).map(|()| loss))
         };
         self.tape = Some(tape);
         result
@@ -460,11 +481,11 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         metrics: &mut [MetricState],
         at: (usize, usize),
     ) -> Result<f64> {
-        let (loss, whole) = self.forward_backward(x, y, sample_weight, rows, tape, metrics);
+        let (loss, whole) = self.forward_backward(x, y, sample_weight, rows, tape, metrics)?;
         self.check_gradients(loss, at)?;
         self.keep_state();
         if N::STATE_COUNT > 0 && whole {
-            self.model.update_state(tape, rows);
+            self.model.update_state(tape, rows)?;
         }
         self.optimizer
             .step(self.model.params_mut(), &mut self.grads, &self.tensors);
@@ -630,12 +651,12 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         rows: usize,
         tape: &mut Tape,
         metrics: &mut [MetricState],
-    ) -> (f64, bool) {
+    ) -> Result<(f64, bool)> {
         let chunks = self.chunk_count(rows);
         let loss = if chunks > 1 {
-            self.forward_backward_chunked(x, y, sample_weight, rows, chunks, metrics)
+            self.forward_backward_chunked(x, y, sample_weight, rows, chunks, metrics)?
         } else {
-            self.model.forward(x, rows, tape, self.training_pass(0));
+            self.model.forward(x, rows, tape, self.training_pass(0))?;
             let view = self.model.loss_view(x, rows, tape);
             let (loss, start) = self.loss.evaluate(
                 loss_batch::<N>(view.output, view.logits, y, sample_weight),
@@ -644,10 +665,10 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             for m in metrics.iter_mut() {
                 m.update(view.output, y, N::OUTPUT_WIDTH);
             }
-            self.model.backward(x, rows, tape, &mut self.grads, start);
+            self.model.backward(x, rows, tape, &mut self.grads, start)?;
             loss
         };
-        (loss, chunks == 1)
+        Ok((loss, chunks == 1))
     }
 }
 
@@ -662,7 +683,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         rows: usize,
         chunks: usize,
         metrics: &mut [MetricState],
-    ) -> f64 {
+    ) -> Result<f64> {
         let workspaces = chunks.min(CHUNKS_AT_ONCE);
         while self.chunks.len() < workspaces {
             self.chunks.push(Chunk {
@@ -711,9 +732,9 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 .unwrap_or_default()
                 .par_iter_mut()
                 .enumerate()
-                .for_each(|(i, chunk)| {
+                .try_for_each(|(i, chunk)| {
                     let (xc, yc, wc, r) = part(first + i);
-                    model.forward(xc, r, &mut chunk.tape, pass(span(first + i).start));
+                    model.forward(xc, r, &mut chunk.tape, pass(span(first + i).start))?;
                     let view = model.loss_view(xc, r, &mut chunk.tape);
                     let (chunk_loss, start) = loss.evaluate_part(
                         loss_batch::<N>(view.output, view.logits, yc, wc),
@@ -721,8 +742,8 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                         rows,
                     );
                     chunk.loss = chunk_loss;
-                    model.backward(xc, r, &mut chunk.tape, &mut chunk.grads, start);
-                });
+                    model.backward(xc, r, &mut chunk.tape, &mut chunk.grads, start)
+                })?;
             for (i, chunk) in self.chunks.iter_mut().take(wave).enumerate() {
                 let (xc, yc, _, r) = part(first + i);
                 let output = chunk.tape.output(xc, r);
@@ -740,7 +761,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                 }
             }
         }
-        total
+        Ok(total)
     }
 }
 
