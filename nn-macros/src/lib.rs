@@ -17,6 +17,8 @@ mod args;
 mod expand;
 mod layers;
 mod parse;
+#[cfg(test)]
+mod props;
 mod shape;
 mod suggest;
 
@@ -29,20 +31,32 @@ use proc_macro::TokenStream;
 /// prefix, it names the facade `::seqnet`. See the `seqnet` crate for the syntax and examples.
 #[proc_macro]
 pub fn sequential(input: TokenStream) -> TokenStream {
-    let (facade, input) = facade_prefix(input.into());
-    let model = syn::parse_macro_input!(input as parse::ModelDecl);
-    match shape::check(&model) {
-        Ok(plan) => match expand::expand(&model, &plan, &facade) {
-            Ok(code) => code.into(),
-            Err(e) => e.to_compile_error().into(),
-        },
-        Err(e) => e.to_compile_error().into(),
-    }
+    expand_tokens(input.into()).into()
+}
+
+/// The whole macro on `proc_macro2` tokens: the generated code, or the errors as
+/// `compile_error!` invocations. Separate from the `proc_macro` entry so that tests can run
+/// it outside a compiler (`props.rs` feeds it generated layer lists).
+fn expand_tokens(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let (facade, input) = facade_prefix(input);
+    pipeline(input, &facade).unwrap_or_else(|e| e.to_compile_error())
+}
+
+/// parse → check → expand: the code, or every error found, each spanned on its token.
+fn pipeline(
+    input: proc_macro2::TokenStream,
+    facade: &proc_macro2::TokenStream,
+) -> syn::Result<proc_macro2::TokenStream> {
+    let model: parse::ModelDecl = syn::parse2(input)?;
+    let plan = shape::check(&model)?;
+    expand::expand(&model, &plan, facade)
 }
 
 /// Splits `$crate ;` (the facade's path, as seqnet's wrapper passes it) off the front of the
 /// input; without it, the facade is `::seqnet` and the input is all model.
-fn facade_prefix(input: proc_macro2::TokenStream) -> (proc_macro2::TokenStream, TokenStream) {
+fn facade_prefix(
+    input: proc_macro2::TokenStream,
+) -> (proc_macro2::TokenStream, proc_macro2::TokenStream) {
     use proc_macro2::TokenTree;
     let tokens: Vec<TokenTree> = input.clone().into_iter().collect();
     match tokens.as_slice() {
@@ -51,12 +65,9 @@ fn facade_prefix(input: proc_macro2::TokenStream) -> (proc_macro2::TokenStream, 
         {
             (
                 TokenTree::Ident(krate.clone()).into(),
-                rest.iter()
-                    .cloned()
-                    .collect::<proc_macro2::TokenStream>()
-                    .into(),
+                rest.iter().cloned().collect(),
             )
         }
-        _ => (quote::quote!(::seqnet), input.into()),
+        _ => (quote::quote!(::seqnet), input),
     }
 }
