@@ -247,12 +247,94 @@ pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    fault::at(fault::SaveStage::Create).map_err(|e| io(&e))?;
     let temp = TempFile::create_in(dir).map_err(|e| io(&e))?;
     write(&temp.path)?;
+    fault::at(fault::SaveStage::Written).map_err(|e| io(&e))?;
     std::fs::File::open(&temp.path)
-        .and_then(|f| f.sync_all())
+        .and_then(|f| {
+            fault::at(fault::SaveStage::Sync)?;
+            f.sync_all()
+        })
         .map_err(|e| io(&e))?;
+    fault::at(fault::SaveStage::Rename).map_err(|e| io(&e))?;
     temp.persist(path).map_err(|e| io(&e))
+}
+
+/// `bytes` into the file at `temp` (a save's temporary file); errors name `target`, the file
+/// the user asked for.
+fn write_bytes(temp: &Path, bytes: &[u8], target: &Path) -> Result<()> {
+    use std::io::Write;
+    let io = |e: std::io::Error| Error::Io {
+        path: target.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut file = std::fs::File::create(temp).map_err(io)?;
+    // Half, then the rest: an injected failure between the two leaves a partial file, as a
+    // full disk would.
+    let (first, rest) = bytes.split_at(bytes.len() / 2);
+    file.write_all(first).map_err(io)?;
+    fault::at(fault::SaveStage::MidWrite).map_err(io)?;
+    file.write_all(rest).map_err(io)
+}
+
+/// Failures a test can inject into the next save on its thread, at each step of
+/// [`write_atomically`], to check that a failed save returns [`Error::Io`] and leaves the
+/// previous file as it was. Compiled in only with the hidden feature `fault-injection` (the
+/// workspace's tests turn it on); without it every check is an `Ok` the compiler removes.
+#[doc(hidden)]
+pub mod fault {
+    /// The steps of a save, in order.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum SaveStage {
+        /// Creating the temporary file beside the target.
+        Create,
+        /// Halfway through writing a `.safetensors` file's bytes (a `.weights.h5` is written
+        /// by libhdf5 in one call; its failures are `Written`).
+        MidWrite,
+        /// After the whole file was written, before it is synced.
+        Written,
+        /// Syncing the temporary file to disk.
+        Sync,
+        /// Renaming it over the target.
+        Rename,
+    }
+
+    impl SaveStage {
+        /// Every stage, in order.
+        pub const ALL: [SaveStage; 5] = [
+            SaveStage::Create,
+            SaveStage::MidWrite,
+            SaveStage::Written,
+            SaveStage::Sync,
+            SaveStage::Rename,
+        ];
+    }
+
+    #[cfg(feature = "fault-injection")]
+    thread_local! {
+        static FAIL_AT: std::cell::Cell<Option<SaveStage>> = const { std::cell::Cell::new(None) };
+    }
+
+    /// Makes the next save on this thread fail at `stage` (once).
+    #[cfg(feature = "fault-injection")]
+    pub fn fail_next_save_at(stage: SaveStage) {
+        FAIL_AT.with(|f| f.set(Some(stage)));
+    }
+
+    /// An I/O error when a test asked for one at `stage`.
+    #[inline]
+    pub(crate) fn at(stage: SaveStage) -> std::io::Result<()> {
+        #[cfg(feature = "fault-injection")]
+        if FAIL_AT.with(|f| f.get()) == Some(stage) {
+            FAIL_AT.with(|f| f.set(None));
+            return Err(std::io::Error::other(format!(
+                "injected failure at {stage:?}"
+            )));
+        }
+        let _ = stage;
+        Ok(())
+    }
 }
 
 /// A file created for [`write_atomically`], removed when dropped unless persisted.
@@ -346,12 +428,7 @@ pub(crate) fn save<N: Network>(
     match Format::from_path(path)? {
         Format::SafeTensors => {
             let bytes = safetensors_file::encode(model, &spec, optimizer)?;
-            write_atomically(path, |temp| {
-                std::fs::write(temp, &bytes).map_err(|e| Error::Io {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
-                })
-            })
+            write_atomically(path, |temp| write_bytes(temp, &bytes, path))
         }
         #[cfg(feature = "keras")]
         Format::KerasWeights => write_atomically(path, |temp| {

@@ -1,0 +1,22 @@
+//! Which instruction-set paths this CPU has and which one the kernels use now
+//! (`SEQNET_ISA` forces a lower one; a path the CPU lacks falls back to its best). `.ci/run`
+//! prints it before each test pass, so a green run says which paths it exercised.
+//!
+//! `cargo run --example isa_paths --features bench-internals`
+
+use seqnet::kernels::isa::Isa;
+
+fn main() {
+    let available: Vec<&str> = Isa::available().into_iter().map(Isa::name).collect();
+    let asked = std::env::var("SEQNET_ISA").unwrap_or_else(|_| "(unset)".into());
+    let current = Isa::current();
+    let fell_back = match Isa::parse(&asked) {
+        Some(isa) if isa != current => "  (not on this CPU: fell back)",
+        _ => "",
+    };
+    println!(
+        "kernel path in use: {}; this CPU has: {}; SEQNET_ISA={asked}{fell_back}",
+        current.name(),
+        available.join(", "),
+    );
+}
