@@ -34,8 +34,8 @@
 //! | entry point | errors |
 //! | --- | --- |
 //! | `predict`, `predict_one`, `predict_flat`, `predict_classes` | `NonFinite` (input, or an output that overflowed), `RaggedRows` (flat slices) |
-//! | `evaluate` | the settings' errors below, `SizeMismatch`, `NonFinite`, `LabelOutOfRange`, `InvalidLabel`, `NotEnoughData` |
-//! | `fit`, `train_on_batch`, `loss_and_gradients` | `InvalidArgument` (optimizer, loss, `Fit` options, callback settings), `IncompatibleMetric`, `UnknownMonitor`, the data errors of `evaluate`, `Diverged` (weights left at the last finite state), `Io` (a checkpoint that cannot be written) |
+//! | `evaluate` | the settings' errors below, `SizeMismatch`, `NonFinite` (input, or an output that overflowed, as `predict`), `LabelOutOfRange`, `InvalidLabel`, `NotEnoughData` |
+//! | `fit`, `train_on_batch`, `loss_and_gradients` | `InvalidArgument` (optimizer, loss, `Fit` options, callback settings, more than one kind of gradient clipping), `IncompatibleMetric`, `UnknownMonitor`, the data errors of `evaluate`, `Diverged` (weights left at the last finite state), `NonFinite` (a validation output that overflowed; `history()` keeps the finished epochs), `Io` (a checkpoint that cannot be written) |
 //! | `set_weights`, `set_params` | `SizeMismatch`, `NonFinite` |
 //! | `save_weights`, `load_weights`, `load_weights_bytes` | `Io`, `BadWeightsFile`, `WeightsMismatch` (nothing is set unless all of it fits) |
 //! | `load_csv`, `train_test_split`, `StandardScaler`, `one_hot` | `Io`, `Parse`, `SizeMismatch`, `InvalidArgument`, `NotEnoughData`, `NonFinite`, `LabelOutOfRange` |

@@ -77,6 +77,13 @@ fn input_error(row: usize, column: usize, value: f32) -> Expect {
     })
 }
 
+/// Whether `e` is `Error::NonFinite` for the output at `row`, `column` (a non-finite value:
+/// NaN, as the kernels make of an overflow, or ±∞).
+fn is_output_error(e: &Error, row: usize, column: usize) -> bool {
+    matches!(e, Error::NonFinite { what: "output", row: r, column: c, value }
+        if *r == row && *c == column && !value.is_finite())
+}
+
 /// Deterministic finite rows.
 fn values(n: usize, seed: usize) -> Vec<f32> {
     (0..n)
@@ -344,24 +351,15 @@ fn predict_into_reports_an_output_buffer_of_the_wrong_size() {
 fn finite_input_whose_pass_overflows_is_an_error_naming_the_output() {
     let mut model = Regressor::new(3);
     // Every weight 0.5: a row of 1e38 sums to 5e38 in the first layer, past f32's range, so
-    // the outputs of that row are +inf; the other rows stay small.
+    // the outputs of that row are not finite (+inf through relu is NaN: the kernels apply
+    // activations as act(z) + z·0); the other rows stay small.
     let halves = vec![0.5; model.params().len()];
     model.set_params(&halves).unwrap();
     let model = model.compile(SGD::new(0.01), Loss::MeanSquaredError, []);
     let before = weight_bits(&*model);
     let mut x = tabular_rows(4);
     x[2] = [1e38; 10];
-    let is_output_row_2 = |e: &Error| {
-        matches!(
-            e,
-            Error::NonFinite {
-                what: "output",
-                row: 2,
-                column: 0,
-                value
-            } if *value == f32::INFINITY
-        )
-    };
+    let is_output_row_2 = |e: &Error| is_output_error(e, 2, 0);
     let err = model.predict(&x).unwrap_err();
     assert!(is_output_row_2(&err), "{err:?}");
     let err = model.predict_classes(&x).unwrap_err();
@@ -371,25 +369,50 @@ fn finite_input_whose_pass_overflows_is_an_error_naming_the_output() {
     let err = Network::predict_flat(model.model(), <[f32; 10]>::flat(&x)).unwrap_err();
     assert!(is_output_row_2(&err), "{err:?}");
     let err = model.predict_one(&x[2]).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::NonFinite {
-                what: "output",
-                row: 0,
-                column: 0,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(is_output_error(&err, 0, 0), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "output contains a non-finite value (inf) at row 0, column 0"
+        "output contains a non-finite value (NaN) at row 0, column 0"
     );
     // The other rows alone are answered.
     assert!(model.predict(&x[..2]).is_ok());
     assert_eq!(weight_bits(&*model), before);
+}
+
+/// An overflow inside the network that an activation would saturate back to a finite output
+/// (`sigmoid(+∞)` = 1, `relu(−∞)` = 0) is the same error as one that reaches the output: the
+/// kernels apply activations as act(z) + z·0, NaN for a non-finite z.
+#[test]
+fn an_overflow_an_activation_would_saturate_is_an_output_error() {
+    let x = {
+        let mut x = tabular_rows(3);
+        x[1] = [1e38; 10];
+        x
+    };
+    // Every weight +0.5: the first layer sums to +inf, relu passes it, the second layer sums
+    // to +inf, and the sigmoid output would be exactly 1. Every first-layer weight −0.5:
+    // the first layer sums to −inf, relu would make it 0 and the row's outputs finite.
+    for first_kernel in [0.5f32, -0.5] {
+        let mut model = Tabular::new(3);
+        let mut params = vec![0.5f32; model.params().len()];
+        params[..160].fill(first_kernel);
+        model.set_params(&params).unwrap();
+        let model = model.compile(SGD::new(0.01), Loss::binary_crossentropy(), []);
+        let is_output_row_1 = |e: &Error| is_output_error(e, 1, 0);
+        let err = model.predict(&x).unwrap_err();
+        assert!(is_output_row_1(&err), "{first_kernel}: {err:?}");
+        let err = model.predict_classes(&x).unwrap_err();
+        assert!(is_output_row_1(&err), "{err:?}");
+        let err = model.evaluate(&x, &[0.0f32, 1.0, 0.0][..]).unwrap_err();
+        assert!(is_output_row_1(&err), "{err:?}");
+        assert!(matches!(
+            model.predict_one(&x[1]),
+            Err(Error::NonFinite { what: "output", .. })
+        ));
+        // The finite rows alone are answered, and predict_one agrees with them.
+        let fine = model.predict(&[x[0], x[2]]).unwrap();
+        assert!((model.predict_one(&x[2]).unwrap()[0] - fine[1][0]).abs() < 1e-6);
+    }
 }
 
 #[test]
@@ -408,18 +431,7 @@ fn evaluate_keeps_predicts_rule_for_outputs_that_overflow() {
     let y = vec![0.0f32; 40 * 2];
     let err = model.evaluate(&x, &y).unwrap_err();
     let predicted = model.predict(&x).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::NonFinite {
-                what: "output",
-                row: 37,
-                column: 0,
-                value
-            } if value == f32::INFINITY
-        ),
-        "{err:?}"
-    );
+    assert!(is_output_error(&err, 37, 0), "{err:?}");
     assert_eq!(err.to_string(), predicted.to_string());
     // Without that row, a finite loss.
     let scores = model.evaluate(&x[..37], &y[..74]).unwrap();
@@ -479,18 +491,7 @@ fn fit_stops_when_its_validation_outputs_overflow_keeping_the_history_so_far() {
     let vy = vec![0.0f32; 3 * 2];
     let (result, model) = halves_fit(4, Some((&vx, &vy)));
     let err = result.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::NonFinite {
-                what: "output",
-                row: 0,
-                column: 0,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(is_output_error(&err, 0, 0), "{err:?}");
     // Epochs 0 and 1 finished (finite validation losses); epoch 2 trained, then its
     // validation pass overflowed.
     let history = model.history();

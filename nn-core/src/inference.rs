@@ -7,8 +7,10 @@
 //! rule: a NaN or infinity in the input is [`Error::NonFinite`] naming its row and column (the
 //! error `evaluate` gives), and a finite input whose outputs are not finite is the same error
 //! for the output, naming that row and column; no path answers a finite number for a NaN.
-//! (An overflow inside the network that an activation saturates back to a finite output, such
-//! as `sigmoid(+inf)` = 1, is not detected: that would take a scan of every layer's output.)
+//! An overflow inside the network reaches that output check even where an activation would
+//! saturate it (`sigmoid(+inf)` = 1, `relu(-inf)` = 0): the kernels apply activations as
+//! act(z) + z·0, NaN for a non-finite z (see `kernels::activations`), and NaN flows on through
+//! every later layer. No extra scan is needed.
 
 use crate::error::{all_finite, check_finite, row_count, Error, Result};
 use crate::layers::Phase;

@@ -12,23 +12,9 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Layer names: every one the macro knows or refuses by name, and others.
-const NAMES: &[&str] = &[
-    "Input",
-    "Dense",
-    "Conv2D",
-    "MaxPooling2D",
-    "AveragePooling2D",
-    "GlobalAveragePooling2D",
-    "GlobalMaxPooling2D",
-    "Flatten",
-    "Reshape",
-    "Dropout",
-    "BatchNormalization",
-    "Activation",
-    "LSTM",
-    "Embedding",
-    "Conv1D",
+/// Layer names beside the macro's own lists (`KNOWN_LAYERS`, the Keras-only ones): near misses,
+/// unicode, raw identifiers, keywords.
+const OTHER_NAMES: &[&str] = &[
     "InputLayer",
     "dense",
     "Dénse",
@@ -38,6 +24,19 @@ const NAMES: &[&str] = &[
     "_",
     "self",
 ];
+
+/// Every layer name the macro knows or refuses by name, and the others above.
+fn names() -> &'static [&'static str] {
+    static ALL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        crate::layers::KNOWN_LAYERS
+            .iter()
+            .chain(crate::shape::KERAS_ONLY_LAYERS)
+            .chain(OTHER_NAMES)
+            .copied()
+            .collect()
+    })
+}
 
 /// Argument names the layers take, and others.
 const KEYS: &[&str] = &[
@@ -100,7 +99,7 @@ fn value() -> impl Strategy<Value = String> {
             prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("({})", v.join(", "))),
             inner.clone().prop_map(|v| format!("({v},)")),
             prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
-            (pick(NAMES), prop::collection::vec(inner.clone(), 0..3))
+            (pick(names()), prop::collection::vec(inner.clone(), 0..3))
                 .prop_map(|(n, v)| format!("{n}({})", v.join(", "))),
             inner.clone().prop_map(|v| format!("-{v}")),
             (inner.clone(), inner).prop_map(|(a, b)| format!("{a} * {b}")),
@@ -120,11 +119,11 @@ fn arg() -> impl Strategy<Value = String> {
 /// One layer entry: a bare name or a call.
 fn layer() -> impl Strategy<Value = String> {
     prop_oneof![
-        pick(NAMES),
-        (pick(NAMES), prop::collection::vec(arg(), 0..5))
+        pick(names()),
+        (pick(names()), prop::collection::vec(arg(), 0..5))
             .prop_map(|(n, args)| format!("{n}({})", args.join(", "))),
         "[A-Za-z_][A-Za-z0-9_]{0,8}",
-        (pick(NAMES), pick(NAMES)).prop_map(|(a, b)| format!("{a}::{b}")),
+        (pick(names()), pick(names())).prop_map(|(a, b)| format!("{a}::{b}")),
     ]
 }
 

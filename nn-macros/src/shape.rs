@@ -13,7 +13,7 @@ use syn::Expr;
 
 /// Keras layers a user may reach for that seqnet does not build, so the error says so plainly
 /// instead of suggesting a near-miss.
-const KERAS_ONLY_LAYERS: &[&str] = &[
+pub(crate) const KERAS_ONLY_LAYERS: &[&str] = &[
     "Conv1D",
     "Conv3D",
     "Conv2DTranspose",

@@ -64,24 +64,39 @@ pub trait Activation: Copy + Send + Sync + std::fmt::Debug + 'static {
         f32x8::new(lanes)
     }
 
-    /// Applies the (element-wise) activation to a run of values in place, eight lanes at a time.
+    /// Applies the (element-wise) activation to a run of values in place, eight lanes at a time,
+    /// as act(z) + z·0: the activation's value for a finite z (z·0 is ±0, which changes no
+    /// bits), NaN for a NaN or ±∞ z, which an activation would otherwise saturate to a finite
+    /// number (`sigmoid(+∞)` = 1, `relu(−∞)` = 0) and so hide an overflow. `linear` leaves the
+    /// values as they are (±∞ stays ±∞). This is the form every kernel applies (the fused relu
+    /// in registers does the same, `fma(v, 0, max(v, 0))`); `apply` and `apply_x8` are the
+    /// activation's own formula, Keras' values at ±∞ included.
     #[inline]
     fn apply_slice(&self, values: &mut [f32]) {
+        if Self::IN_REGISTER == InRegister::Identity {
+            // linear: the values are the outputs, ±∞ and NaN included.
+            return;
+        }
         let (chunks, rest) = values.as_chunks_mut::<8>();
         for chunk in chunks {
-            let v = self.apply_x8(f32x8::new(*chunk));
+            let z = f32x8::new(*chunk);
+            let v = self.apply_x8(z) + z * f32x8::ZERO;
             chunk.copy_from_slice(v.as_array());
         }
         for v in rest {
-            *v = self.apply(*v);
+            *v = self.apply(*v) + *v * 0.0;
         }
     }
 
-    /// Replaces a row of pre-activations by the activations, in place.
+    /// Replaces a row of pre-activations by the activations, in place, NaN where z is not
+    /// finite (as [`apply_slice`](Self::apply_slice)).
     #[inline]
     fn apply_row(&self, row: &mut [f32]) {
+        if Self::IN_REGISTER == InRegister::Identity {
+            return;
+        }
         for v in row {
-            *v = self.apply(*v);
+            *v = self.apply(*v) + *v * 0.0;
         }
     }
 
@@ -310,7 +325,14 @@ impl Activation for Softmax {
     fn derivative(&self, _z: f32, y: f32) -> f32 {
         y * (1.0 - y)
     }
+    /// The whole row NaN when any z is not finite (a −∞ logit would otherwise give a finite
+    /// row), as `apply_slice` does element-wise.
     fn apply_row(&self, row: &mut [f32]) {
+        let non_finite = row.iter().fold(0.0f32, |poison, z| poison + z * 0.0);
+        if non_finite != 0.0 {
+            row.fill(f32::NAN);
+            return;
+        }
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0.0;
         for v in row.iter_mut() {

@@ -4,7 +4,7 @@
 // and benchmarks call them), bounded by the rows × widths their callers build the buffers from.
 #![allow(clippy::indexing_slicing)]
 
-use super::activations::Activation;
+use super::activations::{Activation, InRegister};
 
 /// y = act(x·W + b) by the textbook triple loop, accumulating in `f64` so the reference is
 /// closer to the exact value than any kernel under test.
@@ -31,7 +31,14 @@ pub fn dense_forward<A: Activation>(
             act.apply_row(row);
         } else {
             for v in row {
-                *v = act.apply(*v);
+                // seqnet's rule: an activation of a non-finite pre-activation is NaN (`linear`
+                // passes it as it is); Keras' formula for every finite one.
+                let identity = A::IN_REGISTER == InRegister::Identity;
+                *v = if v.is_finite() || identity {
+                    act.apply(*v)
+                } else {
+                    f32::NAN
+                };
             }
         }
     }

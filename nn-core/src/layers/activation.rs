@@ -20,14 +20,19 @@ impl<const WIDTH: usize, const LAST: usize, A: Activation> ActivationLayer<WIDTH
         ActivationLayer { activation }
     }
 
-    /// act over `values` in place, row-wise over runs of `LAST` for softmax.
+    /// act over `values` in place, row-wise over runs of `LAST` for softmax. Element-wise
+    /// activations run row by row, each from its column 0: the vector and scalar forms differ
+    /// in the last bits (tanh, sigmoid, silu), so eight-lane chunks that ran across rows would
+    /// make a row's output depend on where it sits in the batch.
     fn apply(&self, values: &mut [f32]) {
         if A::ROW_WISE {
             values
                 .chunks_exact_mut(LAST)
                 .for_each(|row| self.activation.apply_row(row));
         } else {
-            self.activation.apply_slice(values);
+            values
+                .chunks_exact_mut(WIDTH)
+                .for_each(|row| self.activation.apply_slice(row));
         }
     }
 }

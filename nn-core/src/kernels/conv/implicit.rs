@@ -518,8 +518,10 @@ unsafe fn forward_tile<const R: usize, const FULL: bool, A: Activation>(
                 store(t.z.add(at).wrapping_add(8), m1, v1);
             }
             if relu {
-                v0 = _mm256_max_ps(v0, _mm256_setzero_ps());
-                v1 = _mm256_max_ps(v1, _mm256_setzero_ps());
+                // relu(v) + v·0: NaN for a non-finite v (see `activations`).
+                let zero = _mm256_setzero_ps();
+                v0 = _mm256_fmadd_ps(v0, zero, _mm256_max_ps(v0, zero));
+                v1 = _mm256_fmadd_ps(v1, zero, _mm256_max_ps(v1, zero));
             }
             let c = t.y.add(at);
             store(c, m0, v0);

@@ -160,8 +160,10 @@ unsafe fn tile<const R: usize, A: Activation>(
                 _mm512_mask_storeu_ps(z.add(at + 16), m1, v1);
             }
             if relu {
-                v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
-                v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
+                // relu(v) + v·0: NaN for a non-finite v (see `activations`).
+                let zero = _mm512_setzero_ps();
+                v0 = _mm512_fmadd_ps(v0, zero, _mm512_max_ps(v0, zero));
+                v1 = _mm512_fmadd_ps(v1, zero, _mm512_max_ps(v1, zero));
             }
             _mm512_mask_storeu_ps(c, m0, v0);
             _mm512_mask_storeu_ps(c.add(16), m1, v1);
@@ -279,8 +281,10 @@ unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
                 store(z.add(at).wrapping_add(8), m1, v1);
             }
             if relu {
-                v0 = _mm256_max_ps(v0, _mm256_setzero_ps());
-                v1 = _mm256_max_ps(v1, _mm256_setzero_ps());
+                // relu(v) + v·0: NaN for a non-finite v (see `activations`).
+                let zero = _mm256_setzero_ps();
+                v0 = _mm256_fmadd_ps(v0, zero, _mm256_max_ps(v0, zero));
+                v1 = _mm256_fmadd_ps(v1, zero, _mm256_max_ps(v1, zero));
             }
             store(c, m0, v0);
             store(c.wrapping_add(8), m1, v1);

@@ -83,7 +83,8 @@ unsafe fn gemv_fixed_avx512<const K: usize, const N: usize, A: Activation>(
         };
         let z = dot + bias.map_or(0.0, |b| b[0]);
         y[0] = if A::IN_REGISTER == InRegister::Relu {
-            z.max(0.0)
+            // relu(z) + z·0: NaN for a non-finite z (see `activations`).
+            z.max(0.0) + z * 0.0
         } else {
             z
         };
@@ -125,7 +126,9 @@ unsafe fn gemv_fixed_avx512<const K: usize, const N: usize, A: Activation>(
                         _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask(v), b.as_ptr().add(16 * v)));
                 }
                 if A::IN_REGISTER == InRegister::Relu {
-                    out = _mm512_max_ps(out, _mm512_setzero_ps());
+                    // relu(v) + v·0: NaN for a non-finite v (see `activations`).
+                    let zero = _mm512_setzero_ps();
+                    out = _mm512_fmadd_ps(out, zero, _mm512_max_ps(out, zero));
                 }
                 _mm512_mask_storeu_ps(y.as_mut_ptr().add(16 * v), mask(v), out);
             }
@@ -204,7 +207,9 @@ unsafe fn gemv_fixed_avx2<const K: usize, const N: usize, A: Activation>(
                 out = _mm256_add_ps(out, load(b.as_ptr().add(8 * v), v));
             }
             if A::IN_REGISTER == InRegister::Relu {
-                out = _mm256_max_ps(out, _mm256_setzero_ps());
+                // relu(v) + v·0: NaN for a non-finite v (see `activations`).
+                let zero = _mm256_setzero_ps();
+                out = _mm256_fmadd_ps(out, zero, _mm256_max_ps(out, zero));
             }
             let at = y.as_mut_ptr().add(8 * v);
             if full(v) {

@@ -67,7 +67,8 @@ impl Microkernel for Kernel {
                         }
                     }
                     if f.relu {
-                        v = v.max(f32x8::ZERO);
+                        // relu(v) + v·0: NaN for a non-finite v (see `activations`).
+                        v = v.max(f32x8::ZERO) + v * f32x8::ZERO;
                     }
                 }
                 half.copy_from_slice(v.as_array());

@@ -142,7 +142,9 @@ macro_rules! x86_microkernel {
                                         $store(f.z.add(r * ldc + $lanes * v), value);
                                     }
                                     if f.relu {
-                                        value = $max(value, $zero());
+                                        // relu(v) + v·0: NaN for a non-finite v (see
+                                        // `activations`), the same bits otherwise.
+                                        value = $fma(value, $zero(), $max(value, $zero()));
                                     }
                                     $store(out.add($lanes * v), value);
                                 }
