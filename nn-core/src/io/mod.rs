@@ -278,8 +278,8 @@ fn write_bytes(temp: &Path, bytes: &[u8], target: &Path) -> Result<()> {
     file.write_all(rest).map_err(io)
 }
 
-/// Failures a test can inject into the next save on its thread, at each step of
-/// [`write_atomically`], to check that a failed save returns [`Error::Io`] and leaves the
+/// Failures a test can inject into the next save on its thread, at each step of a save (the
+/// temporary file written beside the target, then renamed over it), to check that a failed save returns [`Error::Io`] and leaves the
 /// previous file as it was. Compiled in only with the hidden feature `fault-injection` (the
 /// workspace's tests turn it on); without it every check is an `Ok` the compiler removes.
 #[doc(hidden)]
