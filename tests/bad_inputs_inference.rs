@@ -351,7 +351,7 @@ fn predict_into_reports_an_output_buffer_of_the_wrong_size() {
 fn finite_input_whose_pass_overflows_is_an_error_naming_the_output() {
     let mut model = Regressor::new(3);
     // Every weight 0.5: a row of 1e38 sums to 5e38 in the first layer, past f32's range, so
-    // the outputs of that row are not finite (+inf through relu is NaN: the kernels apply
+    // the outputs of that row are not finite (relu of +inf is NaN: the kernels apply
     // activations as act(z) + z·0); the other rows stay small.
     let halves = vec![0.5; model.params().len()];
     model.set_params(&halves).unwrap();
@@ -389,9 +389,10 @@ fn an_overflow_an_activation_would_saturate_is_an_output_error() {
         x[1] = [1e38; 10];
         x
     };
-    // Every weight +0.5: the first layer sums to +inf, relu passes it, the second layer sums
-    // to +inf, and the sigmoid output would be exactly 1. Every first-layer weight −0.5:
-    // the first layer sums to −inf, relu would make it 0 and the row's outputs finite.
+    // Every weight +0.5: the first layer sums to +inf; by the formulas relu would pass it, the
+    // second layer sum to +inf and the sigmoid output be exactly 1. Every first-layer weight
+    // −0.5: the first layer sums to −inf, which relu's formula would make 0, the row's outputs
+    // finite.
     for first_kernel in [0.5f32, -0.5] {
         let mut model = Tabular::new(3);
         let mut params = vec![0.5f32; model.params().len()];
@@ -529,4 +530,51 @@ fn non_finite_weights_give_an_output_error_not_a_finite_answer() {
         model.predict_one(&x[1]),
         Err(Error::NonFinite { what: "output", .. })
     ));
+}
+
+sequential! {
+    /// Wide enough that a 64-row batch runs the packed GEMM's register tiles (not the direct
+    /// path for small products), whose fused relu must keep an overflow non-finite.
+    struct WideRelu {
+        Input(shape = (300,)),
+        Dense(256, activation = relu),
+        Dense(2, activation = sigmoid),
+    }
+}
+
+sequential! {
+    /// A convolution's fused relu (im2col + GEMM, or AVX2's implicit GEMM), then max pooling.
+    struct ConvRelu {
+        Input(shape = (8, 8, 2)),
+        Conv2D(16, (3, 3), activation = relu),
+        GlobalMaxPooling2D,
+        Dense(2, activation = sigmoid),
+    }
+}
+
+/// The same rule in the GEMM's register tiles and in the convolution kernels: a first layer
+/// whose weights are all −0.5 sums a row of 1e38 to −inf, which relu's formula would make 0.
+#[test]
+fn overflows_under_relu_are_caught_in_gemm_tiles_and_convolutions() {
+    let mut wide = WideRelu::new(1);
+    let mut params = vec![0.5f32; wide.params().len()];
+    params[..300 * 256].fill(-0.5);
+    wide.set_params(&params).unwrap();
+    let mut x = vec![[0.01f32; 300]; 64];
+    x[3] = [1e38; 300];
+    let err = wide.predict(&x).unwrap_err();
+    assert!(is_output_error(&err, 3, 0), "{err:?}");
+    assert!(wide.predict_one(&x[3]).is_err());
+    assert!(wide.predict(&x[4..]).is_ok());
+
+    let mut conv = ConvRelu::new(1);
+    let mut params = vec![0.5f32; conv.params().len()];
+    params[..3 * 3 * 2 * 16].fill(-0.5);
+    conv.set_params(&params).unwrap();
+    let mut images = vec![[[[0.01f32; 2]; 8]; 8]; 12];
+    images[7] = [[[1e38; 2]; 8]; 8];
+    let err = conv.predict(&images).unwrap_err();
+    assert!(is_output_error(&err, 7, 0), "{err:?}");
+    assert!(conv.predict_one(&images[7]).is_err());
+    assert!(conv.predict(&images[..7]).is_ok());
 }

@@ -10,7 +10,8 @@
 //! An overflow inside the network reaches that output check even where an activation would
 //! saturate it (`sigmoid(+inf)` = 1, `relu(-inf)` = 0): the kernels apply activations as
 //! act(z) + z·0, NaN for a non-finite z (see `kernels::activations`), and NaN flows on through
-//! every later layer. No extra scan is needed.
+//! every later layer. No extra scan is needed. (A −∞ that a `linear` layer passes on can still
+//! be dropped by a max pooling after it, as in Keras.)
 
 use crate::error::{all_finite, check_finite, row_count, Error, Result};
 use crate::layers::Phase;

@@ -186,7 +186,7 @@ pub trait Network: Sized + Send + Sync {
                 got: values.len(),
             });
         }
-        // A NaN weight would not show as a NaN answer: relu maps it to 0.
+        // A NaN weight is refused here rather than left to show as a NaN answer later.
         check_finite("parameters", values, values.len())?;
         self.params_mut().copy_from_slice(values);
         Ok(())
@@ -329,13 +329,15 @@ struct Slot {
 impl Slot {
     /// The output's first `rows` rows (empty past the buffer).
     fn rows(&self, rows: usize) -> &[f32] {
-        self.output.get(..rows * self.width).unwrap_or(&[])
+        self.output
+            .get(..rows.saturating_mul(self.width))
+            .unwrap_or(&[])
     }
 
     /// The output's and the gradient's first `rows` rows (the gradient empty on an inference
     /// tape; either empty past its buffer).
     fn rows_mut(&mut self, rows: usize) -> (&mut [f32], &mut [f32]) {
-        let len = rows * self.width;
+        let len = rows.saturating_mul(self.width);
         let output = self.output.get_mut(..len).unwrap_or(&mut []);
         let delta = self.delta.get_mut(..len).unwrap_or(&mut []);
         (output, delta)
@@ -378,6 +380,11 @@ pub struct LossView<'a> {
 impl Tape {
     /// Buffers for up to `capacity_rows` rows through layers described by `layout`; gradient
     /// buffers only for `training` (the layout's scratch sizes should say the same).
+    ///
+    /// # Panics
+    ///
+    /// When a buffer's size (capacity × width) overflows `usize` or cannot be allocated, as
+    /// `Vec::with_capacity` does.
     pub fn new(capacity_rows: usize, training: bool, layout: &[TapeLayer]) -> Self {
         let mut out_slot = Vec::with_capacity(layout.len());
         let mut slots: Vec<Slot> = Vec::new();
@@ -385,7 +392,7 @@ impl Tape {
             if layer.reshape_only {
                 out_slot.push(out_slot.last().copied().flatten());
             } else {
-                let len = layer.width * capacity_rows;
+                let len = layer.width.saturating_mul(capacity_rows);
                 slots.push(Slot {
                     width: layer.width,
                     output: AlignedBuf::zeros(len),

@@ -2,7 +2,7 @@
 //! with feature `parallel` and as plain sequential iteration without it.
 //!
 //! Call sites import [`prelude`] and write rayon's names (`par_chunks`, `par_chunks_mut`,
-//! `par_iter_mut`, `into_par_iter`, `for_each_init`, `try_for_each_init`) and ask [`current_num_threads`] whether a
+//! `par_iter_mut`, `into_par_iter`, `try_for_each_init`) and ask [`current_num_threads`] whether a
 //! split is worth it. Every caller cuts its work into pieces whose size does not depend on the
 //! thread count and combines them in a fixed order, so both builds give the same results, bit
 //! for bit; without the feature there is one thread and the sequential branches run.
@@ -76,14 +76,8 @@ mod sequential {
         }
     }
 
-    /// rayon's `for_each_init`: one state for the whole (sequential) run.
+    /// rayon's `try_for_each_init`: one state for the whole (sequential) run.
     pub(crate) trait ForEachInit: Iterator + Sized {
-        #[inline]
-        fn for_each_init<S>(self, init: impl FnOnce() -> S, mut f: impl FnMut(&mut S, Self::Item)) {
-            let mut state = init();
-            self.for_each(|item| f(&mut state, item));
-        }
-
         /// rayon's `try_for_each_init`: stops at the first error, as rayon does (rayon may
         /// have run later pieces by then; nothing here depends on which ran).
         #[inline]
@@ -117,9 +111,17 @@ mod tests {
             .for_each(|(i, v)| *v += i as u32);
         assert_eq!(y, (0..10).map(|v| 3 * v).collect::<Vec<_>>());
         let mut seen = vec![0usize; 4];
-        seen.par_chunks_mut(1)
+        let result: Result<(), ()> = seen
+            .par_chunks_mut(1)
             .zip((0..4).into_par_iter())
-            .for_each_init(|| 1usize, |k, (s, i)| s[0] = i + *k);
+            .try_for_each_init(
+                || 1usize,
+                |k, (s, i)| {
+                    s[0] = i + *k;
+                    Ok(())
+                },
+            );
+        assert_eq!(result, Ok(()));
         assert_eq!(seen, [1, 2, 3, 4]);
     }
 }

@@ -8,7 +8,7 @@
 //! finite number.
 //!
 //! The kernels apply an activation as act(z) + z·0 (`Activation::apply_slice`, and the fused
-//! relu as fma(z, 0, max(z, 0))): Keras' value for every finite z, bit for bit, and NaN for a
+//! relu as fma(z, 0, max(z, 0))): the formula's value for every finite z, bit for bit, and NaN for a
 //! non-finite z, which the formula would otherwise saturate to a finite number and so hide an
 //! overflow from the non-finite checks at the model's output (`linear` passes ±∞ and NaN as they
 //! are). The reference keeps that rule: NaN for every non-finite z but linear's.

@@ -289,7 +289,7 @@ pub(crate) fn write_weights_h5<N: Network>(
     let layers = file.create_group("layers").map_err(io)?;
     let tensors = super::model_tensors(model, spec);
     let mut next = tensors.iter();
-    for (layer, path) in spec.layers.iter().zip(layer_paths(spec)) {
+    for (index, (layer, path)) in spec.layers.iter().zip(layer_paths(spec)).enumerate() {
         let group = layers
             .create_group(path.trim_start_matches("layers/"))
             .map_err(io)?;
@@ -303,6 +303,13 @@ pub(crate) fn write_weights_h5<N: Network>(
                 .create(i.to_string().as_str())
                 .map_err(io)?;
             ds.write_raw(values).map_err(io)?;
+        }
+        if index == 0 {
+            // A test's injected failure, with the file half written (see `io::fault`).
+            super::fault::at(super::fault::SaveStage::MidWrite).map_err(|e| Error::Io {
+                path: target.display().to_string(),
+                message: e.to_string(),
+            })?;
         }
     }
     // The model's own (empty) variables, named after the model as Keras names its group.

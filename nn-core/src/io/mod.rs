@@ -247,18 +247,24 @@ pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    fault::at(fault::SaveStage::Create).map_err(|e| io(&e))?;
-    let temp = TempFile::create_in(dir).map_err(|e| io(&e))?;
-    write(&temp.path)?;
-    fault::at(fault::SaveStage::Written).map_err(|e| io(&e))?;
-    std::fs::File::open(&temp.path)
-        .and_then(|f| {
-            fault::at(fault::SaveStage::Sync)?;
-            f.sync_all()
-        })
-        .map_err(|e| io(&e))?;
-    fault::at(fault::SaveStage::Rename).map_err(|e| io(&e))?;
-    temp.persist(path).map_err(|e| io(&e))
+    let steps = || -> Result<()> {
+        fault::at(fault::SaveStage::Create).map_err(|e| io(&e))?;
+        let temp = TempFile::create_in(dir).map_err(|e| io(&e))?;
+        write(&temp.path)?;
+        fault::at(fault::SaveStage::Written).map_err(|e| io(&e))?;
+        std::fs::File::open(&temp.path)
+            .and_then(|f| {
+                fault::at(fault::SaveStage::Sync)?;
+                f.sync_all()
+            })
+            .map_err(|e| io(&e))?;
+        fault::at(fault::SaveStage::Rename).map_err(|e| io(&e))?;
+        temp.persist(path).map_err(|e| io(&e))
+    };
+    let result = steps();
+    // A failure armed for a step this save never reached does not carry over to the next.
+    fault::disarm();
+    result
 }
 
 /// `bytes` into the file at `temp` (a save's temporary file); errors name `target`, the file
@@ -289,8 +295,8 @@ pub mod fault {
     pub enum SaveStage {
         /// Creating the temporary file beside the target.
         Create,
-        /// Halfway through writing a `.safetensors` file's bytes (a `.weights.h5` is written
-        /// by libhdf5 in one call; its failures are `Written`).
+        /// Halfway through the file: after half a `.safetensors` file's bytes, after the
+        /// first layer's group of a `.weights.h5`.
         MidWrite,
         /// After the whole file was written, before it is synced.
         Written,
@@ -320,6 +326,13 @@ pub mod fault {
     #[cfg(feature = "fault-injection")]
     pub fn fail_next_save_at(stage: SaveStage) {
         FAIL_AT.with(|f| f.set(Some(stage)));
+    }
+
+    /// Forgets a failure armed and not reached (every save ends with it).
+    #[inline]
+    pub(crate) fn disarm() {
+        #[cfg(feature = "fault-injection")]
+        FAIL_AT.with(|f| f.set(None));
     }
 
     /// An I/O error when a test asked for one at `stage`.

@@ -6,6 +6,16 @@
 
 use super::activations::{Activation, InRegister};
 
+/// seqnet's rule for an activation: Keras' formula for a finite pre-activation, NaN for a
+/// non-finite one (`linear` passes it as it is), so that no activation hides an overflow.
+pub fn activate<A: Activation>(act: &A, z: f32) -> f32 {
+    if z.is_finite() || A::IN_REGISTER == InRegister::Identity {
+        act.apply(z)
+    } else {
+        f32::NAN
+    }
+}
+
 /// y = act(x·W + b) by the textbook triple loop, accumulating in `f64` so the reference is
 /// closer to the exact value than any kernel under test.
 pub fn dense_forward<A: Activation>(
@@ -31,14 +41,7 @@ pub fn dense_forward<A: Activation>(
             act.apply_row(row);
         } else {
             for v in row {
-                // seqnet's rule: an activation of a non-finite pre-activation is NaN (`linear`
-                // passes it as it is); Keras' formula for every finite one.
-                let identity = A::IN_REGISTER == InRegister::Identity;
-                *v = if v.is_finite() || identity {
-                    act.apply(*v)
-                } else {
-                    f32::NAN
-                };
+                *v = activate(act, *v);
             }
         }
     }
@@ -222,7 +225,7 @@ pub fn conv2d_forward<A: Activation>(
         if A::ROW_WISE {
             act.apply_row(pixel);
         } else {
-            pixel.iter_mut().for_each(|v| *v = act.apply(*v));
+            pixel.iter_mut().for_each(|v| *v = activate(act, *v));
         }
     }
     y

@@ -117,6 +117,14 @@ pub struct Backward<'a> {
 ///
 /// Widths are flat: a (26, 26, 32) output is a row of 21,632 values, row-major over (h, w, c)
 /// as Keras' channels-last layout stores it, so a layer's rows follow each other in one slice.
+///
+/// # Panics
+///
+/// `forward`, `backward` and `forward_one` take their buffers as the generated code sizes them
+/// (a network's passes check the tape first: [`Tape::check_pass`](crate::network::Tape::check_pass)).
+/// Called directly with `Weights`, `Forward` or `Backward` slices of other lengths, they panic
+/// in the kernels' length checks, which guard the unsafe SIMD code, rather than read out of
+/// bounds. Go through a model's `predict`, `fit` or `Network` passes for checked errors.
 pub trait Layer: Copy + Send + Sync + 'static {
     /// Keras' class name (`Dense`, `Conv2D`, …).
     const CLASS_NAME: &'static str;

@@ -215,6 +215,9 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             mut progress,
             mut callbacks,
         } = options;
+        // This run's record from the start (Keras' model.history): filled epoch by epoch, so an
+        // error leaves the epochs that finished, and a run refused by its checks, none.
+        self.history = History::default();
         self.validate()?;
         let (xf, yf) = self.checked(R::flat(x), y.values())?;
         let label_width = self.label_width();
@@ -327,8 +330,6 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         let mut order: Vec<usize> = (0..train_rows).collect();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut metrics = self.metric_states();
-        // Kept in the model as it grows, so an error leaves the finished epochs readable.
-        self.history = History::default();
         let mut stop = false;
 
         self.run_callbacks(&mut callbacks, &mut stop, |cb, state| {

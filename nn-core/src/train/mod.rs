@@ -182,7 +182,8 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// Keras' `model.history`: the record of the last [`fit`](Self::fit), one entry per epoch
     /// that finished. When `fit` ends with an error (a divergence, a validation pass whose
     /// outputs overflowed, a callback's error) it returns only the error; the epochs that
-    /// finished before it are here. Empty before the first `fit`.
+    /// finished before it are here. Empty before the first `fit`, and after a `fit` that its
+    /// argument checks refused.
     pub fn history(&self) -> &History {
         &self.history
     }
