@@ -1243,10 +1243,20 @@ fn raw_passes_check_their_buffers_instead_of_panicking() {
     // A tape of this network, for these rows: all three passes work.
     let mut tape = Tape::for_network::<Normed>(4, true);
     let mut m = Normed::new(1);
-    m.forward(&x, 4, &mut tape, Phase::Inference).unwrap();
+    let training = Phase::Training(seqnet::layers::TrainingPass {
+        seed: 1,
+        step: 0,
+        first_row: 0,
+    });
+    m.forward(&x, 4, &mut tape, training).unwrap();
+    // dL/dy = 1 for every output: a gradient that reaches every weight.
+    m.loss_view(&x, 4, &mut tape).delta.fill(1.0);
     m.backward(&x, 4, &mut tape, &mut grads, Delta::Output)
         .unwrap();
+    assert!(grads.iter().all(|g| g.is_finite()) && grads.iter().any(|&g| g != 0.0));
+    let state_before = m.state().to_vec();
     m.update_state(&tape, 4).unwrap();
+    assert_ne!(m.state(), &state_before[..], "the moving statistics moved");
 
     let size = |r: Result<()>, what: &str| match r {
         Err(Error::SizeMismatch { what: w, .. }) if w.starts_with(what) => {}
@@ -1256,12 +1266,14 @@ fn raw_passes_check_their_buffers_instead_of_panicking() {
         Err(Error::InvalidArgument { what: "tape", .. }) => {}
         other => panic!("expected a tape error, got {other:?}"),
     };
-    // Gradient buffer one short (the generated code's old assert_eq!).
-    let mut short = vec![0.0f32; grads.len() - 1];
+    // Gradient buffer one short (the generated code's old assert_eq!): an error, and not one
+    // value written.
+    let mut short = vec![f32::NAN; grads.len() - 1];
     size(
         model.backward(&x, 4, &mut tape, &mut short, Delta::Output),
         "gradient values",
     );
+    assert!(short.iter().all(|g| g.is_nan()));
     // More rows than the tape holds; an input that is not `rows` rows.
     let x8 = vec![0.25f32; 8 * 10];
     size(model.forward(&x8, 8, &mut tape, Phase::Inference), "rows");
@@ -1273,13 +1285,11 @@ fn raw_passes_check_their_buffers_instead_of_panicking() {
     let mut other = Tape::for_network::<Net>(4, true);
     tape_error(model.forward(&x, 4, &mut other, Phase::Inference));
     let mut inference = Tape::for_network::<Normed>(4, false);
-    tape_error(model.backward(&x, 4, &mut inference, &mut grads, Delta::Output));
-    let mut m = Normed::new(1);
+    let mut untouched = vec![f32::NAN; grads.len()];
+    tape_error(model.backward(&x, 4, &mut inference, &mut untouched, Delta::Output));
+    assert!(untouched.iter().all(|g| g.is_nan()));
+    // update_state from an inference tape: an error, the moving statistics as they were.
+    let state_before = m.state().to_vec();
     tape_error(m.update_state(&inference, 4));
-    // Nothing changed: the model still predicts what a fresh one does.
-    let rows: Vec<[f32; 10]> = vec![[0.25; 10]; 4];
-    assert_eq!(
-        model.predict(&rows).unwrap(),
-        Normed::new(1).predict(&rows).unwrap()
-    );
+    assert_eq!(m.state(), &state_before[..]);
 }

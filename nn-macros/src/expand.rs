@@ -388,6 +388,16 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
         impl #decl_generics #name #use_generics {
             #(#consts)*
 
+            /// What each layer needs on a tape of `rows` rows: `tape_layout`, and what every
+            /// pass checks a tape against (an array, so the check allocates nothing).
+            #[doc(hidden)]
+            fn __tape_layers(
+                rows: usize,
+                training: bool,
+            ) -> [#rt::network::TapeLayer; #n] {
+                [#(#layouts),*]
+            }
+
             /// A new model with Keras' initial weights (`glorot_uniform` kernels, zero biases,
             /// BatchNormalization's γ = 1, β = 0 and moving statistics 0 and 1), the same for
             /// the same seed. Dropout masks are drawn from the seed too.
@@ -477,7 +487,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
             }
 
             fn tape_layout(rows: usize, training: bool) -> ::std::vec::Vec<#rt::network::TapeLayer> {
-                ::std::vec![#(#layouts),*]
+                Self::__tape_layers(rows, training).to_vec()
             }
 
             fn params(&self) -> &[f32] {
@@ -514,7 +524,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
                 phase: #rt::layers::Phase,
             ) -> #rt::Result<()> {
                 tape.check_pass(
-                    |rows, training| [#(#layouts),*],
+                    Self::__tape_layers,
                     x,
                     <Self as #rt::Network>::INPUT_WIDTH,
                     rows,
@@ -549,7 +559,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
                 start: #rt::network::Delta,
             ) -> #rt::Result<()> {
                 tape.check_pass(
-                    |rows, training| [#(#layouts),*],
+                    Self::__tape_layers,
                     x,
                     <Self as #rt::Network>::INPUT_WIDTH,
                     rows,
@@ -562,13 +572,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
             }
 
             fn update_state(&mut self, tape: &#rt::Tape, rows: usize) -> #rt::Result<()> {
-                tape.check_pass(
-                    |rows, training| [#(#layouts),*],
-                    &[],
-                    0,
-                    rows,
-                    true,
-                )?;
+                tape.check_pass(Self::__tape_layers, &[], 0, rows, true)?;
                 let s = self.state.as_mut_slice();
                 #(#update)*
                 ::core::result::Result::Ok(())

@@ -306,10 +306,8 @@ pub(crate) fn write_weights_h5<N: Network>(
         }
         if index == 0 {
             // A test's injected failure, with the file half written (see `io::fault`).
-            super::fault::at(super::fault::SaveStage::MidWrite).map_err(|e| Error::Io {
-                path: target.display().to_string(),
-                message: e.to_string(),
-            })?;
+            super::fault::at(super::fault::SaveStage::MidWrite)
+                .map_err(|e| super::io_error(target, e))?;
         }
     }
     // The model's own (empty) variables, named after the model as Keras names its group.

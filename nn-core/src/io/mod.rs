@@ -224,12 +224,17 @@ pub(crate) fn decode(bytes: &[u8], spec: &ModelSpec, source: &str) -> Result<Con
     }
 }
 
-/// Reads a whole file, naming it in the error.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::Io {
+/// [`Error::Io`] naming the file the user asked for.
+pub(crate) fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Io {
         path: path.display().to_string(),
         message: e.to_string(),
-    })
+    }
+}
+
+/// Reads a whole file, naming it in the error.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| io_error(path, e))
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder, renamed over the
@@ -239,27 +244,24 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
 /// that crate's dependencies (rustix, linux-raw-sys, fastrand) were a tenth of a cold build of a
 /// user's program, for what is a unique name, an exclusive create and a rename.
 pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let io = |e: &dyn std::fmt::Display| Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
+    let io = |e: std::io::Error| io_error(path, e);
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     let steps = || -> Result<()> {
-        fault::at(fault::SaveStage::Create).map_err(|e| io(&e))?;
-        let temp = TempFile::create_in(dir).map_err(|e| io(&e))?;
+        fault::at(fault::SaveStage::Create).map_err(io)?;
+        let temp = TempFile::create_in(dir).map_err(io)?;
         write(&temp.path)?;
-        fault::at(fault::SaveStage::Written).map_err(|e| io(&e))?;
+        fault::at(fault::SaveStage::Written).map_err(io)?;
         std::fs::File::open(&temp.path)
             .and_then(|f| {
                 fault::at(fault::SaveStage::Sync)?;
                 f.sync_all()
             })
-            .map_err(|e| io(&e))?;
-        fault::at(fault::SaveStage::Rename).map_err(|e| io(&e))?;
-        temp.persist(path).map_err(|e| io(&e))
+            .map_err(io)?;
+        fault::at(fault::SaveStage::Rename).map_err(io)?;
+        temp.persist(path).map_err(io)
     };
     let result = steps();
     // A failure armed for a step this save never reached does not carry over to the next.
@@ -271,10 +273,7 @@ pub(crate) fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<
 /// the user asked for.
 fn write_bytes(temp: &Path, bytes: &[u8], target: &Path) -> Result<()> {
     use std::io::Write;
-    let io = |e: std::io::Error| Error::Io {
-        path: target.display().to_string(),
-        message: e.to_string(),
-    };
+    let io = |e| io_error(target, e);
     let mut file = std::fs::File::create(temp).map_err(io)?;
     // Half, then the rest: an injected failure between the two leaves a partial file, as a
     // full disk would.
