@@ -5,6 +5,7 @@
 
 use crate::parse::{Arg, LayerDecl};
 use crate::suggest::did_you_mean;
+use nn_keras::{LayerClass, Value};
 use proc_macro2::Span;
 use quote::ToTokens;
 use std::collections::HashMap;
@@ -40,25 +41,6 @@ impl Errors {
         }
     }
 }
-
-/// Keras' activation names, with the aliases Keras accepts.
-pub const ACTIVATIONS: &[&str] = &[
-    "linear",
-    "relu",
-    "sigmoid",
-    "tanh",
-    "softmax",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "gelu",
-    "swish",
-    "silu",
-    "softplus",
-    "softsign",
-    "hard_sigmoid",
-    "exponential",
-];
 
 /// An activation as the runtime type `nn_core::activations::<ty>` built by `<ty> <init>`.
 pub struct ActivationPlan {
@@ -273,27 +255,62 @@ pub fn padding_value(errors: &mut Errors, expr: &Expr, layer: &str) -> Option<bo
     }
 }
 
-/// A setting seqnet builds in one form only (`data_format = "channels_last"`): accepted when
-/// it has that value, else an error naming the layer and the setting.
-pub fn only_value(errors: &mut Errors, expr: &Expr, layer: &str, setting: &str, allowed: &str) {
-    let ok = match allowed {
-        "(1, 1)" => pair(expr) == Some((1, 1)),
-        "1" => int_value(expr) == Some(1),
-        "-1" => int_value(expr) == Some(-1),
-        word_value => word(expr).as_deref() == Some(word_value) || is_none(expr),
-    };
-    if !ok {
-        errors.push(
-            expr.span(),
-            format!(
-                "seqnet builds {layer} with {setting} = {} only; remove `{setting}` or set it so",
-                if allowed.starts_with('(') || allowed.starts_with('-') || allowed == "1" {
-                    allowed.to_string()
-                } else {
-                    format!("\"{allowed}\"")
-                }
-            ),
-        );
+/// The settings seqnet builds one value of (`data_format = "channels_last"`, Keras'
+/// [`Param::only`](nn_keras::Param)): each given one must have that value, else an error naming
+/// the layer and the setting.
+pub fn check_only_values(
+    errors: &mut Errors,
+    layer: &LayerDecl,
+    class: &LayerClass,
+    args: &Bound<'_>,
+) {
+    for param in class.params.iter().filter(|p| !p.only.is_empty()) {
+        let Some(expr) = args.get(param.name) else {
+            continue;
+        };
+        if !param.only.iter().any(|v| value_is(expr, v)) {
+            let shown = param.only.first().map(value_text).unwrap_or_default();
+            errors.push(
+                expr.span(),
+                format!(
+                    "seqnet builds {} with {} = {shown} only; remove `{}` or set it so",
+                    layer.kind, param.name, param.name
+                ),
+            );
+        }
+    }
+}
+
+/// Whether `expr` is Keras' `value` (an integer `n` is the pair `(n, n)`, as Keras reads it).
+fn value_is(expr: &Expr, value: &Value) -> bool {
+    match value {
+        Value::Int(i) => int_value(expr) == Some(i128::from(*i)),
+        Value::Float(f) => float_value(expr) == Some(*f),
+        Value::Bool(b) => {
+            matches!(expr, Expr::Lit(ExprLit { lit: Lit::Bool(v), .. }) if v.value == *b)
+        }
+        Value::Str(s) => word(expr).as_deref() == Some(*s),
+        Value::Ints([a, b]) => pair(expr) == Some((i128::from(*a), i128::from(*b))),
+        Value::Ints(_) => false,
+        Value::Null => is_none(expr),
+    }
+}
+
+/// A Keras value as `sequential!` writes it: `"channels_last"`, `(1, 1)`, `1`.
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Str(s) => format!("\"{s}\""),
+        Value::Ints(v) => {
+            let parts: Vec<String> = v.iter().map(i64::to_string).collect();
+            match parts.as_slice() {
+                [one] => format!("({one},)"),
+                _ => format!("({})", parts.join(", ")),
+            }
+        }
+        Value::Null => "None".into(),
     }
 }
 
@@ -422,84 +439,111 @@ pub fn activation(errors: &mut Errors, expr: &Expr) -> ActivationPlan {
         }
     };
 
-    let (ty, params): (&'static str, &[&'static str]) = match name.as_str() {
-        "linear" | "None" => ("Linear", &[]),
-        "relu" => ("Relu", &[]),
-        "sigmoid" => ("Sigmoid", &[]),
-        "tanh" => ("Tanh", &[]),
-        "softmax" => ("Softmax", &[]),
-        "leaky_relu" => ("LeakyRelu", &["negative_slope", "alpha"]),
-        "elu" => ("Elu", &[]),
-        "selu" => ("Selu", &[]),
-        "gelu" => ("Gelu", &["approximate"]),
-        "swish" | "silu" => ("Swish", &[]),
-        "softplus" => ("Softplus", &[]),
-        "softsign" => ("Softsign", &[]),
-        "hard_sigmoid" => ("HardSigmoid", &[]),
-        "exponential" => ("Exponential", &[]),
-        _ => {
-            errors.push(
-                span,
-                format!(
-                    "unknown activation `{name}`{}; Keras' activations are {}",
-                    did_you_mean(&name, ACTIVATIONS),
-                    ACTIVATIONS.join(", ")
-                ),
-            );
-            return linear();
-        }
+    // `None` is Python's way of saying linear.
+    let lookup = if name == "None" {
+        "linear"
+    } else {
+        name.as_str()
     };
-
-    if args.len() > params.len().min(1) {
+    let Some(fact) = nn_keras::activations::get(lookup) else {
         errors.push(
             span,
-            match params.first() {
-                None => format!("`{name}` takes no arguments"),
-                Some(first) => format!("`{name}` takes one argument, `{first}`"),
-            },
+            format!(
+                "unknown activation `{name}`{}; Keras' activations are {}",
+                did_you_mean(&name, &nn_keras::activations::NAMES),
+                nn_keras::activations::NAMES.join(", ")
+            ),
+        );
+        return linear();
+    };
+    let ty = fact.runtime;
+    let Some(param) = fact.param else {
+        if !args.is_empty() {
+            errors.push(span, format!("`{name}` takes no arguments"));
+            return linear();
+        }
+        return ActivationPlan {
+            ty,
+            init: quote::quote!(),
+        };
+    };
+    if args.len() > 1 {
+        errors.push(
+            span,
+            format!("`{name}` takes one argument, `{}`", param.name),
         );
         return linear();
     }
-    let init = match (ty, args.first()) {
-        ("LeakyRelu", arg) => {
-            let slope = match arg {
-                Some(Arg { key, value }) => {
-                    if let Some(k) = key.as_ref().filter(|k| !params.iter().any(|p| *k == p)) {
-                        errors.push(
-                            k.span(),
-                            "leaky_relu's argument is `negative_slope` (Keras 2's `alpha` also works)",
-                        );
-                    }
-                    match float_value(value).filter(|v| v.is_finite() && *v >= 0.0) {
-                        Some(v) => v as f32,
-                        None => {
-                            errors.push(
-                                value.span(),
-                                "leaky_relu's negative_slope must be a number ≥ 0, e.g. 0.2",
-                            );
-                            0.2
-                        }
-                    }
-                }
-                None => 0.2,
-            };
-            quote::quote!({ negative_slope: #slope })
+    let field = quote::format_ident!("{}", param.name);
+    let value = match args.first() {
+        Some(Arg { key, value }) => {
+            let named_right =
+                |k: &syn::Ident| *k == param.name || param.alias.is_some_and(|a| *k == a);
+            if let Some(k) = key.as_ref().filter(|k| !named_right(k)) {
+                errors.push(
+                    k.span(),
+                    match param.alias {
+                        Some(alias) => format!(
+                            "{name}'s argument is `{}` (Keras 2's `{alias}` also works)",
+                            param.name
+                        ),
+                        None => format!("{name}'s argument is `{}`", param.name),
+                    },
+                );
+            }
+            activation_param_value(errors, &name, param, Some(value))
         }
-        ("Gelu", arg) => {
-            let approximate = match arg {
-                Some(Arg { key, value }) => {
-                    if let Some(k) = key.as_ref().filter(|k| *k != "approximate") {
-                        errors.push(k.span(), "gelu's argument is `approximate`");
-                    }
-                    bool_value(errors, value, "gelu's approximate").unwrap_or(false)
-                }
-                None => false,
-            };
-            quote::quote!({ approximate: #approximate })
-        }
-        _ => quote::quote!(),
+        None => activation_param_value(errors, &name, param, None),
     };
-    ActivationPlan { ty, init }
+    ActivationPlan {
+        ty,
+        init: quote::quote!({ #field: #value }),
+    }
+}
+
+/// An activation parameter's value as a literal of the runtime field's type: a float (an `f32`
+/// ≥ 0, leaky_relu's slope) or a bool (gelu's `approximate`); Keras' default when not given.
+fn activation_param_value(
+    errors: &mut Errors,
+    name: &str,
+    param: nn_keras::activations::ActivationParam,
+    given: Option<&Expr>,
+) -> proc_macro2::TokenStream {
+    match param.default {
+        Value::Bool(default) => {
+            let what = format!("{name}'s {}", param.name);
+            let v = given
+                .and_then(|g| bool_value(errors, g, &what))
+                .unwrap_or(default);
+            quote::quote!(#v)
+        }
+        Value::Float(default) => {
+            let v = match given {
+                None => default,
+                Some(g) => match float_value(g).filter(|v| v.is_finite() && *v >= 0.0) {
+                    Some(v) => v,
+                    None => {
+                        errors.push(
+                            g.span(),
+                            format!(
+                                "{name}'s {} must be a number ≥ 0, e.g. {default}",
+                                param.name
+                            ),
+                        );
+                        default
+                    }
+                },
+            } as f32;
+            quote::quote!(#v)
+        }
+        other => {
+            errors.push(
+                Span::call_site(),
+                format!("sequential!: internal error (activation default {other:?})"),
+            );
+            quote::quote!(0.0)
+        }
+    }
 }
 
 /// The text of a literal written in single quotes with more than one character (`'relu'`), which

@@ -8,8 +8,9 @@
 //! passes `$crate`), so it works wherever the user has the `seqnet` crate, under any name, without
 //! importing anything.
 
+use crate::dims::{flat_width, Dim};
 use crate::parse::ModelDecl;
-use crate::shape::{flat_width, Dim, Kind, LayerPlan, Plan};
+use crate::shape::Plan;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
@@ -27,138 +28,6 @@ fn internal(what: &str) -> syn::Error {
     )
 }
 
-impl quote::ToTokens for Dim {
-    fn to_tokens(&self, tokens: &mut TokenStream) {
-        tokens.extend(match self {
-            Dim::Lit(n) => quote!(#n),
-            Dim::Generic => quote!(IN),
-        });
-    }
-}
-
-/// The runtime type of one layer and the expression building its value.
-fn layer_type(
-    rt: &TokenStream,
-    layer: &LayerPlan,
-    index: usize,
-) -> syn::Result<(TokenStream, TokenStream)> {
-    let width = flat_width(&layer.input_shape);
-    let last = *layer
-        .input_shape
-        .last()
-        .ok_or_else(|| internal("a layer input without dimensions"))?;
-    let image = || match layer.input_shape[..] {
-        [Dim::Lit(h), Dim::Lit(w), Dim::Lit(c)] => Ok((h, w, c)),
-        _ => Err(internal("an image layer on a non-image input")),
-    };
-    let act = |a: &crate::args::ActivationPlan| {
-        let ty = format_ident!("{}", a.ty);
-        let init = &a.init;
-        (
-            quote!(#rt::activations::#ty),
-            quote!(#rt::activations::#ty #init),
-        )
-    };
-    Ok(match &layer.kind {
-        Kind::Dense {
-            units,
-            activation,
-            use_bias,
-        } => {
-            let (a_ty, a_val) = act(activation);
-            (
-                quote!(#rt::layers::Dense<#width, #units, #a_ty, #use_bias>),
-                quote!(#rt::layers::Dense::new(#a_val)),
-            )
-        }
-        Kind::Conv2D {
-            filters,
-            kernel: (kh, kw),
-            strides: (sh, sw),
-            same,
-            activation,
-            use_bias,
-        } => {
-            let (h, w, c) = image()?;
-            let (a_ty, a_val) = act(activation);
-            (
-                quote!(#rt::layers::Conv2D<
-                    #h, #w, #c, #filters, #kh, #kw, #sh, #sw, #same, #a_ty, #use_bias
-                >),
-                quote!(#rt::layers::Conv2D::new(#a_val)),
-            )
-        }
-        Kind::Pooling2D {
-            max,
-            pool: (ph, pw),
-            strides: (sh, sw),
-            same,
-        } => {
-            let (h, w, c) = image()?;
-            let ty = if *max {
-                quote!(MaxPooling2D)
-            } else {
-                quote!(AveragePooling2D)
-            };
-            (
-                quote!(#rt::layers::#ty<#h, #w, #c, #ph, #pw, #sh, #sw, #same>),
-                quote!(#rt::layers::#ty),
-            )
-        }
-        Kind::GlobalPooling2D { max } => {
-            let (h, w, c) = image()?;
-            let positions = h * w;
-            let ty = if *max {
-                quote!(GlobalMaxPooling2D)
-            } else {
-                quote!(GlobalAveragePooling2D)
-            };
-            (
-                quote!(#rt::layers::#ty<#positions, #c>),
-                quote!(#rt::layers::#ty),
-            )
-        }
-        Kind::Dropout { rate, seed } => {
-            let seed = match seed {
-                Some(s) => quote!(::core::option::Option::Some(#s)),
-                None => quote!(::core::option::Option::None),
-            };
-            let salt = index as u64;
-            (
-                quote!(#rt::layers::Dropout<#width>),
-                quote!(#rt::layers::Dropout::new(#rate, #seed, #salt)),
-            )
-        }
-        Kind::BatchNormalization {
-            momentum,
-            epsilon,
-            center,
-            scale,
-        } => {
-            let epsilon = *epsilon as f32;
-            (
-                quote!(#rt::layers::BatchNormalization<#width, #last, #center, #scale>),
-                quote!(#rt::layers::BatchNormalization::new(#momentum, #epsilon)),
-            )
-        }
-        Kind::Flatten => (
-            quote!(#rt::layers::Flatten<#width>),
-            quote!(#rt::layers::Flatten),
-        ),
-        Kind::Reshape => (
-            quote!(#rt::layers::Reshape<#width>),
-            quote!(#rt::layers::Reshape),
-        ),
-        Kind::Activation { activation } => {
-            let (a_ty, a_val) = act(activation);
-            (
-                quote!(#rt::layers::ActivationLayer<#width, #last, #a_ty>),
-                quote!(#rt::layers::ActivationLayer::new(#a_val)),
-            )
-        }
-    })
-}
-
 /// The row type of an input shape: nested arrays for images and matrices, flat otherwise.
 fn row_type(shape: &[Dim]) -> TokenStream {
     match shape {
@@ -172,10 +41,9 @@ fn row_type(shape: &[Dim]) -> TokenStream {
     }
 }
 
-/// `facade` is the path of the `seqnet` crate as the caller sees it: `$crate` when the call
+/// `rt` is the runtime's path as generated code names it: `$crate::__private` when the call
 /// comes through seqnet's `sequential!` (see `lib.rs`), so a renamed dependency still works.
-pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Result<TokenStream> {
-    let rt = quote!(#facade::__private);
+pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<TokenStream> {
     let ModelDecl {
         attrs, vis, name, ..
     } = model;
@@ -206,7 +74,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
     let mut tys: Vec<TokenStream> = Vec::new();
     let mut consts = Vec::new();
     for (i, layer) in plan.layers.iter().enumerate() {
-        let (ty, value) = layer_type(&rt, layer, i)?;
+        let (ty, value) = (layer.ty.clone(), &layer.value);
         let (layer_c, p_c, s_c) = idents(i);
         // `tys` holds the layers before this one: the last is the previous layer.
         let k_c = packed_ident(i);
@@ -340,7 +208,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, facade: &TokenStream) -> syn::Resu
         .map(|t| quote!(<#t as #layer_trait>::COUPLES_ROWS))
         .collect();
 
-    let predict_one = predict_one(&rt, plan, &tys)?;
+    let predict_one = predict_one(rt, plan, &tys)?;
     let input_impls = if generic {
         quote! {
             impl<const IN: usize> #rt::network::InputOf<#name<IN>> for [f32; IN] {}

@@ -3,7 +3,8 @@
 //! The macro reads a layer list, checks every shape and argument at compile time (errors point at
 //! the offending token), and expands into a struct implementing `seqnet::Network` whose layers
 //! are `nn-core` types with literal widths. Three stages: `parse` (syntax), `shape` (meaning and
-//! errors; each layer's own rules in `layers`, argument values in `args`), `expand` (code).
+//! errors; each layer's own description in `layers/`, argument values in `args`, what Keras says
+//! about each layer in the shared `nn_keras` crate), `expand` (code).
 
 #![warn(missing_docs)]
 #![deny(
@@ -14,6 +15,7 @@
 )]
 
 mod args;
+mod dims;
 mod expand;
 mod layers;
 mod parse;
@@ -48,8 +50,9 @@ fn pipeline(
     facade: &proc_macro2::TokenStream,
 ) -> syn::Result<proc_macro2::TokenStream> {
     let model: parse::ModelDecl = syn::parse2(input)?;
-    let plan = shape::check(&model)?;
-    expand::expand(&model, &plan, facade)
+    let rt = quote::quote!(#facade::__private);
+    let plan = shape::check(&model, &rt)?;
+    expand::expand(&model, &plan, &rt)
 }
 
 /// Splits `$crate ;` (the facade's path, as seqnet's wrapper passes it) off the front of the

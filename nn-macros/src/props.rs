@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Layer names beside the macro's own lists (`KNOWN_LAYERS`, the Keras-only ones): near misses,
+/// Layer names beside the macro's own lists (`layers::known_names`, the Keras-only ones): near misses,
 /// unicode, raw identifiers, keywords.
 const OTHER_NAMES: &[&str] = &[
     "InputLayer",
@@ -29,11 +29,10 @@ const OTHER_NAMES: &[&str] = &[
 fn names() -> &'static [&'static str] {
     static ALL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
-        crate::layers::KNOWN_LAYERS
-            .iter()
-            .chain(crate::shape::KERAS_ONLY_LAYERS)
-            .chain(OTHER_NAMES)
-            .copied()
+        crate::layers::known_names()
+            .into_iter()
+            .chain(crate::layers::keras_only_names())
+            .chain(OTHER_NAMES.iter().copied())
             .collect()
     })
 }

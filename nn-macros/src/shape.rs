@@ -1,57 +1,17 @@
 //! Meaning: turns the parsed layer list into a checked plan. Every rule a Keras user would hit at
-//! `model.build()` time is checked here (each layer's own rules are in `layers.rs`), and each
-//! violation becomes a compile error on the token that caused it, in Keras' words. All errors
-//! are collected, not just the first; after a layer that could not be built, the shapes that
-//! follow are unknown, so no later layer gets shape advice built on a guess.
+//! `model.build()` time is checked here (each layer's own rules are in its file under
+//! `layers/`), and each violation becomes a compile error on the token that caused it, in Keras'
+//! words. All errors are collected, not just the first; after a layer that could not be built,
+//! the shapes that follow are unknown, so no later layer gets shape advice built on a guess.
 
-use crate::args::{bind, positive_int, string_value, tuple_elements, ActivationPlan, Errors};
-use crate::layers::{self, KNOWN_LAYERS};
+use crate::args::{bind, check_only_values, positive_int, string_value, tuple_elements, Errors};
+use crate::dims::{shape_text, too_large, Dim};
+use crate::layers::{self, Cx};
 use crate::parse::ModelDecl;
 use crate::suggest::did_you_mean;
+use proc_macro2::TokenStream;
 use syn::spanned::Spanned;
 use syn::Expr;
-
-/// Keras layers a user may reach for that seqnet does not build, so the error says so plainly
-/// instead of suggesting a near-miss.
-pub(crate) const KERAS_ONLY_LAYERS: &[&str] = &[
-    "Conv1D",
-    "Conv3D",
-    "Conv2DTranspose",
-    "SeparableConv2D",
-    "DepthwiseConv2D",
-    "MaxPooling1D",
-    "AveragePooling1D",
-    "GlobalAveragePooling1D",
-    "GlobalMaxPooling1D",
-    "UpSampling2D",
-    "ZeroPadding2D",
-    "Cropping2D",
-    "SpatialDropout2D",
-    "GaussianNoise",
-    "LSTM",
-    "GRU",
-    "SimpleRNN",
-    "Bidirectional",
-    "TimeDistributed",
-    "Embedding",
-    "LayerNormalization",
-    "MultiHeadAttention",
-    "Attention",
-    "Lambda",
-    "Masking",
-    "Permute",
-    "RepeatVector",
-    "Rescaling",
-    "Normalization",
-];
-
-/// One dimension: a number, or the input width of a model declared without an input shape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dim {
-    Lit(usize),
-    /// The struct's `const IN: usize`.
-    Generic,
-}
 
 /// The checked model.
 pub struct Plan {
@@ -67,61 +27,21 @@ pub struct InputPlan {
 
 pub struct LayerPlan {
     pub name: String,
-    pub kind: Kind,
-    pub input_shape: Vec<Dim>,
+    /// The runtime type (every width a const generic) and the expression of its value.
+    pub ty: TokenStream,
+    pub value: TokenStream,
     pub output_shape: Vec<Dim>,
-}
-
-/// A layer as the runtime builds it; every number the type needs beyond its input shape.
-pub enum Kind {
-    Dense {
-        units: usize,
-        activation: ActivationPlan,
-        use_bias: bool,
-    },
-    Conv2D {
-        filters: usize,
-        kernel: (usize, usize),
-        strides: (usize, usize),
-        same: bool,
-        activation: ActivationPlan,
-        use_bias: bool,
-    },
-    Pooling2D {
-        max: bool,
-        pool: (usize, usize),
-        strides: (usize, usize),
-        same: bool,
-    },
-    GlobalPooling2D {
-        max: bool,
-    },
-    Dropout {
-        rate: f64,
-        seed: Option<u64>,
-    },
-    BatchNormalization {
-        momentum: f64,
-        epsilon: f64,
-        center: bool,
-        scale: bool,
-    },
-    Flatten,
-    Reshape,
-    Activation {
-        activation: ActivationPlan,
-    },
 }
 
 impl Plan {
     /// Flat width of the network input.
     pub fn input_width(&self) -> Dim {
-        flat_width(&self.input.shape)
+        crate::dims::flat_width(&self.input.shape)
     }
 }
 
-/// Checks the whole model.
-pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
+/// Checks the whole model; `rt` is the path generated code names the runtime by.
+pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
     let mut errors = Errors::default();
     let mut entries = model.layers.iter().peekable();
 
@@ -166,7 +86,7 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
     let mut layers = Vec::new();
     // The current shape; `None` once a layer could not be built.
     let mut shape = (errors.is_empty()).then(|| input.shape.clone());
-    let mut auto_names = std::collections::HashMap::<&str, usize>::new();
+    let mut default_names = nn_keras::names::DefaultNames::default();
     // Every name so far, in order; index 0 is the input's when it is explicit.
     let mut names: Vec<String> = Vec::new();
     if input.explicit {
@@ -175,7 +95,7 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
 
     for (index, layer) in entries.enumerate() {
         let kind_name = layer.kind.to_string();
-        let Some(rule) = layers::rule(&kind_name) else {
+        let Some(description) = layers::get(&kind_name) else {
             if kind_name == "Input" {
                 errors.push(
                     layer.kind.span(),
@@ -187,13 +107,11 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
             shape = None;
             continue;
         };
-        let keywords: Vec<&'static str> = rule
-            .keywords
-            .iter()
-            .copied()
-            .chain(["name", "input_shape"])
-            .collect();
-        let args = bind(&mut errors, layer, rule.positional, &keywords);
+        let class = description.keras;
+        let positional: Vec<&'static str> = class.positional().collect();
+        let keywords: Vec<&'static str> = class.keywords().chain(["name", "input_shape"]).collect();
+        let args = bind(&mut errors, layer, &positional, &keywords);
+        check_only_values(&mut errors, layer, class, &args);
 
         if let Some(given) = args.get("input_shape") {
             if index > 0 {
@@ -221,15 +139,7 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
                 string_value(&mut errors, expr, "name").unwrap_or_default(),
                 expr.span(),
             ),
-            None => {
-                let n = auto_names.entry(rule.class_key).or_insert(0);
-                let name = match *n {
-                    0 => rule.class_key.to_string(),
-                    k => format!("{}_{k}", rule.class_key),
-                };
-                *n += 1;
-                (name, layer.kind.span())
-            }
+            None => (default_names.next(class.class), layer.kind.span()),
         };
         if let Some(owner) = names.iter().position(|n| *n == name) {
             let owner = match (input.explicit, owner) {
@@ -248,9 +158,17 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
         names.push(name.clone());
 
         let before = errors.count();
-        let built = (rule.build)(&mut errors, layer, &args, shape.as_deref());
+        let mut cx = Cx {
+            errors: &mut errors,
+            layer,
+            class,
+            index: layers.len(),
+            rt,
+        };
+        let built = (description.build)(&mut cx, &args, shape.as_deref());
         match (built, shape.take()) {
-            (Some((kind, output_shape)), Some(input_shape)) if errors.count() == before => {
+            (Some(built), Some(_)) if errors.count() == before => {
+                let output_shape = built.output_shape;
                 if too_large(&output_shape) {
                     errors.push(
                         layer.kind.span(),
@@ -264,8 +182,8 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
                 shape = Some(output_shape.clone());
                 layers.push(LayerPlan {
                     name,
-                    kind,
-                    input_shape,
+                    ty: built.ty,
+                    value: built.value,
                     output_shape,
                 });
             }
@@ -274,13 +192,17 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
     }
 
     if errors.is_empty() {
-        let computes = layers
+        let computes = model
+            .layers
             .iter()
-            .any(|l| matches!(l.kind, Kind::Dense { .. } | Kind::Conv2D { .. }));
+            .any(|l| layers::get(&l.kind.to_string()).is_some_and(|d| d.computes));
         if !computes {
             errors.push(
                 model.body_span,
-                "a Sequential model needs a layer with weights (Dense, Conv2D) to compute its output",
+                format!(
+                    "a Sequential model needs a layer with weights ({}) to compute its output",
+                    layers::computing_names().join(", ")
+                ),
             );
         } else if let Some(last) = layers.last().filter(|l| l.output_shape.len() != 1) {
             errors.push(
@@ -297,12 +219,13 @@ pub fn check(model: &ModelDecl) -> syn::Result<Plan> {
 }
 
 fn unknown_layer(errors: &mut Errors, kind: &syn::Ident, name: &str) {
-    if KERAS_ONLY_LAYERS.contains(&name) {
+    let known = layers::known_names();
+    if layers::keras_only_names().contains(&name) {
         errors.push(
             kind.span(),
             format!(
                 "`{name}` is a Keras layer that seqnet does not build; seqnet's layers are {}",
-                KNOWN_LAYERS.join(", ")
+                known.join(", ")
             ),
         );
     } else {
@@ -310,8 +233,8 @@ fn unknown_layer(errors: &mut Errors, kind: &syn::Ident, name: &str) {
             kind.span(),
             format!(
                 "unknown layer `{name}`{}; seqnet's layers are {}",
-                did_you_mean(name, KNOWN_LAYERS),
-                KNOWN_LAYERS.join(", ")
+                did_you_mean(name, &known),
+                known.join(", ")
             ),
         );
     }
@@ -336,40 +259,4 @@ pub fn shape_value(errors: &mut Errors, expr: &Expr) -> Option<Vec<Dim>> {
         return None;
     }
     Some(dims)
-}
-
-/// More values than Keras' int32 sizes allow.
-fn too_large(shape: &[Dim]) -> bool {
-    let total = shape.iter().try_fold(1usize, |acc, d| match d {
-        Dim::Lit(n) => acc.checked_mul(*n),
-        Dim::Generic => Some(acc),
-    });
-    total.is_none_or(|t| t > i32::MAX as usize)
-}
-
-/// Product of a shape's dimensions (a generic dimension stays generic).
-pub fn flat_width(shape: &[Dim]) -> Dim {
-    let mut product = 1;
-    for d in shape {
-        match d {
-            Dim::Lit(n) => product *= n,
-            Dim::Generic => return Dim::Generic,
-        }
-    }
-    Dim::Lit(product)
-}
-
-/// `(28, 28)` as Keras prints a shape without its batch dimension.
-pub fn shape_text(shape: &[Dim]) -> String {
-    let dims: Vec<String> = shape
-        .iter()
-        .map(|d| match d {
-            Dim::Lit(n) => n.to_string(),
-            Dim::Generic => "IN".into(),
-        })
-        .collect();
-    match dims.as_slice() {
-        [one] => format!("({one},)"),
-        _ => format!("({})", dims.join(", ")),
-    }
 }

@@ -18,43 +18,18 @@ use crate::error::{Error, Mismatch, Result};
 use crate::network::Network;
 use crate::spec::ModelSpec;
 use hdf5_metno as hdf5;
+use nn_keras::{DefaultValue, Form, Param, Value};
 use std::io::Read;
 use std::path::Path;
 
-/// Keras' `to_snake_case` of a class name: `MaxPooling2D` → `max_pooling2d`.
-pub fn snake_case(class: &str) -> String {
-    let chars: Vec<char> = class.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        let prev = i.checked_sub(1).and_then(|p| chars.get(p).copied());
-        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-        // Keras: "(.)([A-Z][a-z]+)" → "\1_\2", then "([a-z])([A-Z])" → "\1_\2".
-        let split = c.is_ascii_uppercase()
-            && prev.is_some()
-            && (next_lower || prev.is_some_and(|p| p.is_ascii_lowercase()));
-        if split {
-            out.push('_');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
-}
+pub use nn_keras::names::snake_case;
 
-/// Each layer's group path in a Keras weights file, in model order.
+/// Each layer's group path in a Keras weights file, in model order: its class's default name.
 pub fn layer_paths(spec: &ModelSpec) -> Vec<String> {
-    let mut counts = std::collections::HashMap::<String, usize>::new();
+    let mut names = nn_keras::names::DefaultNames::default();
     spec.layers
         .iter()
-        .map(|l| {
-            let key = snake_case(l.class_name);
-            let n = counts.entry(key.clone()).or_insert(0);
-            let path = match *n {
-                0 => format!("layers/{key}"),
-                k => format!("layers/{key}_{k}"),
-            };
-            *n += 1;
-            path
-        })
+        .map(|l| format!("layers/{}", names.next(l.class_name)))
         .collect()
 }
 
@@ -348,7 +323,7 @@ pub fn source_from_config(
 ) -> std::result::Result<String, String> {
     let layers = config_layers(config)?;
     let mut lines = Vec::new();
-    let mut counts = std::collections::HashMap::<String, usize>::new();
+    let mut default_names = nn_keras::names::DefaultNames::default();
     for (class, c) in &layers {
         let name = c["name"].as_str().unwrap_or_default();
         let line = if class == "InputLayer" {
@@ -374,14 +349,7 @@ pub fn source_from_config(
             let mut args =
                 layer_args(class, c).map_err(|e| format!("layer `{name}` ({class}): {e}"))?;
             // The macro's default name for this class, counted as Keras counts.
-            let key = snake_case(class);
-            let n = counts.entry(key.clone()).or_insert(0);
-            let default = match *n {
-                0 => key,
-                k => format!("{key}_{k}"),
-            };
-            *n += 1;
-            if name != default {
+            if name != default_names.next(class) {
                 args.push(format!("name = {name:?}"));
             }
             match args.is_empty() {
@@ -404,193 +372,117 @@ fn tuple(dims: &[String]) -> String {
     }
 }
 
-/// An integer pair `[a, b]` as `(a, b)`.
-fn pair(v: &serde_json::Value, setting: &str) -> std::result::Result<String, String> {
-    let a = v.as_array().ok_or(format!("{setting} is not a pair"))?;
-    let dims: Vec<String> = a
-        .iter()
-        .map(|d| {
-            d.as_u64()
-                .map(|d| d.to_string())
-                .ok_or(format!("{setting} is not a pair of integers"))
-        })
-        .collect::<std::result::Result<_, _>>()?;
-    Ok(tuple(&dims))
-}
-
-/// Fails unless `setting` has the one value seqnet builds (or is absent).
-fn only(
-    c: &serde_json::Value,
-    setting: &str,
-    allowed: &[serde_json::Value],
-) -> std::result::Result<(), String> {
-    let v = &c[setting];
-    if v.is_null() || allowed.contains(v) {
-        Ok(())
-    } else {
-        Err(format!("seqnet does not build {setting} = {v}"))
-    }
-}
-
-/// Fails when a training-only setting seqnet does not build is set.
-fn unset(c: &serde_json::Value, settings: &[&str]) -> std::result::Result<(), String> {
-    for s in settings {
-        if !c[*s].is_null() {
-            return Err(format!("seqnet does not build {s} = {}", c[*s]));
-        }
-    }
-    Ok(())
-}
-
-fn activation(v: &serde_json::Value) -> std::result::Result<String, String> {
-    match v.as_str() {
-        Some(a) if crate::kernels::activations::NAMES.contains(&a) => Ok(a.to_string()),
-        _ => Err(format!("seqnet does not build activation = {v}")),
-    }
-}
-
-/// The arguments of one layer's `sequential!` entry, from its Keras config.
+/// The arguments of one layer's `sequential!` entry, from its Keras config and what
+/// `nn_keras` says about its class: the required parameters and the class's subject by
+/// position, then every other parameter that is not at Keras' default by keyword (an
+/// activation always, so the source says it). A setting seqnet builds one value of must have
+/// it; a Keras setting seqnet does not build must be unset.
 fn layer_args(class: &str, c: &serde_json::Value) -> std::result::Result<Vec<String>, String> {
-    use serde_json::json;
+    let layer = nn_keras::layers::get(class)
+        .ok_or_else(|| format!("seqnet does not build the {class} layer"))?;
+    for setting in layer.unbuilt {
+        let v = &c[*setting];
+        if !v.is_null() && *v != serde_json::Value::Bool(false) {
+            return Err(format!("seqnet does not build {setting} = {v}"));
+        }
+    }
     let mut args = Vec::new();
-    let padding = |args: &mut Vec<String>| -> std::result::Result<(), String> {
-        match c["padding"].as_str() {
-            Some("valid") | None => Ok(()),
-            Some("same") => {
-                args.push("padding = \"same\"".into());
-                Ok(())
+    for p in layer.params {
+        let v = &c[p.name];
+        if !p.only.is_empty() {
+            if !v.is_null() && !p.only.iter().any(|o| is_value(v, o)) {
+                return Err(format!("seqnet does not build {} = {v}", p.name));
             }
-            Some(p) => Err(format!("seqnet does not build padding = {p:?}")),
+            continue;
         }
-    };
-    let channels_last = [json!("channels_last")];
-    match class {
-        "Dense" => {
-            unset(
-                c,
-                &[
-                    "kernel_regularizer",
-                    "bias_regularizer",
-                    "activity_regularizer",
-                    "kernel_constraint",
-                    "bias_constraint",
-                    "quantization_config",
-                ],
-            )?;
-            args.push(
-                c["units"]
-                    .as_u64()
-                    .ok_or("units is not an integer")?
-                    .to_string(),
-            );
-            args.push(format!("activation = {}", activation(&c["activation"])?));
-            if c["use_bias"] == json!(false) {
-                args.push("use_bias = false".into());
-            }
+        let at_default = match p.default {
+            DefaultValue::Required => false,
+            DefaultValue::Is(d) => v.is_null() || is_value(v, &d),
+            DefaultValue::SameAs(other) => v.is_null() || *v == c[other],
+        };
+        if p.leads() {
+            args.push(source_value(p, v)?);
+        } else if !at_default || p.form == Form::Activation {
+            let value = if v.is_null() {
+                default_source(p)?
+            } else {
+                source_value(p, v)?
+            };
+            args.push(format!("{} = {value}", p.name));
         }
-        "Conv2D" => {
-            unset(
-                c,
-                &[
-                    "kernel_regularizer",
-                    "bias_regularizer",
-                    "activity_regularizer",
-                    "kernel_constraint",
-                    "bias_constraint",
-                ],
-            )?;
-            only(c, "data_format", &channels_last)?;
-            only(c, "dilation_rate", &[json!([1, 1]), json!(1)])?;
-            only(c, "groups", &[json!(1)])?;
-            args.push(
-                c["filters"]
-                    .as_u64()
-                    .ok_or("filters is not an integer")?
-                    .to_string(),
-            );
-            args.push(pair(&c["kernel_size"], "kernel_size")?);
-            if c["strides"] != json!([1, 1]) && !c["strides"].is_null() {
-                args.push(format!("strides = {}", pair(&c["strides"], "strides")?));
-            }
-            padding(&mut args)?;
-            args.push(format!("activation = {}", activation(&c["activation"])?));
-            if c["use_bias"] == json!(false) {
-                args.push("use_bias = false".into());
-            }
-        }
-        "MaxPooling2D" | "AveragePooling2D" => {
-            only(c, "data_format", &channels_last)?;
-            let pool = pair(&c["pool_size"], "pool_size")?;
-            args.push(pool.clone());
-            if !c["strides"].is_null() && pair(&c["strides"], "strides")? != pool {
-                args.push(format!("strides = {}", pair(&c["strides"], "strides")?));
-            }
-            padding(&mut args)?;
-        }
-        "GlobalAveragePooling2D" | "GlobalMaxPooling2D" => {
-            only(c, "data_format", &channels_last)?;
-            if c["keepdims"] == json!(true) {
-                args.push("keepdims = true".into());
-            }
-        }
-        "Dropout" => {
-            only(c, "noise_shape", &[])?;
-            args.push(format!(
-                "{}",
-                c["rate"].as_f64().ok_or("rate is not a number")?
-            ));
-            if let Some(seed) = c["seed"].as_u64() {
-                args.push(format!("seed = {seed}"));
-            }
-        }
-        "BatchNormalization" => {
-            only(c, "axis", &[json!(-1), json!([-1])])?;
-            unset(
-                c,
-                &[
-                    "beta_regularizer",
-                    "gamma_regularizer",
-                    "beta_constraint",
-                    "gamma_constraint",
-                ],
-            )?;
-            if c["synchronized"] == json!(true) || c["renorm"] == json!(true) {
-                return Err(
-                    "seqnet does not build renorm or synchronized batch normalization".into(),
-                );
-            }
-            let momentum = c["momentum"].as_f64().unwrap_or(0.99);
-            let epsilon = c["epsilon"].as_f64().unwrap_or(1e-3);
-            if momentum != 0.99 {
-                args.push(format!("momentum = {momentum}"));
-            }
-            if epsilon != 1e-3 {
-                args.push(format!("epsilon = {epsilon}"));
-            }
-            for flag in ["center", "scale"] {
-                if c[flag] == json!(false) {
-                    args.push(format!("{flag} = false"));
-                }
-            }
-        }
-        "Flatten" => only(c, "data_format", &channels_last)?,
-        "Reshape" => {
-            let dims: Vec<String> = c["target_shape"]
-                .as_array()
-                .ok_or("target_shape is not a list")?
-                .iter()
-                .map(|d| {
-                    d.as_i64()
-                        .map(|d| d.to_string())
-                        .ok_or("target_shape holds a non-integer")
-                })
-                .collect::<std::result::Result<_, _>>()?;
-            args.push(tuple(&dims));
-        }
-        "Activation" => args.push(activation(&c["activation"])?),
-        other => return Err(format!("seqnet does not build the {other} layer")),
     }
     Ok(args)
+}
+
+/// Whether a config value is Keras' `want`.
+fn is_value(v: &serde_json::Value, want: &Value) -> bool {
+    match want {
+        Value::Int(i) => v.as_i64() == Some(*i),
+        Value::Float(f) => v.as_f64() == Some(*f),
+        Value::Bool(b) => v.as_bool() == Some(*b),
+        Value::Str(s) => v.as_str() == Some(*s),
+        Value::Ints(list) => v.as_array().is_some_and(|a| {
+            a.len() == list.len() && a.iter().zip(*list).all(|(x, y)| x.as_i64() == Some(*y))
+        }),
+        Value::Null => v.is_null(),
+    }
+}
+
+/// A parameter's default as source, for one that is always written (an activation).
+fn default_source(p: &Param) -> std::result::Result<String, String> {
+    match p.default {
+        DefaultValue::Is(Value::Str(s)) => Ok(s.to_string()),
+        _ => Err(format!("{} is not set", p.name)),
+    }
+}
+
+/// A config value written as `sequential!` source in its parameter's form.
+fn source_value(p: &Param, v: &serde_json::Value) -> std::result::Result<String, String> {
+    let name = p.name;
+    let ints = |what: &str| -> std::result::Result<Vec<String>, String> {
+        v.as_array()
+            .ok_or(format!("{name} is not {what}"))?
+            .iter()
+            .map(|d| {
+                d.as_i64()
+                    .map(|d| d.to_string())
+                    .ok_or(format!("{name} is not {what}"))
+            })
+            .collect()
+    };
+    Ok(match p.form {
+        Form::Int => v
+            .as_i64()
+            .ok_or(format!("{name} is not an integer"))?
+            .to_string(),
+        Form::Float => format!("{}", v.as_f64().ok_or(format!("{name} is not a number"))?),
+        Form::Bool => v
+            .as_bool()
+            .ok_or(format!("{name} is not true or false"))?
+            .to_string(),
+        Form::Pair => match v.as_u64() {
+            Some(n) => n.to_string(),
+            None => tuple(&ints("a pair of integers")?),
+        },
+        Form::Shape => tuple(&ints("a list of integers")?),
+        Form::Word => format!("{:?}", v.as_str().ok_or(format!("{name} is not a string"))?),
+        Form::Activation => match v.as_str() {
+            Some(a) if nn_keras::activations::get(a).is_some() => a.to_string(),
+            _ => return Err(format!("seqnet does not build {name} = {v}")),
+        },
+        Form::Numbers => match (v.as_f64(), v.as_array()) {
+            (Some(x), _) => format!("{x}"),
+            (None, Some(a)) => {
+                let values: Vec<String> = a
+                    .iter()
+                    .map(|x| x.as_f64().map(|x| format!("{x}")))
+                    .collect::<Option<_>>()
+                    .ok_or(format!("{name} is not a list of numbers"))?;
+                tuple(&values)
+            }
+            _ => return Err(format!("{name} is not a number or a list of numbers")),
+        },
+    })
 }
 
 /// The objects of an HDF5 file, one line each in HDF5's name order, as `h5ls -r` lists them:

@@ -20,24 +20,8 @@ pub enum InRegister {
 }
 
 /// Every activation name Keras 3 accepts that seqnet builds, aliases included (`swish` is
-/// `silu`). The `sequential!` macro keeps the same list (it cannot depend on this crate).
-pub const NAMES: &[&str] = &[
-    Linear::NAME,
-    Relu::NAME,
-    Sigmoid::NAME,
-    Tanh::NAME,
-    Softmax::NAME,
-    LeakyRelu::NAME,
-    Elu::NAME,
-    Selu::NAME,
-    Gelu::NAME,
-    "swish",
-    Swish::NAME,
-    Softplus::NAME,
-    Softsign::NAME,
-    HardSigmoid::NAME,
-    Exponential::NAME,
-];
+/// `silu`): `nn_keras`'s table, which the `sequential!` macro reads too.
+pub const NAMES: &[&str] = &nn_keras::activations::NAMES;
 
 /// One Keras activation. Element-wise unless [`Activation::ROW_WISE`] (softmax).
 pub trait Activation: Copy + Send + Sync + std::fmt::Debug + 'static {
@@ -493,5 +477,42 @@ impl Activation for Exponential {
     #[inline(always)]
     fn derivative(&self, _z: f32, y: f32) -> f32 {
         y
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each runtime type is the one `nn_keras`'s table (what the macro expands a name to)
+    /// names for its Keras name, and every name in the table has its type here.
+    #[test]
+    fn each_type_is_the_one_the_table_names() {
+        let types = [
+            (Linear::NAME, "Linear"),
+            (Relu::NAME, "Relu"),
+            (Sigmoid::NAME, "Sigmoid"),
+            (Tanh::NAME, "Tanh"),
+            (Softmax::NAME, "Softmax"),
+            (LeakyRelu::NAME, "LeakyRelu"),
+            (Elu::NAME, "Elu"),
+            (Selu::NAME, "Selu"),
+            (Gelu::NAME, "Gelu"),
+            (Swish::NAME, "Swish"),
+            (Softplus::NAME, "Softplus"),
+            (Softsign::NAME, "Softsign"),
+            (HardSigmoid::NAME, "HardSigmoid"),
+            (Exponential::NAME, "Exponential"),
+        ];
+        for (name, ty) in types {
+            assert_eq!(
+                nn_keras::activations::get(name).map(|a| a.runtime),
+                Some(ty),
+                "{name}"
+            );
+        }
+        for a in nn_keras::activations::ALL {
+            assert!(types.iter().any(|(_, ty)| *ty == a.runtime), "{}", a.name);
+        }
     }
 }

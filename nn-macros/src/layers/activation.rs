@@ -1,0 +1,29 @@
+//! `Activation(activation)`: an activation on its own, applied to each row (softmax over the
+//! last axis). Runtime: `nn_core::layers::ActivationLayer`.
+
+use super::{Built, Cx, Description};
+use crate::args::{activation, Bound};
+use crate::dims::{flat_width, Dim};
+use quote::quote;
+
+pub const ACTIVATION: Description = Description {
+    keras: &nn_keras::layers::ACTIVATION,
+    computes: false,
+    build,
+};
+
+fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Built> {
+    let act = cx
+        .required(args, "activation", "Activation(relu)")
+        .map(|a| activation(cx.errors, a));
+    let shape = shape?;
+    let act = act?;
+    let (width, last) = (flat_width(shape), *shape.last()?);
+    let (a_ty, a_val) = cx.activation_tokens(&act);
+    let rt = cx.rt;
+    Some(Built {
+        ty: quote!(#rt::layers::ActivationLayer<#width, #last, #a_ty>),
+        value: quote!(#rt::layers::ActivationLayer::new(#a_val)),
+        output_shape: shape.to_vec(),
+    })
+}

@@ -1,0 +1,50 @@
+//! `Dropout(rate, seed = …)`: in training, zeroes a `rate` fraction of the values and scales
+//! the rest by 1 / (1 − rate); the identity in inference. Runtime: `nn_core::layers::Dropout`.
+
+use super::{Built, Cx, Description};
+use crate::args::{int_value, is_none, Bound};
+use crate::dims::{flat_width, Dim};
+use quote::quote;
+use syn::spanned::Spanned;
+
+pub const DROPOUT: Description = Description {
+    keras: &nn_keras::layers::DROPOUT,
+    computes: false,
+    build,
+};
+
+fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Built> {
+    let rate = match cx.required(args, "rate", "Dropout(0.5)") {
+        Some(_) => cx.number(
+            args,
+            "rate",
+            |v| (0.0..1.0).contains(&v),
+            "in [0, 1) (the fraction of values dropped)",
+        ),
+        None => None,
+    };
+    let seed = match args.get("seed") {
+        Some(s) if !is_none(s) => match int_value(s) {
+            Some(v) if (0..=u64::MAX as i128).contains(&v) => Some(Some(v as u64)),
+            _ => {
+                cx.errors
+                    .push(s.span(), "Dropout's seed must be an integer ≥ 0");
+                None
+            }
+        },
+        _ => Some(None),
+    };
+    let shape = shape?;
+    let (rate, width, rt) = (rate?, flat_width(shape), cx.rt);
+    let seed = match seed? {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    };
+    // Each Dropout of a model draws its own masks: its index salts the stream.
+    let salt = cx.index as u64;
+    Some(Built {
+        ty: quote!(#rt::layers::Dropout<#width>),
+        value: quote!(#rt::layers::Dropout::new(#rate, #seed, #salt)),
+        output_shape: shape.to_vec(),
+    })
+}

@@ -1,0 +1,23 @@
+//! `Flatten`: the input as one flat row, in channels-last order. Costs nothing at run time:
+//! its output is its input's buffer. Runtime: `nn_core::layers::Flatten`.
+
+use super::{Built, Cx, Description};
+use crate::args::Bound;
+use crate::dims::{flat_width, Dim};
+use quote::quote;
+
+pub const FLATTEN: Description = Description {
+    keras: &nn_keras::layers::FLATTEN,
+    computes: false,
+    build,
+};
+
+fn build(cx: &mut Cx<'_>, _args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Built> {
+    let width = flat_width(shape?);
+    let rt = cx.rt;
+    Some(Built {
+        ty: quote!(#rt::layers::Flatten<#width>),
+        value: quote!(#rt::layers::Flatten),
+        output_shape: vec![width],
+    })
+}
