@@ -16,6 +16,7 @@
 )]
 #![warn(missing_debug_implementations)]
 
+pub mod adapt;
 #[cfg(feature = "data")]
 pub mod data;
 pub mod error;
@@ -52,7 +53,7 @@ pub use network::{Network, Tape};
 pub use optim::{Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD};
 pub use params::{AlignedBuf, InitRng};
 pub use rows::{Labels, Row};
-pub use spec::{InputSpec, LayerSpec, ModelSpec, WeightSpec};
+pub use spec::{Dtype, InputSpec, LayerSpec, ModelSpec, WeightSpec};
 pub use train::{
     Callback, Compiled, EarlyStopping, Fit, History, LambdaCallback, Logs, ModelCheckpoint,
     ReduceLROnPlateau, Scores, TerminateOnNaN,

@@ -11,6 +11,38 @@ pub struct WeightSpec {
     /// False for values an optimizer never updates (BatchNormalization's moving statistics):
     /// they live in the model's state buffer, not its parameter buffer.
     pub trainable: bool,
+    /// How Keras stores it: float32, or an integer (Normalization's `count`), which seqnet
+    /// keeps as an f32 of integral value in the state buffer and writes to files as int32.
+    pub dtype: Dtype,
+}
+
+/// A weight's type in Keras' files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Dtype {
+    /// `float32`: every weight but the counters.
+    #[default]
+    Float32,
+    /// `int32`: a counter (Normalization's `count`).
+    Int32,
+}
+
+impl Dtype {
+    /// Keras' name for it (`"float32"`, `"int32"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::Float32 => "float32",
+            Dtype::Int32 => "int32",
+        }
+    }
+
+    /// Whether `value` can be stored as this type exactly: any finite value as float32, an
+    /// integer within ±2^24 (where f32 holds every integer) as int32.
+    pub fn holds(self, value: f32) -> bool {
+        match self {
+            Dtype::Float32 => value.is_finite(),
+            Dtype::Int32 => value.fract() == 0.0 && value.abs() <= 16_777_216.0,
+        }
+    }
 }
 
 impl WeightSpec {

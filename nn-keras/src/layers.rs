@@ -288,6 +288,32 @@ pub const ACTIVATION: LayerClass = LayerClass {
     unbuilt: &[],
 };
 
+/// `Rescaling(scale, offset)`: `x · scale + offset`, each a number or one per feature.
+pub const RESCALING: LayerClass = LayerClass {
+    class: "Rescaling",
+    params: &[
+        param("scale", Required, Form::Numbers),
+        param("offset", Is(Float(0.0)), Form::Numbers),
+    ],
+    unbuilt: &[],
+};
+
+/// `Normalization(axis, mean, variance, invert)`: standardises each feature of the last axis
+/// with the given statistics or, without them, with those `adapt` computes.
+pub const NORMALIZATION: LayerClass = LayerClass {
+    class: "Normalization",
+    params: &[
+        only(
+            param("axis", Is(Int(-1)), Form::Int),
+            &[Int(-1), Ints(&[-1])],
+        ),
+        param("mean", Is(Null), Form::Numbers),
+        param("variance", Is(Null), Form::Numbers),
+        param("invert", Is(Bool(false)), Form::Bool),
+    ],
+    unbuilt: &[],
+};
+
 /// Every layer class seqnet builds, in the order its docs list them.
 pub const ALL: &[&LayerClass] = &[
     &DENSE,
@@ -301,6 +327,8 @@ pub const ALL: &[&LayerClass] = &[
     &FLATTEN,
     &RESHAPE,
     &ACTIVATION,
+    &RESCALING,
+    &NORMALIZATION,
 ];
 
 /// The class called `class`, if seqnet builds it.

@@ -361,6 +361,33 @@ pub fn pair_value(errors: &mut Errors, expr: &Expr, what: &str) -> Option<(usize
     }
 }
 
+/// A number or a tuple of numbers, one per feature (`0.5`, `(0.1, 2.0)`, `[1, 2]`), as Keras'
+/// array arguments take them.
+pub fn numbers(errors: &mut Errors, expr: &Expr, what: &str) -> Option<Vec<f64>> {
+    let elems: Vec<&Expr> = match expr {
+        Expr::Tuple(t) => t.elems.iter().collect(),
+        Expr::Array(a) => a.elems.iter().collect(),
+        e => vec![e],
+    };
+    let values: Option<Vec<f64>> = elems
+        .iter()
+        .map(|e| float_value(e).filter(|v| v.is_finite()))
+        .collect();
+    match values {
+        Some(v) if !v.is_empty() => Some(v),
+        _ => {
+            errors.push(
+                expr.span(),
+                format!(
+                    "{what} must be a number or a tuple of numbers such as `(0.5, 2.0)`, got `{}`",
+                    expr.to_token_stream()
+                ),
+            );
+            None
+        }
+    }
+}
+
 /// The elements of a tuple or array expression, or an error saying what a shape looks like.
 pub fn tuple_elements<'a>(errors: &mut Errors, expr: &'a Expr) -> Option<Vec<&'a Expr>> {
     match expr {

@@ -209,6 +209,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
         .collect();
 
     let predict_one = predict_one(rt, plan, &tys)?;
+    let adapt = adapt_method(rt, plan, &tys);
     let input_impls = if generic {
         quote! {
             impl<const IN: usize> #rt::network::InputOf<#name<IN>> for [f32; IN] {}
@@ -318,6 +319,8 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
             }
 
             #predict_one
+
+            #adapt
 
             /// Prints Keras' model summary to stdout.
             pub fn summary(&self) {
@@ -447,6 +450,53 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
             }
         }
     })
+}
+
+/// `adapt`, for a model with a layer whose state comes from data (a Normalization without
+/// `mean`/`variance`); nothing otherwise, so calling it on another model does not compile.
+fn adapt_method(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> TokenStream {
+    let layer_trait = quote!(#rt::layers::Layer);
+    let steps: Vec<TokenStream> = plan
+        .layers
+        .iter()
+        .zip(tys)
+        .enumerate()
+        .filter(|(_, (layer, _))| layer.adapts)
+        .map(|(i, (_, ty))| {
+            let (layer_c, _, s_c) = idents(i);
+            quote! {
+                let range = Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE;
+                let state = #rt::adapt::adapt_layer(
+                    &*self,
+                    &Self::#layer_c,
+                    #i,
+                    x,
+                    &self.state.as_slice()[range.clone()],
+                )?;
+                self.state.as_mut_slice()[range].copy_from_slice(&state);
+            }
+        })
+        .collect();
+    if steps.is_empty() {
+        return quote!();
+    }
+    quote! {
+        /// Keras' `adapt`: sets each Normalization layer's mean and variance (without
+        /// `mean=`/`variance=`) to the population statistics, per feature of the last axis,
+        /// of the rows that reach it (`x` through the layers before it, in inference mode).
+        /// Layers adapt in order, each after the ones before it.
+        ///
+        /// # Errors
+        ///
+        /// `Error::InvalidArgument` for no rows; `Error::NonFinite` for a NaN or infinity in
+        /// `x` (`what` = `"adapt input"`) or in what reaches a layer. A layer that fails keeps
+        /// its statistics; the ones adapted before it keep their new ones.
+        pub fn adapt<R: #rt::network::InputOf<Self>>(&mut self, x: &[R]) -> #rt::Result<()> {
+            let x = #rt::Row::flat(x);
+            #(#steps)*
+            ::core::result::Result::Ok(())
+        }
+    }
 }
 
 /// The const naming a layer's offset in the packed weights.

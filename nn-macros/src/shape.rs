@@ -30,6 +30,8 @@ pub struct LayerPlan {
     /// The runtime type (every width a const generic) and the expression of its value.
     pub ty: TokenStream,
     pub value: TokenStream,
+    /// Its state comes from data: the model gets `adapt`.
+    pub adapts: bool,
     pub output_shape: Vec<Dim>,
 }
 
@@ -184,6 +186,7 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
                     name,
                     ty: built.ty,
                     value: built.value,
+                    adapts: built.adapts,
                     output_shape,
                 });
             }

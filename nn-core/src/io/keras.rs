@@ -92,15 +92,30 @@ fn read_weights_h5(path: &Path, spec: &ModelSpec, source: &str) -> Result<Conten
             let Ok(ds) = vars.dataset(&i.to_string()) else {
                 return Err(mismatch(name, Mismatch::Missing));
             };
-            let dtype = ds
+            let stored = ds
                 .dtype()
                 .and_then(|t| t.to_descriptor())
                 .map_err(|e| bad(source, format!("HDF5: {e}")))?;
-            if dtype != hdf5::types::TypeDescriptor::Float(hdf5::types::FloatSize::U4) {
+            let dtype = match stored {
+                hdf5::types::TypeDescriptor::Float(hdf5::types::FloatSize::U4) => {
+                    crate::spec::Dtype::Float32
+                }
+                // Keras writes Normalization's count as int32 or int64 by backend.
+                hdf5::types::TypeDescriptor::Integer(_) => crate::spec::Dtype::Int32,
+                other => {
+                    return Err(mismatch(
+                        name,
+                        Mismatch::Dtype {
+                            got: format!("{other}"),
+                        },
+                    ))
+                }
+            };
+            if dtype != weight.dtype {
                 return Err(mismatch(
                     name,
                     Mismatch::Dtype {
-                        got: format!("{dtype}"),
+                        got: format!("{stored}"),
                     },
                 ));
             }
@@ -116,12 +131,18 @@ fn read_weights_h5(path: &Path, spec: &ModelSpec, source: &str) -> Result<Conten
                     },
                 ));
             }
-            let values: Vec<f32> = ds
-                .read_raw()
-                .map_err(|e| bad(source, format!("HDF5 {vars_path}/{i}: {e}")))?;
+            let read = |e: hdf5::Error| bad(source, format!("HDF5 {vars_path}/{i}: {e}"));
+            let values: Vec<f32> = match dtype {
+                crate::spec::Dtype::Float32 => ds.read_raw().map_err(read)?,
+                crate::spec::Dtype::Int32 => {
+                    let ints: Vec<i64> = ds.read_raw().map_err(read)?;
+                    ints.iter().map(|&v| v as f32).collect()
+                }
+            };
             tensors.push(Tensor {
                 name,
                 shape,
+                dtype,
                 values,
             });
         }
@@ -271,13 +292,24 @@ pub(crate) fn write_weights_h5<N: Network>(
         let vars = group.create_group("vars").map_err(io)?;
         write_name(&vars, &layer.name).map_err(io)?;
         // `model_tensors` gives one tensor per weight of the spec, in this order.
-        for (i, (_, shape, values)) in next.by_ref().take(layer.weights.len()).enumerate() {
-            let ds = vars
-                .new_dataset::<f32>()
-                .shape(shape.as_slice())
-                .create(i.to_string().as_str())
-                .map_err(io)?;
-            ds.write_raw(values).map_err(io)?;
+        for (i, (_, shape, values, dtype)) in next.by_ref().take(layer.weights.len()).enumerate() {
+            let at = i.to_string();
+            match dtype {
+                crate::spec::Dtype::Float32 => vars
+                    .new_dataset::<f32>()
+                    .shape(shape.as_slice())
+                    .create(at.as_str())
+                    .and_then(|ds| ds.write_raw(values)),
+                // A count: an integral f32 in the state, int32 as Keras (JAX) writes it.
+                crate::spec::Dtype::Int32 => {
+                    let ints: Vec<i32> = values.iter().map(|&v| v as i32).collect();
+                    vars.new_dataset::<i32>()
+                        .shape(shape.as_slice())
+                        .create(at.as_str())
+                        .and_then(|ds| ds.write_raw(&ints))
+                }
+            }
+            .map_err(io)?;
         }
         if index == 0 {
             // A test's injected failure, with the file half written (see `io::fault`).

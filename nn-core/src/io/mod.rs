@@ -74,6 +74,8 @@ impl Format {
 pub(crate) struct Tensor {
     pub name: String,
     pub shape: Vec<usize>,
+    /// As the file stores it; the values are f32 either way (an integer's exactly).
+    pub dtype: crate::spec::Dtype,
     pub values: Vec<f32>,
 }
 
@@ -159,6 +161,14 @@ pub(crate) fn check(
                 Mismatch::Shape {
                     expected: place.weight.shape.clone(),
                     got: t.shape.clone(),
+                },
+            ));
+        }
+        if t.dtype != place.weight.dtype {
+            return Err(mismatch(
+                name,
+                Mismatch::Dtype {
+                    got: t.dtype.name().to_string(),
                 },
             ));
         }
@@ -404,7 +414,7 @@ impl Drop for TempFile {
 pub(crate) fn model_tensors<'a, N: Network>(
     model: &'a N,
     spec: &ModelSpec,
-) -> Vec<(String, Vec<usize>, &'a [f32])> {
+) -> Vec<(String, Vec<usize>, &'a [f32], crate::spec::Dtype)> {
     spec.weight_places()
         .iter()
         .map(|place| {
@@ -425,6 +435,7 @@ pub(crate) fn model_tensors<'a, N: Network>(
                 tensor_name(&place.layer.name, place.weight.name),
                 place.weight.shape.clone(),
                 values,
+                place.weight.dtype,
             )
         })
         .collect()
@@ -517,6 +528,14 @@ pub(crate) fn check_optimizer(
                 Mismatch::Shape {
                     expected: vec![trainable],
                     got: t.shape.clone(),
+                },
+            ));
+        }
+        if t.dtype != crate::spec::Dtype::Float32 {
+            return Err(mismatch(
+                tensor,
+                Mismatch::Dtype {
+                    got: t.dtype.name().to_string(),
                 },
             ));
         }

@@ -21,7 +21,8 @@ pub(crate) fn encode<N: Network>(
     spec: &ModelSpec,
     optimizer: Option<&dyn Optimizer>,
 ) -> Result<Vec<u8>> {
-    let mut tensors: Vec<(String, Vec<usize>, &[f32])> = super::model_tensors(model, spec);
+    let mut tensors: Vec<(String, Vec<usize>, &[f32], crate::spec::Dtype)> =
+        super::model_tensors(model, spec);
     let layers: Vec<[&str; 2]> = spec
         .layers
         .iter()
@@ -44,15 +45,35 @@ pub(crate) fn encode<N: Network>(
         metadata.insert("iterations".into(), opt.iterations().to_string());
         for (slot, values) in opt.slots() {
             if !values.is_empty() {
-                tensors.push((format!("{OPTIMIZER}{slot}"), vec![values.len()], values));
+                tensors.push((
+                    format!("{OPTIMIZER}{slot}"),
+                    vec![values.len()],
+                    values,
+                    crate::spec::Dtype::Float32,
+                ));
             }
         }
     }
+    // Integer weights (a count) as int32; the state holds them as integral f32.
+    let ints: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, values, dtype)| match dtype {
+            crate::spec::Dtype::Int32 => values
+                .iter()
+                .flat_map(|&v| (v as i32).to_le_bytes())
+                .collect(),
+            crate::spec::Dtype::Float32 => Vec::new(),
+        })
+        .collect();
     let views = tensors
         .iter()
-        .map(|(name, shape, values)| {
-            TensorView::new(Dtype::F32, shape.clone(), bytemuck::cast_slice(values))
-                .map(|view| (name.clone(), view))
+        .zip(&ints)
+        .map(|((name, shape, values, dtype), ints)| {
+            let (dtype, bytes) = match dtype {
+                crate::spec::Dtype::Int32 => (Dtype::I32, ints.as_slice()),
+                crate::spec::Dtype::Float32 => (Dtype::F32, bytemuck::cast_slice(values)),
+            };
+            TensorView::new(dtype, shape.clone(), bytes).map(|view| (name.clone(), view))
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Error::InvalidArgument {
@@ -82,21 +103,32 @@ pub(crate) fn decode(bytes: &[u8], source: &str) -> Result<Contents> {
     names.dedup();
     for name in names {
         let view = file.tensor(&name).map_err(|e| bad(e.to_string()))?;
-        if view.dtype() != Dtype::F32 {
-            return Err(Error::WeightsMismatch {
-                source_name: source.to_string(),
-                tensor: name,
-                mismatch: Mismatch::Dtype {
-                    got: format!("{:?}", view.dtype()),
-                },
-            });
-        }
+        let dtype = match view.dtype() {
+            Dtype::F32 => crate::spec::Dtype::Float32,
+            Dtype::I32 => crate::spec::Dtype::Int32,
+            other => {
+                return Err(Error::WeightsMismatch {
+                    source_name: source.to_string(),
+                    tensor: name,
+                    mismatch: Mismatch::Dtype {
+                        got: format!("{other:?}"),
+                    },
+                })
+            }
+        };
         // safetensors checks the data is exactly shape × 4 bytes, so there is no remainder.
         let (words, _) = view.data().as_chunks::<4>();
-        let values: Vec<f32> = words.iter().map(|&b| f32::from_le_bytes(b)).collect();
+        let values: Vec<f32> = match dtype {
+            crate::spec::Dtype::Float32 => words.iter().map(|&b| f32::from_le_bytes(b)).collect(),
+            crate::spec::Dtype::Int32 => words
+                .iter()
+                .map(|&b| i32::from_le_bytes(b) as f32)
+                .collect(),
+        };
         tensors.push(Tensor {
             name,
             shape: view.shape().to_vec(),
+            dtype,
             values,
         });
     }

@@ -18,7 +18,9 @@ mod batch_norm;
 mod conv;
 mod dense;
 mod dropout;
+mod normalization;
 mod pooling;
+mod rescaling;
 mod reshape;
 
 pub use activation::ActivationLayer;
@@ -26,7 +28,9 @@ pub use batch_norm::BatchNormalization;
 pub use conv::Conv2D;
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use normalization::Normalization;
 pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D};
+pub use rescaling::Rescaling;
 pub use reshape::{Flatten, Reshape};
 
 use crate::kernels::dense::Delta;
@@ -195,6 +199,21 @@ pub trait Layer: Copy + Send + Sync + 'static {
         &[]
     }
 
+    /// True for a layer whose non-trainable state Keras' `adapt` computes from data
+    /// (Normalization's mean and variance): the model then has an `adapt` method, which runs
+    /// the rows through the layers before this one and hands what reaches it, chunk by chunk,
+    /// to [`Layer::adapt_rows`], then calls [`Layer::adapt_finish`].
+    const ADAPTS: bool = false;
+    /// `f64` values of the accumulator `adapt_rows` fills (`adapt` allocates it, zeroed).
+    const ADAPT_LEN: usize = 0;
+
+    /// Folds `rows` rows of input into `adapt`'s accumulator (`ADAPT_LEN` long). The result
+    /// must not depend on how the rows were cut into chunks.
+    fn adapt_rows(&self, _acc: &mut [f64], _input: &[f32], _rows: usize) {}
+
+    /// Writes the state (`STATE` long) the accumulated rows give.
+    fn adapt_finish(&self, _acc: &[f64], _state: &mut [f32]) {}
+
     /// The layer's row of Keras' summary and config: `name` and `output_shape` come from the
     /// macro, which computed the multi-dimensional shape.
     fn spec(&self, name: &str, output_shape: Vec<usize>) -> LayerSpec {
@@ -311,5 +330,6 @@ pub(crate) fn weight(name: &'static str, shape: Vec<usize>, trainable: bool) -> 
         name,
         shape,
         trainable,
+        dtype: crate::spec::Dtype::Float32,
     }
 }

@@ -25,5 +25,6 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         ty: quote!(#rt::layers::ActivationLayer<#width, #last, #a_ty>),
         value: quote!(#rt::layers::ActivationLayer::new(#a_val)),
         output_shape: shape.to_vec(),
+        adapts: false,
     })
 }

@@ -43,5 +43,6 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         ty: quote!(#rt::layers::BatchNormalization<#width, #features, #center, #scale>),
         value: quote!(#rt::layers::BatchNormalization::new(#momentum, #epsilon)),
         output_shape: shape.to_vec(),
+        adapts: false,
     })
 }

@@ -46,5 +46,6 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         >),
         value: quote!(#rt::layers::Conv2D::new(#a_val)),
         output_shape: vec![Dim::Lit(oh), Dim::Lit(ow), Dim::Lit(filters)],
+        adapts: false,
     })
 }

@@ -44,5 +44,6 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         ty: quote!(#rt::layers::Dense<#width, #units, #a_ty, #use_bias>),
         value: quote!(#rt::layers::Dense::new(#a_val)),
         output_shape: vec![Dim::Lit(units)],
+        adapts: false,
     })
 }

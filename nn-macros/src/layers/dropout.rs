@@ -46,5 +46,6 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         ty: quote!(#rt::layers::Dropout<#width>),
         value: quote!(#rt::layers::Dropout::new(#rate, #seed, #salt)),
         output_shape: shape.to_vec(),
+        adapts: false,
     })
 }

@@ -19,5 +19,6 @@ fn build(cx: &mut Cx<'_>, _args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bu
         ty: quote!(#rt::layers::Flatten<#width>),
         value: quote!(#rt::layers::Flatten),
         output_shape: vec![width],
+        adapts: false,
     })
 }

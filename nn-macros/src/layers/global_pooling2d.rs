@@ -37,5 +37,6 @@ fn build(
         } else {
             vec![Dim::Lit(c)]
         },
+        adapts: false,
     })
 }

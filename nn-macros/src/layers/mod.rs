@@ -16,7 +16,9 @@ mod dense;
 mod dropout;
 mod flatten;
 mod global_pooling2d;
+mod normalization;
 mod pooling2d;
+mod rescaling;
 mod reshape;
 
 use crate::args::{
@@ -45,6 +47,8 @@ pub struct Built {
     pub ty: TokenStream,
     pub value: TokenStream,
     pub output_shape: Vec<Dim>,
+    /// Its state comes from data (`Layer::ADAPTS`): the model gets an `adapt` method.
+    pub adapts: bool,
 }
 
 /// Every layer `sequential!` builds, in the order its error messages list them.
@@ -60,6 +64,8 @@ pub const ALL: &[&Description] = &[
     &flatten::FLATTEN,
     &reshape::RESHAPE,
     &activation::ACTIVATION,
+    &rescaling::RESCALING,
+    &normalization::NORMALIZATION,
 ];
 
 /// The description of a layer name.
@@ -287,6 +293,37 @@ impl Cx<'_> {
     }
 }
 
+/// A number or one per feature, as Keras broadcasts an array argument over the last axis:
+/// the feature count and the `[f32; F]` array expression (`[v; IN]` for a model whose width
+/// comes from its data), or an error naming `param`.
+fn per_feature(
+    cx: &mut Cx<'_>,
+    param: &str,
+    values: &[f64],
+    shape: &[Dim],
+) -> Option<(TokenStream, TokenStream)> {
+    let as_f32: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    match (shape.last(), as_f32.as_slice()) {
+        (Some(&Dim::Lit(f)), [one]) => Some((quote!(#f), quote!([#one; #f]))),
+        (Some(&Dim::Lit(f)), many) if many.len() == f => Some((quote!(#f), quote!([#(#many),*]))),
+        (Some(Dim::Generic), [one]) => Some((quote!(IN), quote!([#one; IN]))),
+        (last, many) => {
+            let features = match last {
+                Some(Dim::Lit(f)) => format!("{f} features"),
+                _ => "a width known only from the data".to_string(),
+            };
+            let name = cx.name();
+            cx.error(format!(
+                "{name}'s {param} has {} values, but the last axis of its input {} has {features}; \
+                 give one number, or one per feature",
+                many.len(),
+                shape_text(shape)
+            ));
+            None
+        }
+    }
+}
+
 /// Output cells of one axis (see `nn_core::kernels::conv::Axis`): `None` when a 'valid' window
 /// does not fit.
 fn out_len(input: usize, window: usize, stride: usize, same: bool) -> Option<usize> {
@@ -314,6 +351,7 @@ mod tests {
         }
         assert_eq!(ALL.len(), nn_keras::layers::ALL.len());
         assert_eq!(computing_names(), ["Dense", "Conv2D"]);
+        assert!(known_names().contains(&"Normalization"));
         assert!(keras_only_names().contains(&"LSTM"));
         assert!(!keras_only_names().contains(&"Dense"));
     }

@@ -37,5 +37,6 @@ fn build(
         ty: quote!(#rt::layers::#runtime<#h, #w, #c, #ph, #pw, #sh, #sw, #same>),
         value: quote!(#rt::layers::#runtime),
         output_shape: vec![Dim::Lit(oh), Dim::Lit(ow), Dim::Lit(c)],
+        adapts: false,
     })
 }

@@ -79,5 +79,6 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
             .iter()
             .map(|d| Dim::Lit(d.unwrap_or(total / known)))
             .collect(),
+        adapts: false,
     })
 }
