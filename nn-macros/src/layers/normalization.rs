@@ -34,6 +34,14 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
             .push(at, format!("Normalization's variance must be ≥ 0, got {v}"));
         return None;
     }
+    if mean.is_some() != variance.is_some() {
+        // Keras: "both `mean` and `variance` must be set".
+        cx.error(
+            "Normalization takes `mean` and `variance` together (or neither, and the model's \
+             `adapt` computes them); give both",
+        );
+        return None;
+    }
     let shape = shape?;
     let width = flat_width(shape);
     let rt = cx.rt;
@@ -61,14 +69,8 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
             quote!(#rt::layers::Normalization::adapted()),
             true,
         ),
-        _ => {
-            // Keras: "both `mean` and `variance` must be set".
-            cx.error(
-                "Normalization takes `mean` and `variance` together (or neither, and the model's \
-                 `adapt` computes them); give both",
-            );
-            return None;
-        }
+        // Checked above: given together or not at all.
+        _ => return None,
     };
     Some(Built {
         ty: quote!(#rt::layers::Normalization<#width, #features, #invert, #adapts>),
