@@ -16,17 +16,19 @@ mod divergence;
 mod evaluate;
 mod fit;
 mod history;
+mod monitor;
 mod progress;
 mod step;
 
 pub use callbacks::{
-    Callback, EarlyStopping, LambdaCallback, Mode, ReduceLROnPlateau, TerminateOnNaN, TrainState,
+    Callback, EarlyStopping, LambdaCallback, ReduceLROnPlateau, TerminateOnNaN, TrainState,
 };
 pub use checkpoint::ModelCheckpoint;
 pub use chunks::TRAIN_CHUNK_ROWS;
 pub use evaluate::Scores;
 pub use fit::Fit;
 pub use history::{History, Logs};
+pub use monitor::Mode;
 pub use progress::{ProgressEvent, Verbose};
 
 use crate::error::{check_finite, Error, Result};
