@@ -105,8 +105,8 @@ pub mod prelude {
     pub use nn_core::train::{ProgressEvent, Verbose};
     pub use nn_core::{
         accuracy_score, Adagrad, Adam, AdamW, Callback, EarlyStopping, Error, Fit, History,
-        LambdaCallback, Loss, Metric, ModelCheckpoint, Network, RMSprop, ReduceLROnPlateau, Result,
-        Scores, TerminateOnNaN, SGD,
+        LambdaCallback, Loss, Metric, Model, ModelCheckpoint, Network, RMSprop, ReduceLROnPlateau,
+        Result, Scores, TerminateOnNaN, SGD,
     };
 }
 

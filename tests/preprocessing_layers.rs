@@ -263,6 +263,13 @@ fn weight_files_round_trip_the_integer_count() {
     let mut back = AdaptMlp::new(9);
     back.load_weights(&path).unwrap();
     assert_eq!(back.get_weights(), weights);
+    // A count that is no integer is refused, and nothing changes.
+    weights[2] = vec![0.5];
+    assert!(matches!(
+        back.set_weights(&weights),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert_eq!(back.get_weights()[2], [12.0]);
 }
 
 #[cfg(feature = "keras")]

@@ -1,7 +1,7 @@
-//! Batch inference over any `Network`: rows run in fixed chunks, each through a reused `Tape`,
-//! so a prediction on a million rows needs buffers for one chunk per thread only. Large batches
-//! spread their chunks over rayon's threads. The chunks are the same whatever the thread count,
-//! and rows never interact, so the outputs are too.
+//! Inference over any `Network`: the checked batch entry every prediction goes through, and the
+//! checks and per-thread buffer of the generated `predict_one`. The batch's chunk loop (fixed
+//! row chunks through reused `Tape`s, over rayon's threads for large batches) is `batch.rs`,
+//! which `Network::predict_flat` shares.
 //!
 //! Every inference path (`predict`, `predict_flat`, `predict_one`, `predict_classes`) keeps one
 //! rule: a NaN or infinity in the input is [`Error::NonFinite`] naming its row and column (the
@@ -12,25 +12,15 @@
 //! act(z) + z·0, NaN for a non-finite z (see `kernels::activations`), and NaN flows on through
 //! every later layer. No extra scan is needed. (A −∞ that a `linear` layer passes on can still
 //! be dropped by a max pooling after it, as in Keras.)
+//!
+//! [`Error::NonFinite`]: crate::Error::NonFinite
 
-use crate::error::{all_finite, check_finite, row_count, Error, Result};
-use crate::layers::Phase;
+pub use crate::batch::{INPUT, OUTPUT, PREDICT_CHUNK_ROWS};
+
+use crate::batch::Widths;
+use crate::error::{all_finite, check_finite, Result};
 use crate::network::{Network, Tape};
-use crate::par::prelude::*;
-
-/// Rows per forward pass: large enough to amortise the per-layer call overhead, small enough that
-/// a chunk's activations stay in L2 for the tutorial-sized networks.
-pub const PREDICT_CHUNK_ROWS: usize = 256;
-
-/// Below this many multiply-adds a prediction stays on the calling thread: spawning costs more
-/// than it saves.
-const PARALLEL_MIN_WORK: usize = 1 << 22;
-
-/// What the input and output checks call the values they name in an [`Error::NonFinite`].
-pub const INPUT: &str = "input";
-/// See [`INPUT`]: a non-finite output from finite input (the forward pass overflowed, or the
-/// weights themselves are not finite).
-pub const OUTPUT: &str = "output";
+use crate::pass::Phase;
 
 /// Writes the network's outputs for the rows of `x` into `out`: the checked entry every batch
 /// prediction goes through (`predict`, `predict_flat`, `predict_classes`).
@@ -46,51 +36,23 @@ pub const OUTPUT: &str = "output";
 ///
 /// On an error `out` holds nothing to use. The input is scanned once, before the forward pass
 /// (far cheaper than the pass itself); the outputs once after it.
+///
+/// [`Error::RaggedRows`]: crate::Error::RaggedRows
+/// [`Error::SizeMismatch`]: crate::Error::SizeMismatch
+/// [`Error::NonFinite`]: crate::Error::NonFinite
 pub fn predict_into<N: Network>(net: &N, x: &[f32], out: &mut [f32]) -> Result<()> {
-    let rows = row_count(INPUT, x, N::INPUT_WIDTH)?;
-    if out.len() != rows * N::OUTPUT_WIDTH {
-        return Err(Error::SizeMismatch {
-            what: "output values (one output row per input row)",
-            expected: rows * N::OUTPUT_WIDTH,
-            got: out.len(),
-        });
-    }
-    check_finite(INPUT, x, N::INPUT_WIDTH)?;
-    forward_rows(net, x, out)?;
-    check_finite(OUTPUT, out, N::OUTPUT_WIDTH)
-}
-
-/// The forward pass of `predict_into`, on rows its checks have passed: `x` whole rows and `out`
-/// one output row per input row. Each chunk's tape is made here for `N` and the chunk's rows,
-/// so the pass's own checks ([`Network::forward`]) always pass.
-fn forward_rows<N: Network>(net: &N, x: &[f32], out: &mut [f32]) -> Result<()> {
-    let rows = x.len() / N::INPUT_WIDTH;
-    debug_assert_eq!(out.len(), rows * N::OUTPUT_WIDTH);
-    if rows == 0 {
-        return Ok(());
-    }
-    let chunk_rows = rows.min(PREDICT_CHUNK_ROWS);
-    let run = |tape: &mut Tape, (xc, oc): (&[f32], &mut [f32])| {
-        let r = xc.len() / N::INPUT_WIDTH;
-        net.forward(xc, r, tape, Phase::Inference)?;
-        oc.copy_from_slice(tape.output(xc, r));
-        Ok(())
+    let widths = Widths {
+        input: N::INPUT_WIDTH,
+        output: N::OUTPUT_WIDTH,
+        macs_per_row: N::MACS_PER_ROW,
     };
-    let x_chunks = x.chunks(PREDICT_CHUNK_ROWS * N::INPUT_WIDTH);
-    let out_chunks = out.chunks_mut(PREDICT_CHUNK_ROWS * N::OUTPUT_WIDTH);
-    let parallel = rows > PREDICT_CHUNK_ROWS
-        && rows.saturating_mul(N::MACS_PER_ROW) >= PARALLEL_MIN_WORK
-        && crate::par::current_num_threads() > 1;
-    if parallel {
-        x.par_chunks(PREDICT_CHUNK_ROWS * N::INPUT_WIDTH)
-            .zip(out.par_chunks_mut(PREDICT_CHUNK_ROWS * N::OUTPUT_WIDTH))
-            .try_for_each_init(|| Tape::for_network::<N>(chunk_rows, false), run)
-    } else {
-        let mut tape = Tape::for_network::<N>(chunk_rows, false);
-        x_chunks
-            .zip(out_chunks)
-            .try_for_each(|pair| run(&mut tape, pair))
-    }
+    crate::batch::predict_into(
+        widths,
+        x,
+        out,
+        |rows| Tape::for_network::<N>(rows, false),
+        |x, rows, tape| net.forward(x, rows, tape, Phase::Inference),
+    )
 }
 
 /// `predict_one`'s checks, around the generated allocation-free chain: a non-finite value in the
@@ -100,6 +62,8 @@ fn forward_rows<N: Network>(net: &N, x: &[f32], out: &mut [f32]) -> Result<()> {
 ///
 /// The checks are one branch-free pass each, inlined into `predict_one` with the widths known;
 /// only a failed check searches again (out of line) for the value to name.
+///
+/// [`Error::NonFinite`]: crate::Error::NonFinite
 #[inline(always)]
 pub fn checked_one<const OUT: usize>(
     x: &[f32],

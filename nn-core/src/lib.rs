@@ -17,6 +17,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod adapt;
+mod batch;
 #[cfg(feature = "data")]
 pub mod data;
 pub mod error;
@@ -34,21 +35,25 @@ mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod metrics;
+mod model;
 mod names;
 pub mod network;
 pub mod optim;
 pub mod packed;
 mod par;
 pub mod params;
+mod pass;
 pub mod rows;
 pub mod spec;
 pub mod summary;
+mod tape;
 pub mod train;
 
 pub use error::{Error, Mismatch, Result};
 pub use kernels::activations;
 pub use loss::Loss;
 pub use metrics::{accuracy_score, Metric};
+pub use model::Model;
 pub use network::{Network, Tape};
 pub use optim::{Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD};
 pub use params::{AlignedBuf, InitRng};

@@ -10,8 +10,6 @@
 //! The trait follows Keras' own `Layer`: `compute_output_shape` is the `OUTPUT_WIDTH` const (the
 //! macro checks the multi-dimensional shape at compile time), `build` is [`Layer::init`], and
 //! `call(inputs, training=…)` is [`Layer::forward`] with a [`Phase`].
-//!
-//! [`Tape`]: crate::network::Tape
 
 mod activation;
 mod batch_norm;
@@ -33,89 +31,12 @@ pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, 
 pub use rescaling::Rescaling;
 pub use reshape::{Flatten, Reshape};
 
+pub use crate::pass::{Backward, Forward, Phase, TrainingPass, Weights};
+
 use crate::kernels::dense::Delta;
 use crate::params::InitRng;
 use crate::spec::{LayerSpec, WeightSpec};
-
-/// Keras' `training` argument: which pass a forward is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// `predict`, `evaluate`: Dropout passes values through, BatchNormalization uses its moving
-    /// statistics.
-    Inference,
-    /// `fit`, `train_on_batch`: Dropout drops, BatchNormalization uses the batch's statistics.
-    Training(TrainingPass),
-}
-
-/// What a training pass needs to draw reproducible dropout masks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TrainingPass {
-    /// The model's seed (the one `new` was given).
-    pub seed: u64,
-    /// The optimizer's step count: each step draws new masks.
-    pub step: u64,
-    /// Position of this pass's first row in the whole batch. A batch cut into row chunks runs
-    /// each chunk as its own pass; counting rows from the batch start keeps every row's mask the
-    /// same however the batch was cut, and so on any number of threads.
-    pub first_row: usize,
-}
-
-impl Phase {
-    /// The training pass, if this is one.
-    pub fn training(self) -> Option<TrainingPass> {
-        match self {
-            Phase::Training(pass) => Some(pass),
-            Phase::Inference => None,
-        }
-    }
-}
-
-/// A layer's slices of the model's buffers.
-#[derive(Clone, Copy, Debug)]
-pub struct Weights<'a> {
-    /// Trainable values, in Keras' `layer.trainable_weights` order.
-    pub params: &'a [f32],
-    /// Non-trainable values (moving statistics), in Keras' order.
-    pub state: &'a [f32],
-    /// The layer's [`Layer::PACKED`] values made by [`Layer::pack`] from `params` (empty for a
-    /// layer that packs nothing, and on paths that do not use them: backward, `predict_one`).
-    pub packed: &'a [f32],
-}
-
-/// The buffers of one layer's forward pass over `rows` rows.
-#[derive(Debug)]
-pub struct Forward<'a> {
-    /// `rows × INPUT_WIDTH`.
-    pub input: &'a [f32],
-    /// `rows × OUTPUT_WIDTH`, written.
-    pub output: &'a mut [f32],
-    /// `scratch_len(rows, training)` values the layer may keep for its backward pass.
-    pub scratch: &'a mut [f32],
-    /// Rows in this pass.
-    pub rows: usize,
-    /// Training or inference.
-    pub phase: Phase,
-}
-
-/// The buffers of one layer's backward pass, after a training forward pass on the same rows.
-#[derive(Debug)]
-pub struct Backward<'a> {
-    /// The forward pass's input.
-    pub input: &'a [f32],
-    /// The forward pass's output.
-    pub output: &'a [f32],
-    /// What the forward pass left in the scratch.
-    pub scratch: &'a mut [f32],
-    /// dL/d(output) (or dL/d(pre-activation), see `start`); the layer may overwrite it.
-    pub delta: &'a mut [f32],
-    /// Where dL/d(input) goes; `None` when nothing before this layer needs it.
-    pub input_delta: Option<&'a mut [f32]>,
-    /// Rows in this pass.
-    pub rows: usize,
-    /// Whether `delta` is with respect to the output or, for the last layer when the loss was
-    /// computed from logits, to the pre-activation.
-    pub start: Delta,
-}
+use crate::tape::{Tape, TapeLayer};
 
 /// One layer type of a Sequential model.
 ///
@@ -125,7 +46,7 @@ pub struct Backward<'a> {
 /// # Panics
 ///
 /// `forward`, `backward` and `forward_one` take their buffers as the generated code sizes them
-/// (a network's passes check the tape first: [`Tape::check_pass`](crate::network::Tape::check_pass)).
+/// (a network's passes check the tape first: [`Tape::check_pass`]).
 /// Called directly with `Weights`, `Forward` or `Backward` slices of other lengths, they panic
 /// in the kernels' length checks, which guard the unsafe SIMD code, rather than read out of
 /// bounds. Go through a model's `predict`, `fit` or `Network` passes for checked errors.
@@ -227,6 +148,23 @@ pub trait Layer: Copy + Send + Sync + 'static {
     }
 }
 
+/// `TapeLayer` is defined with the [`Tape`]; what a layer needs on it is read from the `Layer`
+/// trait here.
+impl TapeLayer {
+    /// What `layer` needs on a tape of `rows` rows.
+    pub fn of<L: Layer>(layer: &L, rows: usize, training: bool) -> Self {
+        TapeLayer {
+            width: L::OUTPUT_WIDTH,
+            reshape_only: L::RESHAPE_ONLY,
+            scratch: if L::RESHAPE_ONLY {
+                0
+            } else {
+                layer.scratch_len(rows, training)
+            },
+        }
+    }
+}
+
 /// Runs one layer of a forward chain over `tape` (generated code calls this per layer).
 /// Layers that only reshape are skipped: their output is their input's buffer.
 #[inline]
@@ -236,7 +174,7 @@ pub fn forward_layer<L: Layer>(
     weights: Weights<'_>,
     x: &[f32],
     rows: usize,
-    tape: &mut crate::network::Tape,
+    tape: &mut Tape,
     phase: Phase,
 ) {
     if !L::RESHAPE_ONLY {
@@ -255,7 +193,7 @@ pub fn backward_layer<L: Layer>(
     weights: Weights<'_>,
     x: &[f32],
     rows: usize,
-    tape: &mut crate::network::Tape,
+    tape: &mut Tape,
     grads: &mut [f32],
     start: Delta,
     input_grad: bool,
@@ -316,7 +254,7 @@ pub fn update_layer_state<L: Layer>(
     layer: &L,
     index: usize,
     state: &mut [f32],
-    tape: &crate::network::Tape,
+    tape: &Tape,
     rows: usize,
 ) {
     if L::STATE > 0 {

@@ -2,8 +2,8 @@
 //! bias correction folded into the step size: α = lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ).
 
 use super::{
-    check_non_negative, check_positive, check_unit, flush, state, Clipping, Optimizer,
-    OptimizerState, PARALLEL_CHUNK, PARALLEL_MIN_PARAMS,
+    check_non_negative, check_positive, check_unit, flush, state, Clipping, Common, Optimizer,
+    Parts, PartsMut, PARALLEL_CHUNK, PARALLEL_MIN_PARAMS,
 };
 use crate::error::Result;
 use crate::par::prelude::*;
@@ -30,10 +30,7 @@ pub struct Adam {
     /// `clipnorm`, `global_clipnorm` or `clipvalue` (one at most, as in Keras), applied to the
     /// gradients first.
     pub clipping: Clipping,
-    iterations: u64,
-    m: Vec<f32>,
-    v: Vec<f32>,
-    v_max: Vec<f32>,
+    common: Common,
 }
 
 impl Adam {
@@ -46,10 +43,7 @@ impl Adam {
             epsilon: 1e-7,
             amsgrad: false,
             clipping: Clipping::default(),
-            iterations: 0,
-            m: Vec::new(),
-            v: Vec::new(),
-            v_max: Vec::new(),
+            common: Common::new("adam", &["momentum", "velocity", "velocity_hat"]),
         }
     }
 
@@ -62,12 +56,13 @@ impl Adam {
 
     /// The update without clipping or weight decay.
     fn update(&mut self, params: &mut [f32], grads: &[f32]) {
-        let t = (self.iterations + 1) as f32;
+        let t = (self.common.iterations + 1) as f32;
         let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
         let alpha = self.learning_rate * (1.0 - b2.powf(t)).sqrt() / (1.0 - b1.powf(t));
         let n = params.len();
-        let m = state(&mut self.m, n, 0.0);
-        let v = state(&mut self.v, n, 0.0);
+        let [m, v, v_max] = &mut self.common.slots;
+        let m = state(m, n, 0.0);
+        let v = state(v, n, 0.0);
         let c = [alpha, b1, b2, eps];
         // Element-wise, so a large buffer splits across threads without changing any result;
         // a small one stays on this thread (a rayon call would cost a hop into the pool).
@@ -81,11 +76,11 @@ impl Adam {
                 .zip(m.par_chunks_mut(ch).zip(v.par_chunks_mut(ch)))
                 .for_each(|((w, g), (m, v))| adam_sweep(w, g, m, v, c)),
             (true, false) => {
-                let v_max = state(&mut self.v_max, n, 0.0);
+                let v_max = state(v_max, n, 0.0);
                 amsgrad_sweep(params, grads, m, v, v_max, c);
             }
             (true, true) => {
-                let v_max = state(&mut self.v_max, n, 0.0);
+                let v_max = state(v_max, n, 0.0);
                 params
                     .par_chunks_mut(ch)
                     .zip(grads.par_chunks(ch))
@@ -94,12 +89,25 @@ impl Adam {
                     .for_each(|(((w, g), m), (v, v_max))| amsgrad_sweep(w, g, m, v, v_max, c));
             }
         }
-        self.iterations += 1;
+        self.common.iterations += 1;
     }
 }
 
 impl Optimizer for Adam {
-    optimizer_common!("adam", [m => "momentum", v => "velocity", v_max => "velocity_hat"]);
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            learning_rate: self.learning_rate,
+            clipping: &self.clipping,
+            common: &self.common,
+        }
+    }
+    fn parts_mut(&mut self) -> PartsMut<'_> {
+        PartsMut {
+            learning_rate: &mut self.learning_rate,
+            clipping: &mut self.clipping,
+            common: &mut self.common,
+        }
+    }
     /// The learning rate and clipping, beta_1 and beta_2 in [0, 1), epsilon finite and > 0.
     fn validate(&self) -> Result<()> {
         check_non_negative("learning_rate", self.learning_rate)?;
@@ -142,46 +150,20 @@ impl AdamW {
 }
 
 impl Optimizer for AdamW {
+    fn parts(&self) -> Parts<'_> {
+        self.adam.parts()
+    }
+    fn parts_mut(&mut self) -> PartsMut<'_> {
+        self.adam.parts_mut()
+    }
+    /// `adamw` (the settings and state are the inner Adam's).
     fn name(&self) -> &'static str {
         "adamw"
-    }
-    fn learning_rate(&self) -> f32 {
-        self.adam.learning_rate
-    }
-    fn set_learning_rate(&mut self, learning_rate: f32) {
-        self.adam.learning_rate = learning_rate;
-    }
-    fn iterations(&self) -> u64 {
-        self.adam.iterations
-    }
-    fn slots(&self) -> Vec<(&'static str, &[f32])> {
-        self.adam.slots()
-    }
-    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<f32>)> {
-        self.adam.slots_mut()
-    }
-    fn set_iterations(&mut self, iterations: u64) {
-        self.adam.set_iterations(iterations);
-    }
-    fn clipping_mut(&mut self) -> &mut Clipping {
-        &mut self.adam.clipping
-    }
-    fn clipping(&self) -> &Clipping {
-        &self.adam.clipping
     }
     /// Adam's checks, and weight_decay finite and ≥ 0.
     fn validate(&self) -> Result<()> {
         self.adam.validate()?;
         check_non_negative("weight_decay", self.weight_decay)
-    }
-    fn save_state(&self, into: &mut OptimizerState) {
-        self.adam.save_state(into);
-    }
-    fn restore_state(&mut self, from: &OptimizerState) {
-        self.adam.restore_state(from);
-    }
-    fn state_is_finite(&self) -> bool {
-        self.adam.state_is_finite()
     }
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.adam.clipping.apply(grads, tensors);

@@ -4,65 +4,14 @@
 //! Gradient clipping (`clipnorm` per weight tensor, `global_clipnorm` or `clipvalue`: one kind
 //! at most, as Keras allows) is applied to the gradients before the update, as Keras does.
 
-/// The accessors of an optimizer with `learning_rate`, `iterations` and `clipping` fields, and
-/// its state buffers (`field => "Keras' name"`), which checkpoints save and load.
-macro_rules! optimizer_common {
-    ($name:literal, [$($field:ident => $slot:literal),*]) => {
-        fn slots(&self) -> Vec<(&'static str, &[f32])> {
-            vec![$(($slot, &self.$field[..])),*]
-        }
-        fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<f32>)> {
-            vec![$(($slot, &mut self.$field)),*]
-        }
-        fn set_iterations(&mut self, iterations: u64) {
-            self.iterations = iterations;
-        }
-        fn name(&self) -> &'static str {
-            $name
-        }
-        fn learning_rate(&self) -> f32 {
-            self.learning_rate
-        }
-        fn set_learning_rate(&mut self, learning_rate: f32) {
-            self.learning_rate = learning_rate;
-        }
-        fn iterations(&self) -> u64 {
-            self.iterations
-        }
-        fn clipping_mut(&mut self) -> &mut Clipping {
-            &mut self.clipping
-        }
-        fn clipping(&self) -> &Clipping {
-            &self.clipping
-        }
-        fn save_state(&self, into: &mut OptimizerState) {
-            into.iterations = self.iterations;
-            let mut _slot = 0;
-            $(
-                into.keep(_slot, &self.$field);
-                _slot += 1;
-            )*
-        }
-        fn restore_state(&mut self, from: &OptimizerState) {
-            self.iterations = from.iterations;
-            let mut _slot = 0;
-            $(
-                from.put_back(_slot, &mut self.$field);
-                _slot += 1;
-            )*
-        }
-        fn state_is_finite(&self) -> bool {
-            true $(&& $crate::error::all_finite(&self.$field))*
-        }
-    };
-}
-
 mod adam;
 mod clip;
+mod common;
 mod others;
 
 pub use adam::{Adam, AdamW};
 pub use clip::Clipping;
+pub use common::{Common, Parts, PartsMut};
 pub use others::{Adagrad, RMSprop, SGD};
 
 use crate::error::{Error, Result};
@@ -149,23 +98,42 @@ pub(crate) fn check_unit(what: &'static str, value: f32) -> Result<()> {
             Keras' name: `\"adam\".parse::<Adam>()?`"
 )]
 pub trait Optimizer: Send {
+    /// The settings and state every optimizer has (learning rate, clipping, [`Common`]),
+    /// borrowed from its fields: what the provided methods below read.
+    fn parts(&self) -> Parts<'_>;
+
+    /// The same, to change.
+    fn parts_mut(&mut self) -> PartsMut<'_>;
+
     /// Keras' name (`adam`, `sgd`, …).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.parts().common.name()
+    }
 
     /// The current learning rate.
-    fn learning_rate(&self) -> f32;
+    fn learning_rate(&self) -> f32 {
+        self.parts().learning_rate
+    }
 
     /// Sets the learning rate (ReduceLROnPlateau, schedules).
-    fn set_learning_rate(&mut self, learning_rate: f32);
+    fn set_learning_rate(&mut self, learning_rate: f32) {
+        *self.parts_mut().learning_rate = learning_rate;
+    }
 
     /// Updates applied so far (Keras' `optimizer.iterations`).
-    fn iterations(&self) -> u64;
+    fn iterations(&self) -> u64 {
+        self.parts().common.iterations()
+    }
 
     /// Gradient clipping settings.
-    fn clipping_mut(&mut self) -> &mut Clipping;
+    fn clipping_mut(&mut self) -> &mut Clipping {
+        self.parts_mut().clipping
+    }
 
     /// Gradient clipping settings, to read.
-    fn clipping(&self) -> &Clipping;
+    fn clipping(&self) -> &Clipping {
+        self.parts().clipping
+    }
 
     /// Checks every setting: the learning rate finite and ≥ 0, the clipping values finite and
     /// above 0, and the optimizer's own (betas and rho in [0, 1), epsilon > 0, …). Returns
@@ -183,23 +151,35 @@ pub trait Optimizer: Send {
     }
 
     /// Copies the iterations and state buffers into `into` (reusing its buffers).
-    fn save_state(&self, into: &mut OptimizerState);
+    fn save_state(&self, into: &mut OptimizerState) {
+        self.parts().common.save_state(into);
+    }
 
     /// Puts back what [`save_state`](Self::save_state) copied.
-    fn restore_state(&mut self, from: &OptimizerState);
+    fn restore_state(&mut self, from: &OptimizerState) {
+        self.parts_mut().common.restore_state(from);
+    }
 
     /// Whether every value of the state buffers is finite.
-    fn state_is_finite(&self) -> bool;
+    fn state_is_finite(&self) -> bool {
+        self.parts().common.state_is_finite()
+    }
 
     /// The optimizer's state buffers by name (`momentum`, `velocity`, …), each laid out like
     /// the trainable parameters once a step has run, empty before.
-    fn slots(&self) -> Vec<(&'static str, &[f32])>;
+    fn slots(&self) -> Vec<(&'static str, &[f32])> {
+        self.parts().common.slots()
+    }
 
     /// The state buffers, mutable (loading a checkpoint).
-    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<f32>)>;
+    fn slots_mut(&mut self) -> Vec<(&'static str, &mut Vec<f32>)> {
+        self.parts_mut().common.slots_mut()
+    }
 
     /// Sets the number of updates made so far (loading a checkpoint).
-    fn set_iterations(&mut self, iterations: u64);
+    fn set_iterations(&mut self, iterations: u64) {
+        self.parts_mut().common.set_iterations(iterations);
+    }
 
     /// One update of `params` from `grads`, both laid out like the network's parameters;
     /// `tensors` is the length of each weight tensor in order (per-tensor `clipnorm` needs them).

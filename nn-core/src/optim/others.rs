@@ -1,8 +1,8 @@
 //! SGD (with momentum and Nesterov), RMSprop and Adagrad, in Keras 3's forms.
 
 use super::{
-    check_non_negative, check_positive, check_unit, flush, state, Clipping, Optimizer,
-    OptimizerState,
+    check_non_negative, check_positive, check_unit, flush, state, Clipping, Common, Optimizer,
+    Parts, PartsMut,
 };
 use crate::error::{Error, Result};
 
@@ -19,8 +19,7 @@ pub struct SGD {
     /// `clipnorm`, `global_clipnorm` or `clipvalue` (one at most, as in Keras), applied to the
     /// gradients first.
     pub clipping: Clipping,
-    iterations: u64,
-    velocity: Vec<f32>,
+    common: Common,
 }
 
 impl SGD {
@@ -31,8 +30,7 @@ impl SGD {
             momentum: 0.0,
             nesterov: false,
             clipping: Clipping::default(),
-            iterations: 0,
-            velocity: Vec::new(),
+            common: Common::new("sgd", &["momentum"]),
         }
     }
     /// Sets the momentum μ.
@@ -50,7 +48,20 @@ impl SGD {
 }
 
 impl Optimizer for SGD {
-    optimizer_common!("sgd", [velocity => "momentum"]);
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            learning_rate: self.learning_rate,
+            clipping: &self.clipping,
+            common: &self.common,
+        }
+    }
+    fn parts_mut(&mut self) -> PartsMut<'_> {
+        PartsMut {
+            learning_rate: &mut self.learning_rate,
+            clipping: &mut self.clipping,
+            common: &mut self.common,
+        }
+    }
     /// The learning rate and clipping, momentum in [0, 1] (Keras' own check).
     fn validate(&self) -> Result<()> {
         check_non_negative("learning_rate", self.learning_rate)?;
@@ -69,10 +80,11 @@ impl Optimizer for SGD {
         if mu == 0.0 {
             sgd_sweep(params, grads, lr);
         } else {
-            let m = state(&mut self.velocity, params.len(), 0.0);
+            let [velocity, ..] = &mut self.common.slots;
+            let m = state(velocity, params.len(), 0.0);
             momentum_sweep(params, grads, m, [lr, mu], self.nesterov);
         }
-        self.iterations += 1;
+        self.common.iterations += 1;
     }
 }
 
@@ -94,10 +106,7 @@ pub struct RMSprop {
     /// `clipnorm`, `global_clipnorm` or `clipvalue` (one at most, as in Keras), applied to the
     /// gradients first.
     pub clipping: Clipping,
-    iterations: u64,
-    velocity: Vec<f32>,
-    average_gradient: Vec<f32>,
-    momentum_buffer: Vec<f32>,
+    common: Common,
 }
 
 impl RMSprop {
@@ -110,10 +119,7 @@ impl RMSprop {
             epsilon: 1e-7,
             centered: false,
             clipping: Clipping::default(),
-            iterations: 0,
-            velocity: Vec::new(),
-            average_gradient: Vec::new(),
-            momentum_buffer: Vec::new(),
+            common: Common::new("rmsprop", &["velocity", "average_gradient", "momentum"]),
         }
     }
     /// Sets the momentum.
@@ -131,7 +137,20 @@ impl RMSprop {
 }
 
 impl Optimizer for RMSprop {
-    optimizer_common!("rmsprop", [velocity => "velocity", average_gradient => "average_gradient", momentum_buffer => "momentum"]);
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            learning_rate: self.learning_rate,
+            clipping: &self.clipping,
+            common: &self.common,
+        }
+    }
+    fn parts_mut(&mut self) -> PartsMut<'_> {
+        PartsMut {
+            learning_rate: &mut self.learning_rate,
+            clipping: &mut self.clipping,
+            common: &mut self.common,
+        }
+    }
     /// The learning rate and clipping, rho and momentum in [0, 1), epsilon finite and > 0.
     fn validate(&self) -> Result<()> {
         check_non_negative("learning_rate", self.learning_rate)?;
@@ -144,19 +163,16 @@ impl Optimizer for RMSprop {
         self.clipping.apply(grads, tensors);
         let n = params.len();
         let (lr, rho, eps) = (self.learning_rate, self.rho, self.epsilon);
-        let v = state(&mut self.velocity, n, 0.0);
-        let mg = state(
-            &mut self.average_gradient,
-            if self.centered { n } else { 0 },
-            0.0,
-        );
+        let [velocity, average_gradient, momentum_buffer] = &mut self.common.slots;
+        let v = state(velocity, n, 0.0);
+        let mg = state(average_gradient, if self.centered { n } else { 0 }, 0.0);
         let mom = state(
-            &mut self.momentum_buffer,
+            momentum_buffer,
             if self.momentum > 0.0 { n } else { 0 },
             0.0,
         );
         rmsprop_sweep(params, grads, v, mg, mom, [lr, rho, eps, self.momentum]);
-        self.iterations += 1;
+        self.common.iterations += 1;
     }
 }
 
@@ -173,8 +189,7 @@ pub struct Adagrad {
     /// `clipnorm`, `global_clipnorm` or `clipvalue` (one at most, as in Keras), applied to the
     /// gradients first.
     pub clipping: Clipping,
-    iterations: u64,
-    accumulator: Vec<f32>,
+    common: Common,
 }
 
 impl Adagrad {
@@ -185,14 +200,26 @@ impl Adagrad {
             initial_accumulator_value: 0.1,
             epsilon: 1e-7,
             clipping: Clipping::default(),
-            iterations: 0,
-            accumulator: Vec::new(),
+            common: Common::new("adagrad", &["accumulator"]),
         }
     }
 }
 
 impl Optimizer for Adagrad {
-    optimizer_common!("adagrad", [accumulator => "accumulator"]);
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            learning_rate: self.learning_rate,
+            clipping: &self.clipping,
+            common: &self.common,
+        }
+    }
+    fn parts_mut(&mut self) -> PartsMut<'_> {
+        PartsMut {
+            learning_rate: &mut self.learning_rate,
+            clipping: &mut self.clipping,
+            common: &mut self.common,
+        }
+    }
     /// The learning rate and clipping, initial_accumulator_value finite and ≥ 0 (Keras: "must
     /// be non-negative"), epsilon finite and > 0.
     fn validate(&self) -> Result<()> {
@@ -204,13 +231,10 @@ impl Optimizer for Adagrad {
     fn step(&mut self, params: &mut [f32], grads: &mut [f32], tensors: &[usize]) {
         self.clipping.apply(grads, tensors);
         let (lr, eps) = (self.learning_rate, self.epsilon);
-        let a = state(
-            &mut self.accumulator,
-            params.len(),
-            self.initial_accumulator_value,
-        );
+        let [accumulator, ..] = &mut self.common.slots;
+        let a = state(accumulator, params.len(), self.initial_accumulator_value);
         adagrad_sweep(params, grads, a, [lr, eps]);
-        self.iterations += 1;
+        self.common.iterations += 1;
     }
 }
 

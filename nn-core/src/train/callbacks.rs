@@ -2,8 +2,8 @@
 //! ReduceLROnPlateau and TerminateOnNaN, and closures.
 
 use super::history::Logs;
+use super::monitor::{check_monitor, Mode, Monitor};
 use crate::error::{Error, Result};
-use crate::metrics::Metric;
 
 /// What a callback may read and change while `fit` runs.
 #[derive(Debug)]
@@ -61,74 +61,6 @@ pub trait Callback {
     fn on_train_end(&mut self, _state: &mut TrainState<'_>) -> Result<()> {
         Ok(())
     }
-}
-
-/// Whether a smaller or a larger monitored value is better.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Decided from the name: accuracy, precision, recall and AUC go up; everything else down.
-    Auto,
-    /// Lower is better (losses, errors).
-    Min,
-    /// Higher is better (accuracy, AUC).
-    Max,
-}
-
-impl Mode {
-    pub(crate) fn higher_is_better(self, monitor: &str) -> bool {
-        match self {
-            Mode::Auto => Metric::higher_is_better(monitor),
-            Mode::Min => false,
-            Mode::Max => true,
-        }
-    }
-}
-
-/// [`Error::UnknownMonitor`] unless `monitor` is one of `logged`, with the closest logged name
-/// as a suggestion when one is close.
-pub(crate) fn check_monitor(
-    callback: &'static str,
-    monitor: &str,
-    logged: &[String],
-) -> Result<()> {
-    if logged.iter().any(|name| name == monitor) {
-        return Ok(());
-    }
-    let suggestion = logged
-        .iter()
-        .map(|name| (edit_distance(monitor, name), name))
-        .filter(|(d, name)| *d <= 2.max(name.chars().count() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, name)| name.clone());
-    Err(Error::UnknownMonitor {
-        callback,
-        monitor: monitor.to_string(),
-        logged: logged.join(", "),
-        suggestion,
-    })
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = i;
-        let mut left = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let up = row.get(j + 1).copied().unwrap_or(usize::MAX - 1);
-            let value = (diagonal + usize::from(ca != cb)).min(up + 1).min(left + 1);
-            diagonal = up;
-            if let Some(slot) = row.get_mut(j + 1) {
-                *slot = value;
-            }
-            left = value;
-        }
-        if let Some(first) = row.first_mut() {
-            *first = i + 1;
-        }
-    }
-    row.last().copied().unwrap_or(0)
 }
 
 /// [`Error::InvalidArgument`] unless `value` is finite and ≥ 0.
@@ -227,11 +159,12 @@ impl EarlyStopping {
         self
     }
 
-    fn improves(&self, value: f64, reference: Option<f64>) -> bool {
-        match reference {
-            None => true,
-            Some(r) if self.mode.higher_is_better(&self.monitor) => value - self.min_delta > r,
-            Some(r) => value + self.min_delta < r,
+    /// The watched value's settings, for the shared rules.
+    fn watch(&self) -> Monitor<'_> {
+        Monitor {
+            monitor: &self.monitor,
+            mode: self.mode,
+            min_delta: self.min_delta,
         }
     }
 }
@@ -266,17 +199,7 @@ impl Callback for EarlyStopping {
         logs: &mut Logs,
         state: &mut TrainState<'_>,
     ) -> Result<()> {
-        let Some(&current) = logs.get(&self.monitor) else {
-            return Err(Error::InvalidArgument {
-                what: "EarlyStopping monitor",
-                expected: "one of the logged names",
-                got: format!(
-                    "{:?} (logged: {})",
-                    self.monitor,
-                    logs.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            });
-        };
+        let current = self.watch().current("EarlyStopping monitor", logs)?;
         if epoch < self.start_from_epoch {
             return Ok(());
         }
@@ -284,13 +207,13 @@ impl Callback for EarlyStopping {
             self.best_weights = Some((state.params.to_vec(), state.state.to_vec()));
         }
         self.wait += 1;
-        if self.improves(current, self.best) {
+        if self.watch().is_improvement(current, self.best) {
             self.best = Some(current);
             self.best_epoch = Some(epoch);
             if self.restore_best_weights {
                 self.best_weights = Some((state.params.to_vec(), state.state.to_vec()));
             }
-            if self.baseline.is_none() || self.improves(current, self.baseline) {
+            if self.baseline.is_none() || self.watch().is_improvement(current, self.baseline) {
                 self.wait = 0;
                 return Ok(());
             }
@@ -424,6 +347,9 @@ impl Callback for ReduceLROnPlateau {
             });
         };
         let higher = self.mode.higher_is_better(&self.monitor);
+        // Keras' ReduceLROnPlateau compares with a threshold moved from the best value
+        // (`current < best − min_delta`), not `MonitorCallback`'s moved current value: the two
+        // round differently, so this one keeps its own form.
         let improved = match self.best {
             None => true,
             Some(b) if higher => current > b + self.min_delta,

@@ -2,8 +2,9 @@
 //! monitored value improved, through `save_weights` (so `.safetensors` or, with the `keras`
 //! feature, `.weights.h5`, written atomically).
 
-use super::callbacks::{Callback, Mode, TrainState};
+use super::callbacks::{Callback, TrainState};
 use super::history::Logs;
+use super::monitor::{check_monitor, Mode, Monitor};
 use crate::error::{Error, Result};
 use std::path::PathBuf;
 
@@ -84,7 +85,7 @@ impl Callback for ModelCheckpoint {
         }
         format_path(&self.filepath, 1, &logs)?;
         if self.save_best_only {
-            super::callbacks::check_monitor("ModelCheckpoint", &self.monitor, logged)?;
+            check_monitor("ModelCheckpoint", &self.monitor, logged)?;
         }
         Ok(())
     }
@@ -102,22 +103,17 @@ impl Callback for ModelCheckpoint {
         state: &mut TrainState<'_>,
     ) -> Result<()> {
         if self.save_best_only {
-            let Some(&current) = logs.get(&self.monitor) else {
-                return Err(Error::InvalidArgument {
-                    what: "ModelCheckpoint monitor",
-                    expected: "one of the logged names",
-                    got: format!(
-                        "{:?} (logged: {})",
-                        self.monitor,
-                        logs.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                });
+            // Keras' `MonitorCallback` with no min_delta; the first value must be finite (Keras
+            // starts from ±inf, which neither NaN nor an infinity beats).
+            let watch = Monitor {
+                monitor: &self.monitor,
+                mode: self.mode,
+                min_delta: 0.0,
             };
-            let higher = self.mode.higher_is_better(&self.monitor);
+            let current = watch.current("ModelCheckpoint monitor", logs)?;
             let improved = match self.best {
                 None => current.is_finite(),
-                Some(best) if higher => current > best,
-                Some(best) => current < best,
+                best => watch.is_improvement(current, best),
             };
             if !improved {
                 return Ok(());

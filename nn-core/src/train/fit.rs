@@ -466,7 +466,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
             if with_optimizer {
                 self.save_weights(&path)?;
             } else {
-                self.model.save_weights(&path)?;
+                crate::io::save(&self.model, None, &path)?;
             }
         }
         Ok(())
