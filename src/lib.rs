@@ -94,8 +94,8 @@ pub mod keras {
     pub use nn_core::io::keras::*;
 }
 
-/// What a program using seqnet needs in scope: the macro, the `Network` trait, losses,
-/// metrics, optimizers, `fit` options and callbacks, and the data helpers.
+/// What a program using seqnet needs in scope: the macro, the `Network` and `Model` traits,
+/// losses, metrics, optimizers, `fit` options and callbacks, and the data helpers.
 pub mod prelude {
     pub use crate::sequential;
     #[cfg(feature = "data")]
