@@ -37,35 +37,33 @@ fn names() -> &'static [&'static str] {
     })
 }
 
-/// Argument names the layers take, and others.
-const KEYS: &[&str] = &[
-    "units",
-    "activation",
+/// Argument names beside every parameter nn-keras lists for seqnet's layers: Input's, names
+/// Keras has that seqnet does not take, unicode, raw identifiers.
+const OTHER_KEYS: &[&str] = &[
     "shape",
     "input_shape",
     "input_dim",
-    "rate",
-    "filters",
-    "kernel_size",
-    "strides",
-    "padding",
-    "pool_size",
     "name",
-    "use_bias",
-    "momentum",
-    "epsilon",
-    "target_shape",
-    "data_format",
-    "dilation_rate",
-    "groups",
-    "axis",
-    "seed",
-    "center",
-    "scale",
     "batch_size",
+    "kernel_initializer",
     "größe",
     "r#type",
 ];
+
+/// Every argument name the layers take, and the others above.
+fn keys() -> &'static [&'static str] {
+    static ALL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut keys: Vec<&'static str> = nn_keras::layers::ALL
+            .iter()
+            .flat_map(|l| l.params.iter().map(|p| p.name))
+            .chain(OTHER_KEYS.iter().copied())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    })
+}
 
 /// Values that are not numbers: activations, paddings, Python's words.
 const WORDS: &[&str] = &[
@@ -110,8 +108,8 @@ fn value() -> impl Strategy<Value = String> {
 fn arg() -> impl Strategy<Value = String> {
     prop_oneof![
         value(),
-        (pick(KEYS), value()).prop_map(|(k, v)| format!("{k} = {v}")),
-        (pick(KEYS), value()).prop_map(|(k, v)| format!("{k}: {v}")),
+        (pick(keys()), value()).prop_map(|(k, v)| format!("{k} = {v}")),
+        (pick(keys()), value()).prop_map(|(k, v)| format!("{k}: {v}")),
     ]
 }
 
