@@ -36,7 +36,8 @@
 //! | `predict`, `predict_one`, `predict_flat`, `predict_classes` | `NonFinite` (input, or an output that overflowed), `RaggedRows` (flat slices) |
 //! | `evaluate` | the settings' errors below, `SizeMismatch`, `NonFinite` (input, or an output that overflowed, as `predict`), `LabelOutOfRange`, `InvalidLabel`, `NotEnoughData` |
 //! | `fit`, `train_on_batch`, `loss_and_gradients` | `InvalidArgument` (optimizer, loss, `Fit` options, callback settings, more than one kind of gradient clipping), `IncompatibleMetric`, `UnknownMonitor`, the data errors of `evaluate`, `Diverged` (weights left at the last finite state), `NonFinite` (a validation output that overflowed; `history()` keeps the finished epochs), `Io` (a checkpoint that cannot be written) |
-//! | `set_weights`, `set_params` | `SizeMismatch`, `NonFinite` |
+//! | `set_weights`, `set_params` | `SizeMismatch`, `NonFinite`, `InvalidArgument` (a non-integer value for an integer weight, Normalization's `count`) |
+//! | `adapt` (a model with a Normalization to adapt) | `InvalidArgument` (no rows), `NonFinite` (input, or what reaches a layer); nothing changes on an error |
 //! | `save_weights`, `load_weights`, `load_weights_bytes` | `Io`, `BadWeightsFile`, `WeightsMismatch` (nothing is set unless all of it fits) |
 //! | `load_csv`, `train_test_split`, `StandardScaler`, `one_hot` | `Io`, `Parse`, `SizeMismatch`, `InvalidArgument`, `NotEnoughData`, `NonFinite`, `LabelOutOfRange` |
 

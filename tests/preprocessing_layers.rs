@@ -8,7 +8,7 @@ mod common;
 
 use common::{assert_close, flat, rows, rows_of, weight_tensors};
 use seqnet::prelude::*;
-use seqnet::Row;
+use seqnet::{Mismatch, Row};
 use serde_json::Value;
 
 fn golden() -> Value {
@@ -323,4 +323,88 @@ fn keras_files_with_both_layers_load_and_print_as_source() {
     let mut back = AdaptMlp::new(1);
     back.load_weights(&path).unwrap();
     assert_eq!(back.get_weights(), model.get_weights());
+}
+
+sequential! {
+    struct Pixels {
+        Input(shape = (2, 2, 1)),
+        Rescaling(1.0 / 255),
+        Flatten,
+        Dense(1),
+    }
+}
+
+#[test]
+fn rescaling_takes_keras_usual_arithmetic() {
+    // Keras' `Rescaling(1.0 / 255)`: the macro folds the literal arithmetic.
+    let mut model = Pixels::new(0);
+    model
+        .set_weights(&[vec![1.0, 2.0, 3.0, 4.0], vec![0.0]])
+        .unwrap();
+    let y = model
+        .predict_one(&[[[255.0], [51.0]], [[0.0], [102.0]]])
+        .unwrap();
+    let scale = 1.0f32 / 255.0;
+    let want = 255.0 * scale + 2.0 * (51.0 * scale) + 4.0 * (102.0 * scale);
+    assert!((y[0] - want).abs() < 1e-6, "{} vs {want}", y[0]);
+}
+
+#[test]
+fn a_float_count_in_a_file_is_a_dtype_mismatch() {
+    // A safetensors file whose count is float32 where Keras and seqnet store int32.
+    let model = AdaptMlp::new(0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    model.save_weights(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut tensors: Vec<(String, safetensors::tensor::TensorView<'_>)> = Vec::new();
+    let zero = 0.0f32.to_le_bytes();
+    for (name, view) in file.tensors() {
+        let view = if name == "normalization/count" {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![], &zero).unwrap()
+        } else {
+            view
+        };
+        tensors.push((name, view));
+    }
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let forged = safetensors::serialize(tensors, header.metadata().clone()).unwrap();
+    let mut target = AdaptMlp::new(3);
+    let before = target.get_weights();
+    match target.load_weights_bytes(&forged) {
+        Err(Error::WeightsMismatch {
+            tensor,
+            mismatch: Mismatch::Dtype { got },
+            ..
+        }) => assert_eq!(
+            (tensor.as_str(), got.as_str()),
+            ("normalization/count", "float32")
+        ),
+        other => panic!("expected a dtype mismatch, got {other:?}"),
+    }
+    assert_eq!(target.get_weights(), before);
+}
+
+#[test]
+fn a_failed_adapt_changes_nothing() {
+    sequential! {
+        struct Two {
+            Input(shape = (2,)),
+            Normalization,
+            Dense(2, activation = relu),
+            Normalization,
+            Dense(1),
+        }
+    }
+    let mut model = Two::new(0);
+    // Huge weights make the rows reaching the second Normalization overflow: the first one,
+    // already adapted in the same call, gets its old statistics back.
+    let mut w = model.get_weights();
+    w[3] = vec![-3e38, -3e38, 3e38, 3e38];
+    model.set_weights(&w).unwrap();
+    let before = model.get_weights();
+    let err = model.adapt(&[[1e3f32, 2e3], [3e3, -4e3]]).unwrap_err();
+    assert!(matches!(err, Error::NonFinite { .. }), "{err:?}");
+    assert_eq!(model.get_weights(), before);
 }

@@ -27,10 +27,42 @@ def module_path(src, path):
 
 
 def strip_comments(text):
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r"//[^\n]*", "", text)
-    # String literals may hold `crate::` (error messages, generated code); drop them.
-    return re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
+    """The code without comments and with every string and char literal emptied (they may hold
+    `crate::` or `//`), scanned left to right so that each kind of token hides the others."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c, nxt = text[i], text[i + 1 : i + 2]
+        if c == "/" and nxt == "/":
+            while i < n and text[i] != "\n":
+                i += 1
+        elif c == "/" and nxt == "*":
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+            out.append(" ")
+        elif c == "r" and re.match(r'r#*"', text[i:]) and not re.match(r"\w", text[i - 1 : i] or " "):
+            hashes = re.match(r"r(#*)\"", text[i:]).group(1)
+            end = text.find('"' + hashes, i + 2 + len(hashes))
+            i = n if end < 0 else end + 1 + len(hashes)
+            out.append('""')
+        elif c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            i += 1
+            out.append('""')
+        elif c == "'" and re.match(r"'(\\.|[^\\'])'", text[i:]):
+            i += len(re.match(r"'(\\.[^']*|[^\\'])'", text[i:]).group(0))
+            out.append("' '")
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
 
 
 def use_tree(tree):
@@ -92,7 +124,7 @@ def check(src):
     # Re-exports: (parent, name) -> child, from `pub use child::…name` in the parent's file.
     reexports = {}
     for module, text in files.items():
-        for m in re.finditer(r"\bpub\s+use\s+([^;]+);", text):
+        for m in re.finditer(r"\bpub(?:\([^)]*\))?\s+use\s+([^;]+);", text):
             for p in use_tree(m.group(1)):
                 parts = p.split("::")
                 if parts[0] in ("crate", "super", "self"):

@@ -31,6 +31,15 @@ pub struct DefaultNames {
 }
 
 impl DefaultNames {
+    /// The default name the next unnamed layer of `class` gets, without taking it.
+    pub fn peek(&self, class: &str) -> String {
+        let key = snake_case(class);
+        match self.counts.get(&key).copied().unwrap_or(0) {
+            0 => key,
+            k => format!("{key}_{k}"),
+        }
+    }
+
     /// The next default name for a layer of `class` (`"Dense"` → `dense`, then `dense_1`).
     pub fn next(&mut self, class: &str) -> String {
         let key = snake_case(class);
@@ -72,5 +81,8 @@ mod tests {
             .map(|c| names.next(c))
             .collect();
         assert_eq!(got, ["dense", "conv2d", "dense_1", "dense_2", "conv2d_1"]);
+        assert_eq!(names.peek("Dense"), "dense_3");
+        assert_eq!(names.peek("Dense"), "dense_3");
+        assert_eq!(names.peek("Flatten"), "flatten");
     }
 }

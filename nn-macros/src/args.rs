@@ -10,7 +10,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use std::collections::HashMap;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Lit, UnOp};
+use syn::{BinOp, Expr, ExprLit, Lit, UnOp};
 
 /// Errors collected while checking; reported together.
 #[derive(Default)]
@@ -157,8 +157,25 @@ pub fn float_value(expr: &Expr) -> Option<f64> {
         }) => i.base10_parse().ok(),
         Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => float_value(&u.expr).map(|v| -v),
         Expr::Paren(p) => float_value(&p.expr),
+        // Arithmetic of literals, as Keras' usual `Rescaling(1.0 / 255)` writes a scale.
+        Expr::Binary(b) => {
+            let (l, r) = (float_value(&b.left)?, float_value(&b.right)?);
+            match b.op {
+                BinOp::Add(_) => Some(l + r),
+                BinOp::Sub(_) => Some(l - r),
+                BinOp::Mul(_) => Some(l * r),
+                BinOp::Div(_) => Some(l / r),
+                _ => None,
+            }
+        }
         _ => None,
     }
+}
+
+/// A number the runtime can hold as an `f32`: finite, and not beyond `f32::MAX` (which would
+/// become an infinity in the generated code).
+pub fn fits_f32(v: f64) -> bool {
+    v.is_finite() && (v as f32).is_finite()
 }
 
 /// A number in `range` (as the message states it), or an error naming `what`.
@@ -170,7 +187,7 @@ pub fn number_in(
     expected: &str,
 ) -> Option<f64> {
     match float_value(expr) {
-        Some(v) if v.is_finite() && range(v) => Some(v),
+        Some(v) if fits_f32(v) && range(v) => Some(v),
         Some(v) => {
             errors.push(expr.span(), format!("{what} must be {expected}, got {v}"));
             None
@@ -290,8 +307,22 @@ fn value_is(expr: &Expr, value: &Value) -> bool {
             matches!(expr, Expr::Lit(ExprLit { lit: Lit::Bool(v), .. }) if v.value == *b)
         }
         Value::Str(s) => word(expr).as_deref() == Some(*s),
-        Value::Ints([a, b]) => pair(expr) == Some((i128::from(*a), i128::from(*b))),
-        Value::Ints(_) => false,
+        Value::Ints(list) => {
+            let elems: Vec<&Expr> = match expr {
+                Expr::Tuple(t) => t.elems.iter().collect(),
+                Expr::Array(a) => a.elems.iter().collect(),
+                // An integer `n` is the pair `(n, n)`, as Keras reads `dilation_rate = 1`.
+                e => {
+                    return list.len() == 2
+                        && list.iter().all(|v| int_value(e) == Some(i128::from(*v)))
+                }
+            };
+            elems.len() == list.len()
+                && elems
+                    .iter()
+                    .zip(*list)
+                    .all(|(e, v)| int_value(e) == Some(i128::from(*v)))
+        }
         Value::Null => is_none(expr),
     }
 }
@@ -371,7 +402,7 @@ pub fn numbers(errors: &mut Errors, expr: &Expr, what: &str) -> Option<Vec<f64>>
     };
     let values: Option<Vec<f64>> = elems
         .iter()
-        .map(|e| float_value(e).filter(|v| v.is_finite()))
+        .map(|e| float_value(e).filter(|v| fits_f32(*v)))
         .collect();
     match values {
         Some(v) if !v.is_empty() => Some(v),
@@ -547,7 +578,7 @@ fn activation_param_value(
         Value::Float(default) => {
             let v = match given {
                 None => default,
-                Some(g) => match float_value(g).filter(|v| v.is_finite() && *v >= 0.0) {
+                Some(g) => match float_value(g).filter(|v| fits_f32(*v) && *v >= 0.0) {
                     Some(v) => v,
                     None => {
                         errors.push(

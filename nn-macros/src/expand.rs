@@ -489,12 +489,20 @@ fn adapt_method(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> TokenStre
         /// # Errors
         ///
         /// `Error::InvalidArgument` for no rows; `Error::NonFinite` for a NaN or infinity in
-        /// `x` (`what` = `"adapt input"`) or in what reaches a layer. A layer that fails keeps
-        /// its statistics; the ones adapted before it keep their new ones.
+        /// `x` (`what` = `"adapt input"`) or in what reaches a layer. Nothing changes then:
+        /// layers adapted before the failure get their old statistics back.
         pub fn adapt<R: #rt::network::InputOf<Self>>(&mut self, x: &[R]) -> #rt::Result<()> {
             let x = #rt::Row::flat(x);
-            #(#steps)*
-            ::core::result::Result::Ok(())
+            let before = self.state.as_slice().to_vec();
+            let mut run = || -> #rt::Result<()> {
+                #(#steps)*
+                ::core::result::Result::Ok(())
+            };
+            let result = run();
+            if result.is_err() {
+                self.state.as_mut_slice().copy_from_slice(&before);
+            }
+            result
         }
     }
 }

@@ -4,7 +4,7 @@
 //! words. All errors are collected, not just the first; after a layer that could not be built,
 //! the shapes that follow are unknown, so no later layer gets shape advice built on a guess.
 
-use crate::args::{bind, check_only_values, positive_int, string_value, tuple_elements, Errors};
+use crate::args::{bind, positive_int, string_value, tuple_elements, Errors};
 use crate::dims::{shape_text, too_large, Dim};
 use crate::layers::{self, Cx};
 use crate::parse::ModelDecl;
@@ -113,7 +113,6 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
         let positional: Vec<&'static str> = class.positional().collect();
         let keywords: Vec<&'static str> = class.keywords().chain(["name", "input_shape"]).collect();
         let args = bind(&mut errors, layer, &positional, &keywords);
-        check_only_values(&mut errors, layer, class, &args);
 
         if let Some(given) = args.get("input_shape") {
             if index > 0 {
@@ -223,7 +222,18 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
 
 fn unknown_layer(errors: &mut Errors, kind: &syn::Ident, name: &str) {
     let known = layers::known_names();
-    if layers::keras_only_names().contains(&name) {
+    if let Some(activation) = ACTIVATION_LAYERS
+        .iter()
+        .find_map(|(class, activation)| (*class == name).then_some(*activation))
+    {
+        errors.push(
+            kind.span(),
+            format!(
+                "`{name}` is a Keras layer that seqnet builds as `Activation({activation})` \
+                 (or `activation = {activation}` on the layer before)"
+            ),
+        );
+    } else if layers::keras_only_names().contains(&name) {
         errors.push(
             kind.span(),
             format!(
@@ -242,6 +252,15 @@ fn unknown_layer(errors: &mut Errors, kind: &syn::Ident, name: &str) {
         );
     }
 }
+
+/// Keras' activation layers whose default form is an activation seqnet has.
+const ACTIVATION_LAYERS: &[(&str, &str)] = &[
+    ("ReLU", "relu"),
+    // The layer's default slope is 0.3, the activation's 0.2.
+    ("LeakyReLU", "leaky_relu(0.3)"),
+    ("Softmax", "softmax"),
+    ("ELU", "elu"),
+];
 
 /// A shape: `(10,)`, `(28, 28, 1)` or `[10]`, every dimension a positive integer.
 pub fn shape_value(errors: &mut Errors, expr: &Expr) -> Option<Vec<Dim>> {

@@ -380,8 +380,12 @@ pub fn source_from_config(
         } else {
             let mut args =
                 layer_args(class, c).map_err(|e| format!("layer `{name}` ({class}): {e}"))?;
-            // The macro's default name for this class, counted as Keras counts.
-            if name != default_names.next(class) {
+            // The macro names an unnamed layer by counting the unnamed layers of its class
+            // before it (as Keras does): a layer whose name is that one needs no `name`; a
+            // named layer does not advance the count.
+            if name == default_names.peek(class) {
+                default_names.next(class);
+            } else {
                 args.push(format!("name = {name:?}"));
             }
             match args.is_empty() {

@@ -175,6 +175,15 @@ pub(crate) fn check(
         if let Some((index, &value)) = t.values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(mismatch(name, Mismatch::NonFinite { index, value }));
         }
+        // An integer seqnet keeps as an f32 must be one an f32 holds exactly.
+        if let Some(&value) = t.values.iter().find(|&&v| !place.weight.dtype.holds(v)) {
+            return Err(Error::BadWeightsFile {
+                source_name: source.to_string(),
+                message: format!(
+                    "integer tensor `{name}` holds {value}, beyond the ±2^24 seqnet keeps exactly"
+                ),
+            });
+        }
         let buffer = if place.trainable {
             &mut checked.params
         } else {
@@ -441,7 +450,7 @@ pub(crate) fn model_tensors<'a, N: Network>(
         .collect()
 }
 
-/// `Network::save_weights`, with the optimizer's state when given.
+/// `Model::save_weights`, with the optimizer's state when given.
 pub(crate) fn save<N: Network>(
     model: &N,
     optimizer: Option<&dyn Optimizer>,
@@ -472,7 +481,7 @@ pub(crate) fn save<N: Network>(
     }
 }
 
-/// `Network::load_weights_bytes` / `load_weights`: decode, check, then set.
+/// `Model::load_weights_bytes` / `load_weights`: decode, check, then set.
 pub(crate) fn load<N: Network>(model: &mut N, bytes: &[u8], source: &str) -> Result<()> {
     let spec = N::spec();
     let contents = decode(bytes, &spec, source)?;

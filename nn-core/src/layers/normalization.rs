@@ -47,8 +47,8 @@ impl<const WIDTH: usize, const F: usize, const INVERT: bool> Normalization<WIDTH
     }
 }
 
-/// Where `adapt`'s accumulator keeps its running statistics (f64): the rows seen, then per
-/// feature the mean and the sum of squared deviations (Chan's parallel form).
+/// Where `adapt`'s accumulator keeps its running statistics (f64): the values seen per
+/// feature, then per feature the mean and the sum of squared deviations (Chan's parallel form).
 const SEEN: usize = 0;
 
 impl<const WIDTH: usize, const F: usize, const INVERT: bool, const ADAPTS: bool>
@@ -130,15 +130,20 @@ impl<const WIDTH: usize, const F: usize, const INVERT: bool, const ADAPTS: bool>
     }
 
     fn adapt_rows(&self, acc: &mut [f64], input: &[f32], rows: usize) {
-        if !ADAPTS || rows == 0 {
+        // Values per feature in this chunk: every row, and every position of an image.
+        let per_feature = input.len() / F.max(1);
+        if !ADAPTS || rows == 0 || per_feature == 0 {
             return;
         }
-        let (seen, stats) = acc.split_at_mut(1);
+        let Some((seen, stats)) = acc.split_first_mut() else {
+            return;
+        };
         let (mean, m2) = stats.split_at_mut(F.min(stats.len()));
         // This chunk's own mean and squared deviations per feature, then Chan's merge with
-        // what came before: exact in f64 for any chunking, so any batch size gives the same.
-        let n = (input.len() / F) as f64;
-        let before = seen.get(SEEN).copied().unwrap_or(0.0);
+        // what came before: in f64, so how the rows were cut changes only the last bits of an
+        // f64, far below the f32 the statistics are stored in.
+        let n = per_feature as f64;
+        let before = *seen;
         for f in 0..F {
             let column = input.iter().skip(f).step_by(F).map(|&v| f64::from(v));
             let chunk_mean = column.clone().sum::<f64>() / n;
@@ -150,9 +155,7 @@ impl<const WIDTH: usize, const F: usize, const INVERT: bool, const ADAPTS: bool>
                 *q += chunk_m2 + delta * delta * before * n / total;
             }
         }
-        if let Some(s) = seen.get_mut(SEEN) {
-            *s = before + n;
-        }
+        *seen = before + n;
     }
 
     fn adapt_finish(&self, acc: &[f64], state: &mut [f32]) {

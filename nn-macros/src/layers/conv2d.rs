@@ -24,6 +24,7 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
     let same = cx.padding(args);
     let activation = cx.activation(args);
     let use_bias = cx.flag(args, "use_bias");
+    cx.only_values(args);
     let [h, w, c] = cx.image(shape?)?;
     let (filters, kernel, strides, same) = (filters?, kernel?, strides?, same?);
     let (oh, ow) = cx.window_output("kernel", (h, w), kernel, strides, same)?;

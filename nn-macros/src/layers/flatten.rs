@@ -12,7 +12,8 @@ pub const FLATTEN: Description = Description {
     build,
 };
 
-fn build(cx: &mut Cx<'_>, _args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Built> {
+fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Built> {
+    cx.only_values(args);
     let width = flat_width(shape?);
     let rt = cx.rt;
     Some(Built {

@@ -25,6 +25,7 @@ fn build(
     shape: Option<&[Dim]>,
     runtime: proc_macro2::TokenStream,
 ) -> Option<Built> {
+    cx.only_values(args);
     let keepdims = cx.flag(args, "keepdims");
     let [h, w, c] = cx.image(shape?)?;
     let positions = h * w;

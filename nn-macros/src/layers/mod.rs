@@ -129,6 +129,14 @@ impl Cx<'_> {
         }
     }
 
+    /// The settings seqnet builds one value of (nn-keras' `Param::only`: `data_format`,
+    /// `dilation_rate`, `groups`, Normalization's `axis`), each checked where the builder calls
+    /// this, so that its errors come in the order the layer's arguments are read and a wrong
+    /// value stops the layer like any other bad argument.
+    pub fn only_values(&mut self, args: &Bound<'_>) {
+        crate::args::check_only_values(self.errors, self.layer, self.class, args);
+    }
+
     /// A parameter without a default: its value, or an error with an example.
     pub fn required<'b>(
         &mut self,
@@ -307,17 +315,23 @@ fn per_feature(
         (Some(&Dim::Lit(f)), [one]) => Some((quote!(#f), quote!([#one; #f]))),
         (Some(&Dim::Lit(f)), many) if many.len() == f => Some((quote!(#f), quote!([#(#many),*]))),
         (Some(Dim::Generic), [one]) => Some((quote!(IN), quote!([#one; IN]))),
-        (last, many) => {
-            let features = match last {
-                Some(Dim::Lit(f)) => format!("{f} features"),
-                _ => "a width known only from the data".to_string(),
-            };
+        (Some(Dim::Lit(f)), many) => {
             let name = cx.name();
             cx.error(format!(
-                "{name}'s {param} has {} values, but the last axis of its input {} has {features}; \
-                 give one number, or one per feature",
+                "{name}'s {param} has {} values, but the last axis of its input {} has {f} \
+                 features; give one number, or one per feature",
                 many.len(),
                 shape_text(shape)
+            ));
+            None
+        }
+        (_, many) => {
+            let name = cx.name();
+            cx.error(format!(
+                "{name}'s {param} has {} values, one per feature, but the model's width comes \
+                 from its data; give the model an input shape with `Input(shape = (…))`, or \
+                 give one number",
+                many.len()
             ));
             None
         }

@@ -16,6 +16,7 @@ pub const NORMALIZATION: Description = Description {
 };
 
 fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Built> {
+    cx.only_values(args);
     let given = |cx: &mut Cx<'_>, param: &str| match args.get(param) {
         Some(v) if !crate::args::is_none(v) => {
             numbers(cx.errors, v, &format!("Normalization's {param}")).map(Some)

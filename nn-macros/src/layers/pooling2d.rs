@@ -29,6 +29,7 @@ fn build(
     // Keras: strides default to the pool size.
     let strides = cx.pair_or(args, "strides", pool);
     let same = cx.padding(args);
+    cx.only_values(args);
     let [h, w, c] = cx.image(shape?)?;
     let (pool, strides, same) = (pool?, strides?, same?);
     let (oh, ow) = cx.window_output("pool", (h, w), pool, strides, same)?;

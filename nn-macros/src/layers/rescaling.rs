@@ -18,7 +18,10 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         .and_then(|s| numbers(cx.errors, s, "Rescaling's scale"));
     let offset = match args.get("offset") {
         Some(o) => numbers(cx.errors, o, "Rescaling's offset"),
-        None => Some(vec![0.0]),
+        None => match cx.default("offset") {
+            Some(nn_keras::Value::Float(o)) => Some(vec![o]),
+            _ => Some(vec![0.0]),
+        },
     };
     let shape = shape?;
     let (scale, offset) = (scale?, offset?);
