@@ -408,3 +408,24 @@ fn a_failed_adapt_changes_nothing() {
     assert!(matches!(err, Error::NonFinite { .. }), "{err:?}");
     assert_eq!(model.get_weights(), before);
 }
+
+#[test]
+fn width_generic_models_broadcast_one_number() {
+    // No input shape: the width comes from the rows, and one scale/offset or one statistic
+    // covers every feature (`[v; IN]` in the generated value).
+    sequential! {
+        struct Generic {
+            Rescaling(2.0, offset = 1.0),
+            Normalization(mean = 1.0, variance = 4.0),
+            Dense(1),
+        }
+    }
+    let mut model = Generic::<3>::new(0);
+    model
+        .set_weights(&[vec![1.0, 1.0, 1.0], vec![0.0]])
+        .unwrap();
+    // ((2x + 1) − 1) / 2 = x: the two layers cancel, the Dense sums the row.
+    let y = model.predict_one(&[1.5, -2.0, 4.0]).unwrap();
+    assert!((y[0] - 3.5).abs() < 1e-6, "{}", y[0]);
+    assert_eq!(model.count_params(), 4);
+}
