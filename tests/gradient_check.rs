@@ -206,3 +206,27 @@ fn probability_losses_with_activations_that_give_probabilities() {
         [sigmoid, softmax, hard_sigmoid, softplus, exponential]
     );
 }
+
+mod sequences {
+    use seqnet::prelude::*;
+    sequential! {
+        /// Every Conv1D padding, strides, dilation, no bias, and the 1-D poolings.
+        pub struct Conv1dChain {
+            Input(shape = (9, 2)),
+            Conv1D(3, 3, strides = 2, padding = "same", use_bias = false, activation = tanh),
+            Conv1D(3, 2, padding = "causal", dilation_rate = 2, activation = tanh),
+            AveragePooling1D(2, strides = 1),
+            Conv1D(2, 2, activation = tanh),
+            MaxPooling1D(2, padding = "same"),
+            GlobalAveragePooling1D,
+            Dense(2),
+        }
+    }
+}
+
+#[test]
+fn conv1d_paddings_strides_dilation_and_1d_pooling() {
+    let err = relative_error(sequences::Conv1dChain::new(5), Loss::MeanSquaredError, 21);
+    assert!(err < 1e-2, "relative error {err:e}");
+    eprintln!("Conv1D chain: relative error {err:e}");
+}

@@ -201,6 +201,59 @@ const POOLING2D: &[Param] = &[
     only(keyword("data_format", Is(Null), Form::Word), CHANNELS_LAST),
 ];
 
+/// `Conv1D(filters, kernel_size, strides, padding, …)` over (steps, features); `padding` may also
+/// be `"causal"`.
+pub const CONV1D: LayerClass = LayerClass {
+    class: "Conv1D",
+    params: &[
+        param("filters", Required, Form::Int),
+        param("kernel_size", Required, Form::Int),
+        param("strides", Is(Int(1)), Form::Int),
+        param("padding", Is(Str("valid")), Form::Word),
+        keyword("activation", Is(Str("linear")), Form::Activation),
+        keyword("use_bias", Is(Bool(true)), Form::Bool),
+        only(keyword("data_format", Is(Null), Form::Word), CHANNELS_LAST),
+        keyword("dilation_rate", Is(Int(1)), Form::Int),
+        only(keyword("groups", Is(Int(1)), Form::Int), &[Int(1)]),
+    ],
+    unbuilt: REGULARIZERS,
+};
+
+const POOLING1D: &[Param] = &[
+    subject(param("pool_size", Is(Int(2)), Form::Int)),
+    param("strides", SameAs("pool_size"), Form::Int),
+    param("padding", Is(Str("valid")), Form::Word),
+    only(keyword("data_format", Is(Null), Form::Word), CHANNELS_LAST),
+];
+
+/// `MaxPooling1D(pool_size, strides, padding)`.
+pub const MAX_POOLING1D: LayerClass = LayerClass {
+    class: "MaxPooling1D",
+    params: POOLING1D,
+    unbuilt: &[],
+};
+
+/// `AveragePooling1D(pool_size, strides, padding)`.
+pub const AVERAGE_POOLING1D: LayerClass = LayerClass {
+    class: "AveragePooling1D",
+    params: POOLING1D,
+    unbuilt: &[],
+};
+
+/// `GlobalAveragePooling1D(data_format, keepdims)`.
+pub const GLOBAL_AVERAGE_POOLING1D: LayerClass = LayerClass {
+    class: "GlobalAveragePooling1D",
+    params: GLOBAL_POOLING2D,
+    unbuilt: &[],
+};
+
+/// `GlobalMaxPooling1D(data_format, keepdims)`.
+pub const GLOBAL_MAX_POOLING1D: LayerClass = LayerClass {
+    class: "GlobalMaxPooling1D",
+    params: GLOBAL_POOLING2D,
+    unbuilt: &[],
+};
+
 /// `MaxPooling2D(pool_size, strides, padding)`.
 pub const MAX_POOLING2D: LayerClass = LayerClass {
     class: "MaxPooling2D",
@@ -329,6 +382,11 @@ pub const ALL: &[&LayerClass] = &[
     &ACTIVATION,
     &RESCALING,
     &NORMALIZATION,
+    &CONV1D,
+    &MAX_POOLING1D,
+    &AVERAGE_POOLING1D,
+    &GLOBAL_AVERAGE_POOLING1D,
+    &GLOBAL_MAX_POOLING1D,
 ];
 
 /// The class called `class`, if seqnet builds it.

@@ -254,6 +254,40 @@ fn word(expr: &Expr) -> Option<String> {
     }
 }
 
+/// A 1-D size: a positive integer, or Keras' one-element tuple (`5`, `(5,)`, `[5]`).
+pub fn size_value(errors: &mut Errors, expr: &Expr, what: &str) -> Option<usize> {
+    let one = match expr {
+        Expr::Tuple(t) if t.elems.len() == 1 => t.elems.first(),
+        Expr::Array(a) if a.elems.len() == 1 => a.elems.first(),
+        e => Some(e),
+    };
+    positive_int(errors, one.unwrap_or(expr), what)
+}
+
+/// A word among `choices` (`padding = "causal"`), given as a string or a bare name.
+pub fn word_in(
+    errors: &mut Errors,
+    expr: &Expr,
+    what: &str,
+    choices: &[&'static str],
+) -> Option<&'static str> {
+    let given = word(expr);
+    match choices.iter().find(|c| given.as_deref() == Some(**c)) {
+        Some(c) => Some(c),
+        None => {
+            let hint = given.map(|w| did_you_mean(&w, choices)).unwrap_or_default();
+            let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
+            let listed = match quoted.split_last() {
+                Some((last, [])) => last.clone(),
+                Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                None => String::new(),
+            };
+            errors.push(expr.span(), format!("{what} is {listed}{hint}"));
+            None
+        }
+    }
+}
+
 /// `padding = "valid" | "same"`: true for same.
 pub fn padding_value(errors: &mut Errors, expr: &Expr, layer: &str) -> Option<bool> {
     match word(expr).as_deref() {

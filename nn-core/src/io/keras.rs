@@ -453,7 +453,8 @@ fn layer_args(class: &str, c: &serde_json::Value) -> std::result::Result<Vec<Str
 /// Whether a config value is Keras' `want`.
 fn is_value(v: &serde_json::Value, want: &Value) -> bool {
     match want {
-        Value::Int(i) => v.as_i64() == Some(*i),
+        // Keras keeps a 1-D size as a one-element list (`"strides": [1]`).
+        Value::Int(i) => v.as_i64().or_else(|| single(v)) == Some(*i),
         Value::Float(f) => v.as_f64() == Some(*f),
         Value::Bool(b) => v.as_bool() == Some(*b),
         Value::Str(s) => v.as_str() == Some(*s),
@@ -461,6 +462,14 @@ fn is_value(v: &serde_json::Value, want: &Value) -> bool {
             a.len() == list.len() && a.iter().zip(*list).all(|(x, y)| x.as_i64() == Some(*y))
         }),
         Value::Null => v.is_null(),
+    }
+}
+
+/// The integer of a one-element list (`[5]`), as Keras stores a 1-D size.
+fn single(v: &serde_json::Value) -> Option<i64> {
+    match v.as_array().map(Vec::as_slice) {
+        Some([one]) => one.as_i64(),
+        _ => None,
     }
 }
 
@@ -489,6 +498,7 @@ fn source_value(p: &Param, v: &serde_json::Value) -> std::result::Result<String,
     Ok(match p.form {
         Form::Int => v
             .as_i64()
+            .or_else(|| single(v))
             .ok_or(format!("{name} is not an integer"))?
             .to_string(),
         Form::Float => format!("{}", v.as_f64().ok_or(format!("{name} is not a number"))?),

@@ -3,6 +3,7 @@
 
 pub mod activations;
 pub mod conv;
+pub mod conv1d;
 pub mod dense;
 pub mod gemm;
 pub mod isa;

@@ -14,6 +14,7 @@
 mod activation;
 mod batch_norm;
 mod conv;
+mod conv1d;
 mod dense;
 mod dropout;
 mod normalization;
@@ -24,10 +25,19 @@ mod reshape;
 pub use activation::ActivationLayer;
 pub use batch_norm::BatchNormalization;
 pub use conv::Conv2D;
+pub use conv1d::Conv1D;
+
+/// Conv1D's `padding` as its const parameter `PAD`: Keras' "valid", "same" and "causal".
+pub mod padding1d {
+    pub use crate::kernels::conv1d::{CAUSAL, SAME, VALID};
+}
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use normalization::Normalization;
-pub use pooling::{AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D};
+pub use pooling::{
+    AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
+};
 pub use rescaling::Rescaling;
 pub use reshape::{Flatten, Reshape};
 

@@ -206,3 +206,50 @@ global_pooling!(
     },
     scratch: true
 );
+
+// The 1-D forms are the same loops over a (1, T, F) image: Keras' 1-D windows follow the 2-D
+// rules on one axis. The macro instantiates them with H = PH = SH = 1.
+
+window_pooling!(
+    /// Keras' `MaxPooling1D(pool_size = PW, strides = SW, padding)` on (T = W, F = C) sequences
+    /// (H, PH and SH are 1).
+    MaxPooling1D, "MaxPooling1D",
+    forward(window, x, y, args) { pool::max_pool(window, x, y, args) },
+    backward(window, dy, args, dx) {
+        // A backward pass follows a training forward pass, whose tape kept the arg-max.
+        debug_assert!(args.is_some(), "max pooling backward without a training tape");
+        let Some(args) = args else { return };
+        pool::max_pool_backward(window.input_len(), dy, args, dx)
+    },
+    scratch: true
+);
+
+window_pooling!(
+    /// Keras' `AveragePooling1D(pool_size = PW, strides = SW, padding)` on (T = W, F = C)
+    /// sequences (H, PH and SH are 1).
+    AveragePooling1D, "AveragePooling1D",
+    forward(window, x, y, _args) { pool::average_pool(window, x, y) },
+    backward(window, dy, _args, dx) { pool::average_pool_backward(window, dy, dx) },
+    scratch: false
+);
+
+global_pooling!(
+    /// Keras' `GlobalAveragePooling1D`: the mean of each of `C` features over all `P` steps.
+    GlobalAveragePooling1D, "GlobalAveragePooling1D",
+    forward(x, y, _args) { pool::global_average_pool(C, x, y) },
+    backward(dy, _args, dx) { pool::global_average_pool_backward(C, dy, dx) },
+    scratch: false
+);
+
+global_pooling!(
+    /// Keras' `GlobalMaxPooling1D`: the maximum of each of `C` features over all `P` steps.
+    GlobalMaxPooling1D, "GlobalMaxPooling1D",
+    forward(x, y, args) { pool::global_max_pool(C, x, y, args) },
+    backward(dy, args, dx) {
+        // A backward pass follows a training forward pass, whose tape kept the arg-max.
+        debug_assert!(args.is_some(), "max pooling backward without a training tape");
+        let Some(args) = args else { return };
+        pool::max_pool_backward(P * C, dy, args, dx)
+    },
+    scratch: true
+);

@@ -11,12 +11,15 @@
 
 mod activation;
 mod batch_normalization;
+mod conv1d;
 mod conv2d;
 mod dense;
 mod dropout;
 mod flatten;
+mod global_pooling1d;
 mod global_pooling2d;
 mod normalization;
+mod pooling1d;
 mod pooling2d;
 mod rescaling;
 mod reshape;
@@ -66,6 +69,11 @@ pub const ALL: &[&Description] = &[
     &activation::ACTIVATION,
     &rescaling::RESCALING,
     &normalization::NORMALIZATION,
+    &conv1d::CONV1D,
+    &pooling1d::MAX_POOLING1D,
+    &pooling1d::AVERAGE_POOLING1D,
+    &global_pooling1d::GLOBAL_AVERAGE_POOLING1D,
+    &global_pooling1d::GLOBAL_MAX_POOLING1D,
 ];
 
 /// The description of a layer name.
@@ -273,6 +281,43 @@ impl Cx<'_> {
         None
     }
 
+    /// The (steps, features) of a sequence input, or an error saying what the layer needs.
+    pub fn sequence(&mut self, shape: &[Dim]) -> Option<[usize; 2]> {
+        let name = self.name();
+        match shape {
+            [Dim::Lit(t), Dim::Lit(f)] => return Some([*t, *f]),
+            [Dim::Generic] => self.error(format!(
+                "{name} needs the sequence's shape: give the model one with \
+                 `Input(shape = (24, 1))` (timesteps, features)"
+            )),
+            [Dim::Lit(n)] => self.error(format!(
+                "{name} expects a sequence (timesteps, features) but receives ({n},); give the \
+                 input shape as ({n}, 1) for one feature per step, or add Reshape before it"
+            )),
+            other => self.error(format!(
+                "{name} expects a sequence (timesteps, features) but receives {}; use the \
+                 2-D layer for images, or Reshape to (timesteps, features)",
+                shape_text(other)
+            )),
+        }
+        None
+    }
+
+    /// A 1-D size parameter (`kernel_size`, `strides`, `pool_size`): an integer or a
+    /// one-element tuple; Keras' default when not given.
+    pub fn size(&mut self, args: &Bound<'_>, param: &str) -> Option<usize> {
+        match args.get(param) {
+            Some(v) => {
+                let what = format!("{}'s {param}", self.name());
+                crate::args::size_value(self.errors, v, &what)
+            }
+            None => match self.default(param) {
+                Some(Value::Int(n)) => usize::try_from(n).ok(),
+                _ => None,
+            },
+        }
+    }
+
     /// Both output axes of a window over an image, or the error Keras gives for a window
     /// larger than its input.
     pub fn window_output(
@@ -364,7 +409,7 @@ mod tests {
             );
         }
         assert_eq!(ALL.len(), nn_keras::layers::ALL.len());
-        assert_eq!(computing_names(), ["Dense", "Conv2D"]);
+        assert_eq!(computing_names(), ["Dense", "Conv2D", "Conv1D"]);
         assert!(known_names().contains(&"Normalization"));
         assert!(keras_only_names().contains(&"LSTM"));
         assert!(!keras_only_names().contains(&"Dense"));

@@ -1,0 +1,192 @@
+//! `Conv1D`: Keras' 1-D convolution over (steps, features) sequences, as one Dense product over
+//! the windows (`kernels::conv1d`): the windows are copied into the scratch (zeros in the
+//! padding), `kernels::dense` multiplies, adds the bias and applies the activation, and the
+//! backward pass sums the windows' gradients back onto the steps.
+
+use super::{head, head_mut, part, weight, Backward, Forward, Layer, Weights};
+use crate::kernels::activations::Activation;
+use crate::kernels::conv1d::Conv1dShape;
+use crate::kernels::dense::{dense_backward_fused, dense_forward_fused, DenseDims, DenseGrads};
+use crate::params::InitRng;
+use crate::spec::WeightSpec;
+
+/// Keras' `Conv1D(FL, K, strides = S, padding, dilation_rate = D, activation = A, use_bias =
+/// BIAS)` on (T, C) sequences; `PAD` is `kernels::conv1d::{VALID, SAME, CAUSAL}`. Parameters:
+/// kernel `[K][C][FL]`, then bias `[FL]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Conv1D<
+    const T: usize,
+    const C: usize,
+    const FL: usize,
+    const K: usize,
+    const S: usize,
+    const D: usize,
+    const PAD: u8,
+    A: Activation,
+    const BIAS: bool = true,
+> {
+    /// The activation applied to the convolution plus bias.
+    pub activation: A,
+}
+
+impl<
+        const T: usize,
+        const C: usize,
+        const FL: usize,
+        const K: usize,
+        const S: usize,
+        const D: usize,
+        const PAD: u8,
+        A: Activation,
+        const BIAS: bool,
+    > Conv1D<T, C, FL, K, S, D, PAD, A, BIAS>
+{
+    /// The convolution's geometry.
+    pub const SHAPE: Conv1dShape = Conv1dShape::new(T, C, K, S, D, PAD);
+    const OUT: usize = Self::SHAPE.out_steps * FL;
+    const KERNEL_LEN: usize = K * C * FL;
+    /// Window values of one sequence.
+    const PATCHES: usize = Self::SHAPE.out_steps * K * C;
+
+    /// The layer with this activation.
+    pub const fn new(activation: A) -> Self {
+        Conv1D { activation }
+    }
+
+    fn dims(rows: usize) -> DenseDims {
+        DenseDims {
+            rows: rows * Self::SHAPE.out_steps,
+            k: K * C,
+            n: FL,
+        }
+    }
+}
+
+impl<
+        const T: usize,
+        const C: usize,
+        const FL: usize,
+        const K: usize,
+        const S: usize,
+        const D: usize,
+        const PAD: u8,
+        A: Activation,
+        const BIAS: bool,
+    > Layer for Conv1D<T, C, FL, K, S, D, PAD, A, BIAS>
+{
+    const CLASS_NAME: &'static str = "Conv1D";
+    const INPUT_WIDTH: usize = T * C;
+    const OUTPUT_WIDTH: usize = Self::OUT;
+    const PARAMS: usize = Self::KERNEL_LEN + if BIAS { FL } else { 0 };
+    const MACS_PER_ROW: usize = Self::SHAPE.out_steps * K * C * FL;
+
+    fn activation_name(&self) -> Option<String> {
+        Some(self.activation.describe())
+    }
+
+    fn weights(&self) -> Vec<WeightSpec> {
+        let mut w = vec![weight("kernel", vec![K, C, FL], true)];
+        if BIAS {
+            w.push(weight("bias", vec![FL], true));
+        }
+        w
+    }
+
+    /// Keras' defaults: `glorot_uniform` with fan_in = K·C and fan_out = K·FL, zero bias.
+    fn init(&self, params: &mut [f32], _state: &mut [f32], rng: &mut InitRng) {
+        let (kernel, bias) = params.split_at_mut(Self::KERNEL_LEN.min(params.len()));
+        rng.glorot_uniform(kernel, K * C, K * FL);
+        bias.fill(0.0);
+    }
+
+    /// The windows always; in training also the pre-activation and the windows' gradient.
+    fn scratch_len(&self, rows: usize, training: bool) -> usize {
+        if training {
+            rows * (2 * Self::PATCHES + Self::OUT)
+        } else {
+            rows * Self::PATCHES
+        }
+    }
+
+    fn forward(&self, weights: Weights<'_>, pass: Forward<'_>) {
+        let rows = pass.rows;
+        let (patches, rest) = pass
+            .scratch
+            .split_at_mut((rows * Self::PATCHES).min(pass.scratch.len()));
+        for (x, p) in pass
+            .input
+            .chunks_exact(T * C)
+            .zip(patches.chunks_exact_mut(Self::PATCHES.max(1)))
+        {
+            Self::SHAPE.im2col(x, p);
+        }
+        let z = (rest.len() >= rows * Self::OUT).then(|| head_mut(rest, rows * Self::OUT));
+        dense_forward_fused(
+            patches,
+            head(weights.params, Self::KERNEL_LEN),
+            BIAS.then(|| part(weights.params, Self::KERNEL_LEN, FL)),
+            &self.activation,
+            Self::dims(rows),
+            pass.output,
+            z,
+            None,
+        );
+    }
+
+    fn backward(&self, weights: Weights<'_>, pass: Backward<'_>, grads: &mut [f32]) {
+        let rows = pass.rows;
+        let (patches, rest) = pass
+            .scratch
+            .split_at_mut((rows * Self::PATCHES).min(pass.scratch.len()));
+        let (z, dpatches) = rest.split_at_mut((rows * Self::OUT).min(rest.len()));
+        let dpatches = head_mut(dpatches, rows * Self::PATCHES);
+        let (kernel, bias) = grads.split_at_mut(Self::KERNEL_LEN.min(grads.len()));
+        let wants_input = pass.input_delta.is_some();
+        dense_backward_fused(
+            patches,
+            head(weights.params, Self::KERNEL_LEN),
+            z,
+            pass.output,
+            pass.delta,
+            &self.activation,
+            pass.start,
+            Self::dims(rows),
+            DenseGrads {
+                kernel,
+                bias: BIAS.then_some(bias),
+                input: wants_input.then_some(&mut *dpatches),
+            },
+        );
+        if let Some(dx) = pass.input_delta {
+            for (dp, dx) in dpatches
+                .chunks_exact(Self::PATCHES.max(1))
+                .zip(dx.chunks_exact_mut(T * C))
+            {
+                Self::SHAPE.col2im(dp, dx);
+            }
+        }
+    }
+
+    /// One sequence without a patch buffer: the same sums in tap order (within float rounding
+    /// of the batched product).
+    fn forward_one(&self, weights: Weights<'_>, x: &[f32], y: &mut [f32]) {
+        Self::SHAPE.direct(
+            x,
+            head(weights.params, Self::KERNEL_LEN),
+            BIAS.then(|| part(weights.params, Self::KERNEL_LEN, FL)),
+            y,
+        );
+        if A::ROW_WISE {
+            for step in y.chunks_exact_mut(FL) {
+                self.activation.apply_row(step);
+            }
+        } else {
+            self.activation.apply_slice(y);
+        }
+    }
+
+    fn logits<'a>(&self, _input: &'a [f32], scratch: &'a [f32], rows: usize) -> &'a [f32] {
+        let start = rows * Self::PATCHES;
+        scratch.get(start..start + rows * Self::OUT).unwrap_or(&[])
+    }
+}

@@ -1,0 +1,230 @@
+//! Keras parity for the sequence layers without a recurrent one (`golden_seq.json`, made by
+//! `../shared/reference/make_seq_golden.py` with Keras 3.15.1): Conv1D (same, causal, dilation),
+//! the 1-D poolings and Flatten: predictions, then three Adam(0.01) `train_on_batch` steps on
+//! the same batch, each step's loss and every weight after it.
+
+mod common;
+
+use common::{assert_close, flat, load_reference, rows_of};
+use seqnet::prelude::*;
+use seqnet::Row;
+use serde_json::Value;
+
+sequential! {
+    struct ConvSameAvg {
+        Input(shape = (16, 2)),
+        Conv1D(6, 5, padding = "same", activation = relu),
+        AveragePooling1D(2),
+        GlobalAveragePooling1D,
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct ConvDilatedCausal {
+        Input(shape = (18, 3)),
+        Conv1D(4, 3, padding = "causal", dilation_rate = 2, activation = tanh),
+        MaxPooling1D(3),
+        Flatten,
+        Dense(1, activation = sigmoid),
+    }
+}
+
+fn tensors(v: &Value) -> Vec<Vec<f32>> {
+    v.as_array().unwrap().iter().map(flat).collect()
+}
+
+fn steps<N: Network>(case: &str, model: N, loss: Loss) {
+    let Some(r) = load_reference("golden_seq.json") else {
+        return;
+    };
+    let case = &r["cases"][case];
+    let mut model = model.compile(Adam::new(0.01), loss, []);
+    model.set_weights(&tensors(&case["weights"])).unwrap();
+    let x = rows_of::<N>(&case["x"]);
+    let y = flat(&case["y"]);
+    let want = flat(&case["predict"]);
+    assert_close(
+        "predict",
+        &model.predict_flat(N::InputRow::flat(&x)).unwrap(),
+        &want,
+        1e-5,
+        1e-6,
+    );
+    for (i, row) in x.iter().enumerate() {
+        let one = model.predict_flat(row.as_flat()).unwrap();
+        assert_close("one row", &one, &want[i..i + 1], 1e-5, 1e-6);
+    }
+    for (i, step) in case["steps"].as_array().unwrap().iter().enumerate() {
+        let loss = model.train_on_batch(&x, &y[..]).unwrap();
+        let keras = step["loss"].as_f64().unwrap();
+        assert!(
+            (loss - keras).abs() <= 1e-4 * keras.abs().max(1e-3),
+            "step {i}: loss {loss} vs Keras {keras}"
+        );
+        assert_close(
+            &format!("weights after step {i}"),
+            &model.get_weights().concat(),
+            &tensors(&step["weights"]).concat(),
+            1e-4,
+            1e-4,
+        );
+    }
+}
+
+#[test]
+fn conv1d_same_then_average_pooling_trains_as_keras() {
+    steps(
+        "conv1d_same_avgpool",
+        ConvSameAvg::new(0),
+        Loss::MeanSquaredError,
+    );
+}
+
+#[test]
+fn conv1d_causal_dilated_then_max_pooling_trains_as_keras() {
+    steps(
+        "conv1d_dilated_causal",
+        ConvDilatedCausal::new(0),
+        Loss::binary_crossentropy(),
+    );
+}
+
+#[test]
+fn predict_one_matches_the_batch_path() {
+    // predict_one runs the window sums directly (no patch buffer): within float rounding of
+    // the batched product, on every padding.
+    let model = ConvDilatedCausal::new(7);
+    let x: Vec<[[f32; 3]; 18]> = (0..5)
+        .map(|r| {
+            std::array::from_fn(|t| {
+                std::array::from_fn(|c| ((r * 31 + t * 7 + c) % 13) as f32 / 6.0 - 1.0)
+            })
+        })
+        .collect();
+    let batch = model.predict(&x).unwrap();
+    for (row, want) in x.iter().zip(&batch) {
+        assert_close(
+            "predict_one",
+            &model.predict_one(row).unwrap(),
+            want,
+            1e-6,
+            1e-6,
+        );
+    }
+    let same = ConvSameAvg::new(3);
+    let xs: Vec<[[f32; 2]; 16]> = (0..4)
+        .map(|r| {
+            std::array::from_fn(|t| std::array::from_fn(|c| ((r + t * 3 + c * 5) % 7) as f32 - 3.0))
+        })
+        .collect();
+    let batch = same.predict(&xs).unwrap();
+    for (row, want) in xs.iter().zip(&batch) {
+        assert_close(
+            "predict_one",
+            &same.predict_one(row).unwrap(),
+            want,
+            1e-6,
+            1e-6,
+        );
+    }
+}
+
+#[test]
+fn summary_shows_keras_shapes_and_counts() {
+    let s = ConvDilatedCausal::new(0).summary_string();
+    assert!(s.contains("conv1d (Conv1D)"), "{s}");
+    assert!(s.contains("(None, 18, 4)"), "{s}");
+    assert!(s.contains("(None, 6, 4)"), "{s}");
+    assert_eq!(
+        ConvDilatedCausal::new(0).count_params(),
+        3 * 3 * 4 + 4 + 24 + 1
+    );
+}
+
+#[test]
+fn conv1d_training_is_bit_identical_on_one_and_two_threads() {
+    // 200 rows: more than one 64-row chunk, so two threads split the batch.
+    let x: Vec<[[f32; 3]; 18]> = (0..200)
+        .map(|r| {
+            std::array::from_fn(|t| {
+                std::array::from_fn(|c| ((r * 17 + t * 5 + c * 3) % 11) as f32 / 5.0 - 1.0)
+            })
+        })
+        .collect();
+    let y: Vec<f32> = (0..200).map(|r| (r % 2) as f32).collect();
+    let train = |threads| {
+        common::on_threads(threads, || {
+            let mut m =
+                ConvDilatedCausal::new(4).compile(Adam::new(0.01), Loss::binary_crossentropy(), []);
+            let losses: Vec<f64> = (0..3)
+                .map(|_| m.train_on_batch(&x, &y[..]).unwrap())
+                .collect();
+            (m.get_weights(), losses)
+        })
+    };
+    let (one, two) = (train(1), train(2));
+    assert_eq!(one.1, two.1);
+    assert_eq!(one.0, two.0);
+}
+
+/// keras2seqnet writes Conv1D and the 1-D poolings from Keras' own layer configs (1-D sizes are
+/// one-element lists there), and the source is the declaration this file compiles.
+#[cfg(feature = "keras")]
+#[test]
+fn keras2seqnet_writes_the_sequence_layers() {
+    let Some(r) = load_reference("golden_seq.json") else {
+        return;
+    };
+    let config = |case: &str, shape: &[usize]| {
+        let mut layers = vec![serde_json::json!({
+            "class_name": "InputLayer",
+            "config": {"name": "input_layer", "batch_shape": [null, shape[0], shape[1]]},
+        })];
+        layers.extend(
+            r["cases"][case]["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .cloned(),
+        );
+        serde_json::json!({"class_name": "Sequential", "config": {"layers": layers}})
+    };
+    let same = seqnet::keras::source_from_config(&config("conv1d_same_avgpool", &[16, 2]), "S");
+    assert_eq!(
+        same.unwrap(),
+        "sequential! {\n    pub struct S {\n        Input(shape = (16, 2)),\n        \
+         Conv1D(6, 5, padding = \"same\", activation = relu),\n        \
+         AveragePooling1D(2),\n        GlobalAveragePooling1D,\n        \
+         Dense(1, activation = linear, name = \"dense_6\"),\n    }\n}\n"
+    );
+    let causal = seqnet::keras::source_from_config(&config("conv1d_dilated_causal", &[18, 3]), "C");
+    assert_eq!(
+        causal.unwrap(),
+        "sequential! {\n    pub struct C {\n        Input(shape = (18, 3)),\n        \
+         Conv1D(4, 3, padding = \"causal\", activation = tanh, dilation_rate = 2, name = \
+         \"conv1d_1\"),\n        MaxPooling1D(3),\n        Flatten(name = \"flatten_1\"),\n        \
+         Dense(1, activation = sigmoid, name = \"dense_7\"),\n    }\n}\n"
+    );
+}
+
+#[test]
+fn weight_files_round_trip_conv1d() {
+    let model = ConvDilatedCausal::new(11);
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = vec![dir.path().join("m.safetensors")];
+    if cfg!(feature = "keras") {
+        files.push(dir.path().join("m.weights.h5"));
+    }
+    for path in files {
+        model.save_weights(&path).unwrap();
+        let mut back = ConvDilatedCausal::new(12);
+        back.load_weights(&path).unwrap();
+        assert_eq!(
+            back.get_weights(),
+            model.get_weights(),
+            "{}",
+            path.display()
+        );
+    }
+}
