@@ -230,3 +230,30 @@ fn conv1d_paddings_strides_dilation_and_1d_pooling() {
     assert!(err < 1e-2, "relative error {err:e}");
     eprintln!("Conv1D chain: relative error {err:e}");
 }
+
+mod normalization {
+    use seqnet::prelude::*;
+    sequential! {
+        /// LayerNormalization on a flat input and per step of a sequence, γ/β on and off.
+        pub struct LayerNorms {
+            Input(shape = (3, 4)),
+            LayerNormalization(center = false),
+            Conv1D(4, 2, padding = "same", activation = tanh),
+            LayerNormalization(epsilon = 0.01),
+            Flatten,
+            Dense(5, activation = tanh),
+            LayerNormalization(scale = false),
+            Dense(2),
+        }
+    }
+}
+
+#[test]
+fn layer_normalization_with_and_without_gamma_and_beta() {
+    let err = relative_error(
+        normalization::LayerNorms::new(3),
+        Loss::MeanSquaredError,
+        23,
+    );
+    assert!(err < 1e-2, "relative error {err:e}");
+}

@@ -367,6 +367,27 @@ pub const NORMALIZATION: LayerClass = LayerClass {
     unbuilt: &[],
 };
 
+/// `LayerNormalization(axis, epsilon, center, scale)` over the last axis.
+pub const LAYER_NORMALIZATION: LayerClass = LayerClass {
+    class: "LayerNormalization",
+    params: &[
+        only(
+            param("axis", Is(Int(-1)), Form::Int),
+            &[Int(-1), Ints(&[-1])],
+        ),
+        param("epsilon", Is(Float(1e-3)), Form::Float),
+        param("center", Is(Bool(true)), Form::Bool),
+        param("scale", Is(Bool(true)), Form::Bool),
+    ],
+    unbuilt: &[
+        "beta_regularizer",
+        "gamma_regularizer",
+        "beta_constraint",
+        "gamma_constraint",
+        "rms_scaling",
+    ],
+};
+
 /// Every layer class seqnet builds, in the order its docs list them.
 pub const ALL: &[&LayerClass] = &[
     &DENSE,
@@ -387,6 +408,7 @@ pub const ALL: &[&LayerClass] = &[
     &AVERAGE_POOLING1D,
     &GLOBAL_AVERAGE_POOLING1D,
     &GLOBAL_MAX_POOLING1D,
+    &LAYER_NORMALIZATION,
 ];
 
 /// The class called `class`, if seqnet builds it.

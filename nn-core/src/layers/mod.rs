@@ -17,6 +17,7 @@ mod conv;
 mod conv1d;
 mod dense;
 mod dropout;
+mod layer_norm;
 mod normalization;
 mod pooling;
 mod rescaling;
@@ -33,6 +34,7 @@ pub mod padding1d {
 }
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use layer_norm::LayerNormalization;
 pub use normalization::Normalization;
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,

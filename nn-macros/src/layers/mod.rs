@@ -18,6 +18,7 @@ mod dropout;
 mod flatten;
 mod global_pooling1d;
 mod global_pooling2d;
+mod layer_normalization;
 mod normalization;
 mod pooling1d;
 mod pooling2d;
@@ -74,6 +75,7 @@ pub const ALL: &[&Description] = &[
     &pooling1d::AVERAGE_POOLING1D,
     &global_pooling1d::GLOBAL_AVERAGE_POOLING1D,
     &global_pooling1d::GLOBAL_MAX_POOLING1D,
+    &layer_normalization::LAYER_NORMALIZATION,
 ];
 
 /// The description of a layer name.

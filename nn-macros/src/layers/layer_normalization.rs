@@ -1,0 +1,30 @@
+//! `LayerNormalization(axis = -1, epsilon = 1e-3, center = true, scale = true)`: each step
+//! normalised over its last axis by its own statistics, then scaled by γ and shifted by β.
+//! Runtime: `nn_core::layers::LayerNormalization`.
+
+use super::{Built, Cx, Description};
+use crate::args::Bound;
+use crate::dims::{flat_width, Dim};
+use quote::quote;
+
+pub const LAYER_NORMALIZATION: Description = Description {
+    keras: &nn_keras::layers::LAYER_NORMALIZATION,
+    computes: false,
+    build,
+};
+
+fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Built> {
+    cx.only_values(args);
+    let epsilon = cx.number(args, "epsilon", |v| v > 0.0, "greater than 0");
+    let center = cx.flag(args, "center");
+    let scale = cx.flag(args, "scale");
+    let shape = shape?;
+    let epsilon = epsilon? as f32;
+    let (width, features, rt) = (flat_width(shape), *shape.last()?, cx.rt);
+    Some(Built {
+        ty: quote!(#rt::layers::LayerNormalization<#width, #features, #center, #scale>),
+        value: quote!(#rt::layers::LayerNormalization::new(#epsilon)),
+        output_shape: shape.to_vec(),
+        adapts: false,
+    })
+}
