@@ -5,10 +5,8 @@
 
 mod common;
 
-use common::{assert_close, flat, load_reference, rows_of};
+use common::{adam_steps_as_keras, assert_close, load_reference};
 use seqnet::prelude::*;
-use seqnet::Row;
-use serde_json::Value;
 
 sequential! {
     struct ConvSameAvg {
@@ -30,46 +28,12 @@ sequential! {
     }
 }
 
-fn tensors(v: &Value) -> Vec<Vec<f32>> {
-    v.as_array().unwrap().iter().map(flat).collect()
-}
-
+/// A `golden_seq.json` case replayed on `model` (see `common::adam_steps_as_keras`).
 fn steps<N: Network>(case: &str, model: N, loss: Loss) {
     let Some(r) = load_reference("golden_seq.json") else {
         return;
     };
-    let case = &r["cases"][case];
-    let mut model = model.compile(Adam::new(0.01), loss, []);
-    model.set_weights(&tensors(&case["weights"])).unwrap();
-    let x = rows_of::<N>(&case["x"]);
-    let y = flat(&case["y"]);
-    let want = flat(&case["predict"]);
-    assert_close(
-        "predict",
-        &model.predict_flat(N::InputRow::flat(&x)).unwrap(),
-        &want,
-        1e-5,
-        1e-6,
-    );
-    for (i, row) in x.iter().enumerate() {
-        let one = model.predict_flat(row.as_flat()).unwrap();
-        assert_close("one row", &one, &want[i..i + 1], 1e-5, 1e-6);
-    }
-    for (i, step) in case["steps"].as_array().unwrap().iter().enumerate() {
-        let loss = model.train_on_batch(&x, &y[..]).unwrap();
-        let keras = step["loss"].as_f64().unwrap();
-        assert!(
-            (loss - keras).abs() <= 1e-4 * keras.abs().max(1e-3),
-            "step {i}: loss {loss} vs Keras {keras}"
-        );
-        assert_close(
-            &format!("weights after step {i}"),
-            &model.get_weights().concat(),
-            &tensors(&step["weights"]).concat(),
-            1e-4,
-            1e-4,
-        );
-    }
+    adam_steps_as_keras(case, &r["cases"][case], model, loss);
 }
 
 #[test]

@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{assert_close, flat, rows_of};
+use common::adam_steps_as_keras;
 use seqnet::prelude::*;
-use seqnet::Row;
 use serde_json::Value;
 
 sequential! {
@@ -37,50 +36,9 @@ fn golden() -> Value {
         .expect("valid JSON")
 }
 
-fn tensors(v: &Value) -> Vec<Vec<f32>> {
-    v.as_array().unwrap().iter().map(flat).collect()
-}
-
+/// A case replayed on `model` (see `common::adam_steps_as_keras`).
 fn steps<N: Network>(name: &str, model: N, loss: Loss) {
-    let g = golden();
-    let case = &g["cases"][name];
-    let mut model = model.compile(Adam::new(0.01), loss, []);
-    model.set_weights(&tensors(&case["weights"])).unwrap();
-    let x = rows_of::<N>(&case["inputs"]);
-    let y = flat(&case["labels"]);
-    let want = flat(&case["predictions"]);
-    assert_close(
-        "predictions",
-        &model.predict_flat(N::InputRow::flat(&x)).unwrap(),
-        &want,
-        1e-5,
-        1e-6,
-    );
-    let width = N::OUTPUT_WIDTH;
-    for (row, want) in x.iter().zip(want.chunks(width)) {
-        assert_close(
-            "one row",
-            &model.predict_flat(row.as_flat()).unwrap(),
-            want,
-            1e-5,
-            1e-6,
-        );
-    }
-    for (i, step) in case["steps"].as_array().unwrap().iter().enumerate() {
-        let loss = model.train_on_batch(&x, &y[..]).unwrap();
-        let keras = step["loss"].as_f64().unwrap();
-        assert!(
-            (loss - keras).abs() <= 1e-4 * keras.abs().max(1e-3),
-            "{name} step {i}: loss {loss} vs Keras {keras}"
-        );
-        assert_close(
-            &format!("{name} weights after step {i}"),
-            &model.get_weights().concat(),
-            &tensors(&step["weights"]).concat(),
-            1e-4,
-            1e-4,
-        );
-    }
+    adam_steps_as_keras(name, &golden()["cases"][name], model, loss);
 }
 
 #[test]

@@ -6,9 +6,10 @@ tools/make_preprocessing_golden.py says:
 
     KERAS_BACKEND=jax /tmp/kvenv/bin/python tools/make_layer_norm_golden.py
 
-Writes tests/reference/layer_norm.json: two models with drawn gamma and beta, their inputs and
-labels, Keras' predict(), and three Adam(0.01) train_on_batch steps (the loss each returned and
-every weight after it). Inputs from numpy's RandomState(13); weights from set_random_seed(9).
+Writes tests/reference/layer_norm.json in golden_seq.json's layout (x, y, loss_name, weights,
+predict, steps): two models with drawn gamma and beta, their inputs and labels, Keras'
+predict(), and three Adam(0.01) train_on_batch steps (the loss each returned and every weight
+after it), so that one test helper reads both files. Inputs from numpy's RandomState(13); weights from set_random_seed(9).
 """
 import json
 import os
@@ -21,19 +22,9 @@ import numpy as np  # noqa: E402
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
+from make_preprocessing_golden import r9  # noqa: E402  (rounding to 9 significant digits)
+
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference")
-
-
-def r9(x):
-    if isinstance(x, np.ndarray):
-        return r9(x.tolist())
-    if isinstance(x, (list, tuple)):
-        return [r9(v) for v in x]
-    if isinstance(x, dict):
-        return {k: r9(v) for k, v in x.items()}
-    if isinstance(x, (float, np.floating)):
-        return float(f"{float(x):.9g}")
-    return x
 
 
 def case(model, x, y, loss, g):
@@ -51,8 +42,8 @@ def case(model, x, y, loss, g):
                                         "activation")}}
                    for l in model.layers],
         "weights": [np.asarray(w).ravel() for w in model.get_weights()],
-        "inputs": x, "labels": y, "loss": loss,
-        "predictions": model.predict(x, verbose=0),
+        "x": x, "y": y, "loss_name": loss,
+        "predict": model.predict(x, verbose=0),
         "steps": [],
     }
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss)

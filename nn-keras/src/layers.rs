@@ -108,11 +108,6 @@ impl LayerClass {
     pub fn keywords(&self) -> impl Iterator<Item = &'static str> {
         self.params.iter().filter(|p| !p.positional).map(|p| p.name)
     }
-
-    /// Keras' snake_case key of the class, the stem of its default names (`conv2d`).
-    pub fn key(&self) -> String {
-        crate::names::snake_case(self.class)
-    }
 }
 
 const fn param(name: &'static str, default: DefaultValue, form: Form) -> Param {
@@ -562,6 +557,9 @@ mod tests {
             ["filters", "kernel_size", "strides", "padding"]
         );
         assert_eq!(DROPOUT.keywords().collect::<Vec<_>>(), ["seed"]);
-        assert_eq!(MAX_POOLING2D.key(), "max_pooling2d");
+        assert_eq!(
+            crate::names::snake_case(MAX_POOLING2D.class),
+            "max_pooling2d"
+        );
     }
 }

@@ -109,3 +109,56 @@ pub fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
         .expect("a thread pool")
         .install(f)
 }
+
+/// Each tensor of a list of nested arrays, flat (`golden_seq.json`'s `weights`).
+pub fn tensors(v: &Value) -> Vec<Vec<f32>> {
+    v.as_array()
+        .expect("a list of tensors")
+        .iter()
+        .map(flat)
+        .collect()
+}
+
+/// A case in `golden_seq.json`'s layout (`x`, `y`, `weights`, `predict`, `steps`) replayed on
+/// `model`: Keras' weights in, predictions batched and row by row to 1e-5, then each Adam(0.01)
+/// `train_on_batch` step's loss to 1e-4 relative and every weight after it to 1e-4.
+pub fn adam_steps_as_keras<N: seqnet::Network>(
+    name: &str,
+    case: &Value,
+    model: N,
+    loss: seqnet::Loss,
+) {
+    use seqnet::prelude::*;
+    use seqnet::Row;
+    let mut model = model.compile(Adam::new(0.01), loss, []);
+    model.set_weights(&tensors(&case["weights"])).unwrap();
+    let x = rows_of::<N>(&case["x"]);
+    let y = flat(&case["y"]);
+    let want = flat(&case["predict"]);
+    assert_close(
+        &format!("{name} predict"),
+        &model.predict_flat(N::InputRow::flat(&x)).unwrap(),
+        &want,
+        1e-5,
+        1e-6,
+    );
+    for (row, want) in x.iter().zip(want.chunks(N::OUTPUT_WIDTH)) {
+        let one = model.predict_flat(row.as_flat()).unwrap();
+        assert_close(&format!("{name} one row"), &one, want, 1e-5, 1e-6);
+    }
+    for (i, step) in case["steps"].as_array().unwrap().iter().enumerate() {
+        let loss = model.train_on_batch(&x, &y[..]).unwrap();
+        let keras = step["loss"].as_f64().unwrap();
+        assert!(
+            (loss - keras).abs() <= 1e-4 * keras.abs().max(1e-3),
+            "{name} step {i}: loss {loss} vs Keras {keras}"
+        );
+        assert_close(
+            &format!("{name} weights after step {i}"),
+            &model.get_weights().concat(),
+            &tensors(&step["weights"]).concat(),
+            1e-4,
+            1e-4,
+        );
+    }
+}

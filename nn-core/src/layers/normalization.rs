@@ -64,12 +64,21 @@ impl<const WIDTH: usize, const F: usize, const INVERT: bool, const ADAPTS: bool>
         }
     }
 
+    /// Each feature's divisor, max(√variance, ε): once per pass, not per value.
+    fn stds(variance: &[f32]) -> [f32; F] {
+        let mut std = [EPSILON; F];
+        for (s, &v) in std.iter_mut().zip(variance) {
+            *s = v.sqrt().max(EPSILON);
+        }
+        std
+    }
+
     fn rows(&self, weights: &Weights<'_>, input: &[f32], output: &mut [f32]) {
         let (mean, variance) = self.moments(weights);
+        let std = Self::stds(variance);
         for (y, x) in output.chunks_exact_mut(F).zip(input.chunks_exact(F)) {
-            for (((y, &x), &m), &v) in y.iter_mut().zip(x).zip(mean).zip(variance) {
-                let std = v.sqrt().max(EPSILON);
-                *y = if INVERT { m + x * std } else { (x - m) / std };
+            for (((y, &x), &m), &s) in y.iter_mut().zip(x).zip(mean).zip(&std) {
+                *y = if INVERT { m + x * s } else { (x - m) / s };
             }
         }
     }
@@ -116,11 +125,10 @@ impl<const WIDTH: usize, const F: usize, const INVERT: bool, const ADAPTS: bool>
 
     fn backward(&self, weights: Weights<'_>, pass: Backward<'_>, _grads: &mut [f32]) {
         let Some(dx) = pass.input_delta else { return };
-        let (_, variance) = self.moments(&weights);
+        let std = Self::stds(self.moments(&weights).1);
         for (dx, dy) in dx.chunks_exact_mut(F).zip(pass.delta.chunks_exact(F)) {
-            for ((dx, &dy), &v) in dx.iter_mut().zip(dy).zip(variance) {
-                let std = v.sqrt().max(EPSILON);
-                *dx = if INVERT { dy * std } else { dy / std };
+            for ((dx, &dy), &s) in dx.iter_mut().zip(dy).zip(&std) {
+                *dx = if INVERT { dy * s } else { dy / s };
             }
         }
     }

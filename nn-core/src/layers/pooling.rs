@@ -14,6 +14,18 @@ fn indices(scratch: &mut [f32], len: usize) -> Option<&mut [u32]> {
     (!scratch.is_empty()).then(|| bytemuck::cast_slice_mut(super::head_mut(scratch, len)))
 }
 
+/// Every max pooling's backward pass: dy back to the arg-max its training forward pass kept.
+fn max_backward(input_len: usize, dy: &[f32], args: Option<&mut [u32]>, dx: &mut [f32]) {
+    // A backward pass follows a training forward pass, whose tape kept the arg-max.
+    debug_assert!(
+        args.is_some(),
+        "max pooling backward without a training tape"
+    );
+    if let Some(args) = args {
+        pool::max_pool_backward(input_len, dy, args, dx);
+    }
+}
+
 macro_rules! window_pooling {
     (
         $(#[$doc:meta])* $name:ident, $class:literal,
@@ -114,10 +126,7 @@ window_pooling!(
     MaxPooling2D, "MaxPooling2D",
     forward(window, x, y, args) { pool::max_pool(window, x, y, args) },
     backward(window, dy, args, dx) {
-        // A backward pass follows a training forward pass, whose tape kept the arg-max.
-        debug_assert!(args.is_some(), "max pooling backward without a training tape");
-        let Some(args) = args else { return };
-        pool::max_pool_backward(window.input_len(), dy, args, dx)
+        max_backward(window.input_len(), dy, args, dx)
     },
     scratch: true
 );
@@ -199,10 +208,7 @@ global_pooling!(
     GlobalMaxPooling2D, "GlobalMaxPooling2D",
     forward(x, y, args) { pool::global_max_pool(C, x, y, args) },
     backward(dy, args, dx) {
-        // A backward pass follows a training forward pass, whose tape kept the arg-max.
-        debug_assert!(args.is_some(), "max pooling backward without a training tape");
-        let Some(args) = args else { return };
-        pool::max_pool_backward(P * C, dy, args, dx)
+        max_backward(P * C, dy, args, dx)
     },
     scratch: true
 );
@@ -216,10 +222,7 @@ window_pooling!(
     MaxPooling1D, "MaxPooling1D",
     forward(window, x, y, args) { pool::max_pool(window, x, y, args) },
     backward(window, dy, args, dx) {
-        // A backward pass follows a training forward pass, whose tape kept the arg-max.
-        debug_assert!(args.is_some(), "max pooling backward without a training tape");
-        let Some(args) = args else { return };
-        pool::max_pool_backward(window.input_len(), dy, args, dx)
+        max_backward(window.input_len(), dy, args, dx)
     },
     scratch: true
 );
@@ -246,10 +249,7 @@ global_pooling!(
     GlobalMaxPooling1D, "GlobalMaxPooling1D",
     forward(x, y, args) { pool::global_max_pool(C, x, y, args) },
     backward(dy, args, dx) {
-        // A backward pass follows a training forward pass, whose tape kept the arg-max.
-        debug_assert!(args.is_some(), "max pooling backward without a training tape");
-        let Some(args) = args else { return };
-        pool::max_pool_backward(P * C, dy, args, dx)
+        max_backward(P * C, dy, args, dx)
     },
     scratch: true
 );

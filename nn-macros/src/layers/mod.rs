@@ -320,6 +320,20 @@ impl Cx<'_> {
         }
     }
 
+    /// A 1-D size whose default is another's value (pooling's strides follow its pool size):
+    /// given and not `None`, else `fallback`.
+    pub fn size_or(
+        &mut self,
+        args: &Bound<'_>,
+        param: &str,
+        fallback: Option<usize>,
+    ) -> Option<usize> {
+        match args.get(param) {
+            Some(v) if !crate::args::is_none(v) => self.size(args, param),
+            _ => fallback,
+        }
+    }
+
     /// Both output axes of a window over an image, or the error Keras gives for a window
     /// larger than its input.
     pub fn window_output(

@@ -3,7 +3,7 @@
 //! Runtime: `nn_core::layers::{MaxPooling1D, AveragePooling1D}` (the 2-D loops on one axis).
 
 use super::{Built, Cx, Description};
-use crate::args::{is_none, padding_value, Bound};
+use crate::args::Bound;
 use crate::dims::Dim;
 use quote::quote;
 
@@ -27,14 +27,8 @@ fn build(
 ) -> Option<Built> {
     let pool = cx.size(args, "pool_size");
     // Keras: strides default to the pool size.
-    let stride = match args.get("strides") {
-        Some(s) if !is_none(s) => cx.size(args, "strides"),
-        _ => pool,
-    };
-    let same = match args.get("padding") {
-        Some(p) => padding_value(cx.errors, p, &cx.name()),
-        None => Some(false),
-    };
+    let stride = cx.size_or(args, "strides", pool);
+    let same = cx.padding(args);
     cx.only_values(args);
     let [steps, features] = cx.sequence(shape?)?;
     let (pool, stride, same) = (pool?, stride?, same?);
