@@ -28,6 +28,44 @@ sequential! {
     }
 }
 
+sequential! {
+    struct EmbGap {
+        Input(shape = (10,), dtype = "int32"),
+        Embedding(30, 6),
+        GlobalAveragePooling1D,
+        Dense(1, activation = sigmoid),
+    }
+}
+
+sequential! {
+    struct EmbMaskGap {
+        Input(shape = (10,), dtype = "int32"),
+        Embedding(30, 6, mask_zero = true),
+        GlobalAveragePooling1D,
+        Dense(2, activation = softmax),
+    }
+}
+
+sequential! {
+    struct MaskingPerStepDense {
+        Input(shape = (6, 4)),
+        Masking,
+        Dense(5, activation = relu),
+        GlobalAveragePooling1D,
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct LayerNormPerStep {
+        Input(shape = (5, 6)),
+        LayerNormalization,
+        Dense(4, activation = relu),
+        Flatten,
+        Dense(1, activation = sigmoid),
+    }
+}
+
 /// A `golden_seq.json` case replayed on `model` (see `common::adam_steps_as_keras`).
 fn steps<N: Network>(case: &str, model: N, loss: Loss) {
     let Some(r) = load_reference("golden_seq.json") else {
@@ -50,6 +88,38 @@ fn conv1d_causal_dilated_then_max_pooling_trains_as_keras() {
     steps(
         "conv1d_dilated_causal",
         ConvDilatedCausal::new(0),
+        Loss::binary_crossentropy(),
+    );
+}
+
+#[test]
+fn embedding_then_average_trains_as_keras() {
+    steps("emb_gap", EmbGap::new(0), Loss::binary_crossentropy());
+}
+
+#[test]
+fn masked_embedding_averages_the_unpadded_steps_as_keras() {
+    steps(
+        "emb_mask_gap",
+        EmbMaskGap::new(0),
+        Loss::sparse_categorical_crossentropy(),
+    );
+}
+
+#[test]
+fn masking_through_a_per_step_dense_trains_as_keras() {
+    steps(
+        "masking_per_step_dense_gap",
+        MaskingPerStepDense::new(0),
+        Loss::MeanSquaredError,
+    );
+}
+
+#[test]
+fn layer_normalization_and_per_step_dense_train_as_keras() {
+    steps(
+        "layernorm_per_step_flatten",
+        LayerNormPerStep::new(0),
         Loss::binary_crossentropy(),
     );
 }

@@ -10,7 +10,7 @@
 //! than over the `Network` trait, so that the trait's own `predict_flat` can run it from below
 //! `inference`, which adds the generic entry the generated code calls.
 
-use crate::error::{check_finite, row_count, Error, Result};
+use crate::error::{check_finite, check_input, row_count, Error, Result};
 use crate::par::prelude::*;
 use crate::tape::Tape;
 
@@ -37,6 +37,8 @@ pub(crate) struct Widths {
     pub output: usize,
     /// Multiply-adds per row (decides when a batch is worth threads).
     pub macs_per_row: usize,
+    /// The vocabulary of a model of token ids (`Network::INPUT_IDS`), 0 for float input.
+    pub ids: usize,
 }
 
 /// Writes a network's outputs for the rows of `x` into `out`, with the checks of
@@ -57,7 +59,7 @@ pub(crate) fn predict_into(
             got: out.len(),
         });
     }
-    check_finite(INPUT, x, widths.input)?;
+    check_input(INPUT, x, widths.input, widths.ids)?;
     forward_rows(widths, x, out, tape, forward)?;
     check_finite(OUTPUT, out, widths.output)
 }

@@ -52,6 +52,25 @@ pub enum Error {
         value: f32,
     },
 
+    /// A token id outside the Embedding's vocabulary (`0..input_dim`), in the input of a model
+    /// whose first layer is Embedding. Nothing is computed or changed.
+    #[error(
+        "{what} row {row}, position {position}: token id {id} is outside the Embedding's \
+         vocabulary 0..{input_dim} (its input_dim is {input_dim})"
+    )]
+    TokenId {
+        /// `input`, `validation input`.
+        what: &'static str,
+        /// Its row (0-based).
+        row: usize,
+        /// Its position (timestep) within the row (0-based).
+        position: usize,
+        /// The id.
+        id: i64,
+        /// The Embedding's `input_dim`.
+        input_dim: usize,
+    },
+
     /// A class label that is not one of the model's classes.
     #[error(
         "label {label} at row {row} is not a class id: the model has {classes} outputs, so labels \
@@ -312,6 +331,34 @@ pub fn check_finite(what: &'static str, data: &[f32], width: usize) -> Result<()
             value,
         }),
     }
+}
+
+/// The input check of a model: finite values for a float input (`ids` = 0, see
+/// [`check_finite`]), and for a model whose first layer is Embedding (`ids` its `input_dim`),
+/// every token id in `0..ids`, naming the first that is not ([`Error::TokenId`]).
+pub fn check_input(what: &'static str, data: &[f32], width: usize, ids: usize) -> Result<()> {
+    if ids == 0 {
+        return check_finite(what, data, width);
+    }
+    let outside = |v: &f32| usize::try_from(token_id(*v)).map_or(true, |id| id >= ids);
+    match data.iter().position(outside) {
+        None => Ok(()),
+        Some(i) => Err(Error::TokenId {
+            what,
+            row: i / width.max(1),
+            position: i % width.max(1),
+            id: i64::from(token_id(data[i])),
+            input_dim: ids,
+        }),
+    }
+}
+
+/// A token id as the flat input carries it: an `i32`'s bits in an `f32` slot. A row of ids
+/// `[i32; T]` is read as `f32`s without a copy (see `rows::Row`), so every id is exact whatever
+/// the `input_dim`; no arithmetic ever touches these slots, only this reading.
+#[inline(always)]
+pub fn token_id(v: f32) -> i32 {
+    v.to_bits() as i32
 }
 
 /// The index and value of the first NaN or infinity in `data`.

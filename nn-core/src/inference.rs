@@ -45,6 +45,7 @@ pub fn predict_into<N: Network>(net: &N, x: &[f32], out: &mut [f32]) -> Result<(
         input: N::INPUT_WIDTH,
         output: N::OUTPUT_WIDTH,
         macs_per_row: N::MACS_PER_ROW,
+        ids: N::INPUT_IDS,
     };
     crate::batch::predict_into(
         widths,
@@ -64,12 +65,17 @@ pub fn predict_into<N: Network>(net: &N, x: &[f32], out: &mut [f32]) -> Result<(
 /// only a failed check searches again (out of line) for the value to name.
 ///
 /// [`Error::NonFinite`]: crate::Error::NonFinite
+/// For a model of token ids (`ids` its Embedding's `input_dim`, 0 otherwise) the input check
+/// is the ids' range instead ([`Error::TokenId`](crate::Error::TokenId)).
 #[inline(always)]
 pub fn checked_one<const OUT: usize>(
     x: &[f32],
+    ids: usize,
     forward: impl FnOnce(&[f32]) -> [f32; OUT],
 ) -> Result<[f32; OUT]> {
-    if !all_finite(x) {
+    if ids > 0 {
+        crate::error::check_input(INPUT, x, x.len(), ids)?;
+    } else if !all_finite(x) {
         check_finite(INPUT, x, x.len())?;
     }
     let y = forward(x);

@@ -42,7 +42,11 @@ pub trait Network: Sized + Send + Sync {
     /// True when a layer mixes rows in training (BatchNormalization): a training batch then
     /// runs whole instead of in row chunks.
     const COUPLES_ROWS: bool;
-    /// One input row: `[f32; W]`, or `[[[f32; C]; W]; H]` for an image model.
+    /// For a model whose first layer is Embedding, its `input_dim`: the input is token ids,
+    /// each in `0..INPUT_IDS` (see [`Network::check_input`]); 0 for a model of float inputs.
+    const INPUT_IDS: usize = 0;
+    /// One input row: `[f32; W]`, `[[[f32; C]; W]; H]` for an image model, `[i32; T]` for a
+    /// model of token ids.
     type InputRow: InputOf<Self>;
     /// One output row, `[f32; OUTPUT_WIDTH]`.
     type OutputRow: crate::rows::Row;
@@ -52,6 +56,13 @@ pub trait Network: Sized + Send + Sync {
 
     /// The checked layer list.
     fn spec() -> ModelSpec;
+
+    /// The check every entry point runs on input rows before anything is computed: finite
+    /// values ([`Error::NonFinite`]), or, for a model of token ids, ids in `0..INPUT_IDS`
+    /// ([`Error::TokenId`], naming row and position). `what` names the rows in the error.
+    fn check_input(what: &'static str, x: &[f32]) -> Result<()> {
+        crate::error::check_input(what, x, Self::INPUT_WIDTH, Self::INPUT_IDS)
+    }
 
     /// What each layer needs on a tape of `rows` rows (see [`Tape::new`]).
     fn tape_layout(rows: usize, training: bool) -> Vec<TapeLayer>;
@@ -133,7 +144,9 @@ pub trait Network: Sized + Send + Sync {
     /// [`Error::NonFinite`] with `what` = `"input"` for a NaN or infinity in `x` (the first, by
     /// row and column), or with `what` = `"output"` when finite rows give a non-finite output
     /// (the pass overflowed, or the weights are not finite). See
-    /// [`predict_into`](crate::inference::predict_into), which checks the same way.
+    /// [`predict_into`](crate::inference::predict_into), which checks the same way. For a model
+    /// of token ids, `x` holds the ids' bits (`bytemuck::cast_slice(&ids)`), as its `[i32; T]`
+    /// rows do; an id out of range is [`Error::TokenId`].
     fn predict_flat(&self, x: &[f32]) -> Result<Vec<f32>> {
         let rows = row_count(INPUT, x, Self::INPUT_WIDTH)?;
         let mut out = vec![0.0; rows * Self::OUTPUT_WIDTH];
@@ -142,6 +155,7 @@ pub trait Network: Sized + Send + Sync {
                 input: Self::INPUT_WIDTH,
                 output: Self::OUTPUT_WIDTH,
                 macs_per_row: Self::MACS_PER_ROW,
+                ids: Self::INPUT_IDS,
             },
             x,
             &mut out,

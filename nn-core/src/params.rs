@@ -82,6 +82,14 @@ impl InitRng {
         InitRng(ChaCha8Rng::seed_from_u64(seed))
     }
 
+    /// U(lo, hi) in order: Keras' `RandomUniform(minval, maxval)` (Embedding's default
+    /// initializer, "uniform", is U(−0.05, 0.05)).
+    pub fn uniform(&mut self, values: &mut [f32], lo: f32, hi: f32) {
+        for v in values {
+            *v = self.0.random_range(lo..hi);
+        }
+    }
+
     /// Keras' `glorot_uniform`: U(−l, l) with l = √(6 / (fan_in + fan_out)), drawn in the
     /// kernel's row-major order. For a Dense kernel the fans are its input and output widths;
     /// for a Conv2D kernel they are KH·KW·C and KH·KW·F, as Keras computes them.

@@ -67,6 +67,10 @@ pub struct Forward<'a> {
     pub rows: usize,
     /// Training or inference.
     pub phase: Phase,
+    /// Keras' mask of the input's steps, `rows × steps`, 1 for a step to use and 0 for a
+    /// masked one: given to a layer that uses a mask (GlobalAveragePooling1D) when one reaches
+    /// it; empty otherwise.
+    pub mask: &'a [f32],
 }
 
 /// The buffers of one layer's backward pass, after a training forward pass on the same rows.
@@ -87,4 +91,6 @@ pub struct Backward<'a> {
     /// Whether `delta` is with respect to the output or, for the last layer when the loss was
     /// computed from logits, to the pre-activation.
     pub start: Delta,
+    /// The forward pass's mask (see [`Forward::mask`]).
+    pub mask: &'a [f32],
 }

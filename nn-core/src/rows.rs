@@ -28,6 +28,13 @@ impl<const W: usize> Row for [f32; W] {
     const WIDTH: usize = W;
 }
 
+/// A row of token ids, the input of a model whose first layer is Embedding. The flat views
+/// carry each id's bits in an `f32` slot (exact for any id); only the Embedding reads them, as
+/// ids (`error::token_id`), and the input checks ask for ids in range rather than finite floats.
+impl<const W: usize> Row for [i32; W] {
+    const WIDTH: usize = W;
+}
+
 impl<const W: usize, const H: usize> Row for [[f32; W]; H] {
     const WIDTH: usize = H * W;
 }

@@ -22,6 +22,9 @@ pub struct TapeLayer {
     pub reshape_only: bool,
     /// Scratch values for the whole pass.
     pub scratch: usize,
+    /// Mask values per row the layer makes (Keras' `compute_mask`: Embedding with
+    /// `mask_zero`, Masking), kept for the layers after it that use the mask; 0 for the rest.
+    pub mask_steps: usize,
 }
 
 /// One buffer of layer outputs, and its gradient on a training tape.
@@ -51,6 +54,21 @@ impl Slot {
 }
 
 /// Layer `layer`'s scratch (empty for no such layer).
+/// The mask layer `from` made for `rows` rows (empty for `None`, or a layer that makes none).
+fn mask_of<'a>(
+    layout: &[TapeLayer],
+    masks: &'a [AlignedBuf],
+    from: Option<usize>,
+    rows: usize,
+) -> &'a [f32] {
+    let Some(from) = from else { return &[] };
+    let steps = layout.get(from).map_or(0, |l| l.mask_steps);
+    masks
+        .get(from)
+        .and_then(|m| m.get(..rows.saturating_mul(steps)))
+        .unwrap_or(&[])
+}
+
 fn scratch_mut(scratch: &mut [AlignedBuf], layer: usize) -> &mut [f32] {
     scratch.get_mut(layer).map_or(&mut [][..], |s| &mut s[..])
 }
@@ -70,6 +88,7 @@ pub struct Tape {
     out_slot: Vec<Option<usize>>,
     slots: Vec<Slot>,
     scratch: Vec<AlignedBuf>,
+    masks: Vec<AlignedBuf>,
 }
 
 /// What a loss reads and writes after a forward pass.
@@ -116,6 +135,10 @@ impl Tape {
             scratch: layout
                 .iter()
                 .map(|l| AlignedBuf::zeros(l.scratch))
+                .collect(),
+            masks: layout
+                .iter()
+                .map(|l| AlignedBuf::zeros(l.mask_steps.saturating_mul(capacity_rows)))
                 .collect(),
         }
     }
@@ -195,18 +218,43 @@ impl Tape {
         self.out_slot.get(layer).copied().flatten()
     }
 
+    /// Layer `layer`'s input for `rows` rows of network input `x`, and its own mask buffer
+    /// (`rows × mask_steps`), which Keras' `compute_mask` fills.
+    pub fn mask_io<'a>(
+        &'a mut self,
+        layer: usize,
+        x: &'a [f32],
+        rows: usize,
+    ) -> (&'a [f32], &'a mut [f32]) {
+        let input = match self.input_slot(layer) {
+            None => x,
+            Some(s) => self.slots.get(s).map_or(&[][..], |slot| slot.rows(rows)),
+        };
+        let steps = self.layout.get(layer).map_or(0, |l| l.mask_steps);
+        let mask = self
+            .masks
+            .get_mut(layer)
+            .and_then(|m| m.get_mut(..rows.saturating_mul(steps)))
+            .unwrap_or(&mut []);
+        (input, mask)
+    }
+
     /// Layer `layer`'s forward buffers for `rows` rows of network input `x`.
     ///
     /// Past the tape (more rows than it holds, a layer that only reshapes or that it does not
     /// have) the buffers are empty; the generated code asks only after
     /// [`check_pass`](Self::check_pass).
+    ///
+    /// `mask_from` is the layer whose mask reaches this one, for a layer that uses it.
     pub fn forward_io<'a>(
         &'a mut self,
         layer: usize,
         x: &'a [f32],
         rows: usize,
         phase: Phase,
+        mask_from: Option<usize>,
     ) -> Forward<'a> {
+        let mask = mask_of(&self.layout, &self.masks, mask_from, rows);
         let own = self.own_slot(layer);
         let input_slot = self.input_slot(layer);
         let (before, from) = self.slots.split_at_mut(own.unwrap_or(0));
@@ -224,6 +272,7 @@ impl Tape {
             scratch: scratch_mut(&mut self.scratch, layer),
             rows,
             phase,
+            mask,
         }
     }
 
@@ -232,13 +281,17 @@ impl Tape {
     /// Past the tape (more rows than it holds, an inference tape, a layer that only reshapes)
     /// the buffers are empty; the generated code asks only after
     /// [`check_pass`](Self::check_pass).
+    ///
+    /// `mask_from` is as in [`forward_io`](Self::forward_io).
     pub fn backward_io<'a>(
         &'a mut self,
         layer: usize,
         x: &'a [f32],
         rows: usize,
         start: Delta,
+        mask_from: Option<usize>,
     ) -> Backward<'a> {
+        let mask = mask_of(&self.layout, &self.masks, mask_from, rows);
         let own = self.own_slot(layer);
         let input_slot = self.input_slot(layer);
         let (before, from) = self.slots.split_at_mut(own.unwrap_or(0));
@@ -265,6 +318,7 @@ impl Tape {
             input_delta,
             rows,
             start,
+            mask,
         }
     }
 

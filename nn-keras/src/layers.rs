@@ -383,6 +383,31 @@ pub const LAYER_NORMALIZATION: LayerClass = LayerClass {
     ],
 };
 
+/// `Embedding(input_dim, output_dim, mask_zero = false)`: Keras' positions 3 to 5 are settings
+/// seqnet does not build (initializer, regularizer, constraint), so `mask_zero` is a keyword.
+pub const EMBEDDING: LayerClass = LayerClass {
+    class: "Embedding",
+    params: &[
+        param("input_dim", Required, Form::Int),
+        param("output_dim", Required, Form::Int),
+        keyword("mask_zero", Is(Bool(false)), Form::Bool),
+    ],
+    unbuilt: &[
+        "embeddings_regularizer",
+        "activity_regularizer",
+        "embeddings_constraint",
+        "lora_rank",
+        "quantization_config",
+    ],
+};
+
+/// `Masking(mask_value = 0.0)`.
+pub const MASKING: LayerClass = LayerClass {
+    class: "Masking",
+    params: &[param("mask_value", Is(Float(0.0)), Form::Float)],
+    unbuilt: &[],
+};
+
 /// Every layer class seqnet builds, in the order its docs list them.
 pub const ALL: &[&LayerClass] = &[
     &DENSE,
@@ -404,6 +429,8 @@ pub const ALL: &[&LayerClass] = &[
     &GLOBAL_AVERAGE_POOLING1D,
     &GLOBAL_MAX_POOLING1D,
     &LAYER_NORMALIZATION,
+    &EMBEDDING,
+    &MASKING,
 ];
 
 /// The class called `class`, if seqnet builds it.

@@ -67,7 +67,18 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
             .ok_or_else(|| internal("a plan without layers"))?
             .output_shape,
     );
-    let input_row = row_type(&plan.input.shape);
+    let input_row = if plan.input.token_ids {
+        quote!([i32; #in_width])
+    } else {
+        row_type(&plan.input.shape)
+    };
+    // A model of token ids: its Embedding's vocabulary, which the input check holds ids to.
+    let input_ids = if plan.input.token_ids {
+        let first = tys_first(plan)?;
+        quote!(const INPUT_IDS: usize = <#first>::INPUT_DIM;)
+    } else {
+        quote!()
+    };
     let flat_row = quote!([f32; #in_width]);
 
     let n = plan.layers.len();
@@ -154,8 +165,12 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
             }
         });
         let w = weights(i, ty, quote!(p), quote!(s), true);
+        let mask_from = match layer.mask_from {
+            Some(from) => quote!(::core::option::Option::Some(#from)),
+            None => quote!(::core::option::Option::None),
+        };
         forward.push(quote! {
-            #rt::layers::forward_layer(&Self::#layer_c, #i, #w, x, rows, tape, phase);
+            #rt::layers::forward_layer(&Self::#layer_c, #i, #w, x, rows, tape, phase, #mask_from);
         });
         let start = if i + 1 == n {
             quote!(start)
@@ -180,6 +195,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
                 &mut grads[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
                 #start,
                 #input_grad,
+                #mask_from,
             );
         });
         update.push(quote! {
@@ -210,7 +226,11 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
 
     let predict_one = predict_one(rt, plan, &tys)?;
     let adapt = adapt_method(rt, plan, &tys);
-    let input_impls = if generic {
+    let input_impls = if plan.input.token_ids {
+        quote! {
+            impl #rt::network::InputOf<#name> for [i32; #in_width] {}
+        }
+    } else if generic {
         quote! {
             impl<const IN: usize> #rt::network::InputOf<#name<IN>> for [f32; IN] {}
         }
@@ -344,6 +364,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
             const MAX_LAYER_MACS: usize = #rt::layers::max_of(&[#(#macs),*]);
             const COUPLES_ROWS: bool = false #(|| #couples)*;
             const OUTPUT_ACTIVATION: &'static str = <#last_ty as #layer_trait>::OUTPUT_ACTIVATION;
+            #input_ids
 
             fn spec() -> #rt::ModelSpec {
                 #rt::ModelSpec {
@@ -507,9 +528,22 @@ fn adapt_method(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> TokenStre
     }
 }
 
+/// The first layer's type (the Embedding of a model of token ids).
+fn tys_first(plan: &Plan) -> syn::Result<&TokenStream> {
+    plan.layers
+        .first()
+        .map(|l| &l.ty)
+        .ok_or_else(|| internal("a plan without layers"))
+}
+
 /// The const naming a layer's offset in the packed weights.
 fn packed_ident(i: usize) -> proc_macro2::Ident {
     format_ident!("__PACKED_{}", i)
+}
+
+/// `predict_one`'s array for the mask layer `i` makes.
+fn mask_ident(i: usize) -> proc_macro2::Ident {
+    format_ident!("mask_{}", i)
 }
 
 fn idents(i: usize) -> (proc_macro2::Ident, proc_macro2::Ident, proc_macro2::Ident) {
@@ -545,22 +579,35 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
         .collect();
     let mut chain = Vec::new();
     let mut prev = quote!(x);
-    for (i, (ty, out)) in tys.iter().zip(&buffers).enumerate() {
+    for (i, ((ty, out), layer)) in tys.iter().zip(&buffers).zip(&plan.layers).enumerate() {
         let (layer_c, p_c, s_c) = idents(i);
+        // A layer that makes a mask keeps it in its own small array (its steps, on the stack).
+        if layer.makes_mask {
+            let mask = mask_ident(i);
+            chain.push(quote! {
+                let mut #mask = [0.0f32; <#ty as #layer_trait>::MASK_STEPS];
+                #layer_trait::compute_mask(&Self::#layer_c, #prev, &mut #mask);
+            });
+        }
+        let weights = quote! {
+            #rt::layers::Weights {
+                params: &p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
+                state: &s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
+                packed: &[],
+            }
+        };
+        let call = match layer.mask_from {
+            Some(from) => {
+                let mask = mask_ident(from);
+                quote!(#layer_trait::forward_one_masked(&Self::#layer_c, #weights, #prev, &#mask, #out))
+            }
+            None => quote!(#layer_trait::forward_one(&Self::#layer_c, #weights, #prev, #out)),
+        };
         chain.push(quote! {
             let #out: &[f32] = if <#ty as #layer_trait>::RESHAPE_ONLY {
                 #prev
             } else {
-                #layer_trait::forward_one(
-                    &Self::#layer_c,
-                    #rt::layers::Weights {
-                        params: &p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
-                        state: &s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
-                        packed: &[],
-                    },
-                    #prev,
-                    #out,
-                );
+                #call;
                 #out
             };
         });
@@ -613,7 +660,8 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
             x: &R,
         ) -> #rt::Result<[f32; #out_width]> {
             let (p, s) = (self.params.as_slice(), self.state.as_slice());
-            #rt::inference::checked_one(#rt::Row::as_flat(x), |x: &[f32]| {
+            let ids = <Self as #rt::Network>::INPUT_IDS;
+            #rt::inference::checked_one(#rt::Row::as_flat(x), ids, |x: &[f32]| {
                 #buffer_decls
             })
         }

@@ -6,7 +6,7 @@
 
 use crate::args::{bind, positive_int, string_value, tuple_elements, Errors};
 use crate::dims::{shape_text, too_large, Dim};
-use crate::layers::{self, Cx};
+use crate::layers::{self, Cx, MaskRule};
 use crate::parse::ModelDecl;
 use crate::suggest::did_you_mean;
 use proc_macro2::TokenStream;
@@ -23,6 +23,8 @@ pub struct InputPlan {
     pub name: String,
     pub shape: Vec<Dim>,
     pub explicit: bool,
+    /// The model's first layer is Embedding: its rows are token ids (`[i32; T]`).
+    pub token_ids: bool,
 }
 
 pub struct LayerPlan {
@@ -33,6 +35,10 @@ pub struct LayerPlan {
     /// Its state comes from data: the model gets `adapt`.
     pub adapts: bool,
     pub output_shape: Vec<Dim>,
+    /// It makes a mask (`Layer::MASK_STEPS` may be > 0): `predict_one` keeps it.
+    pub makes_mask: bool,
+    /// The layer whose mask it uses, for a layer that uses one and is reached by one.
+    pub mask_from: Option<usize>,
 }
 
 impl Plan {
@@ -52,11 +58,24 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
         name: "input_layer".into(),
         shape: vec![Dim::Generic],
         explicit: false,
+        token_ids: false,
     };
+    // Input's dtype, checked once the first layer is known.
+    let mut input_dtype: Option<(String, proc_macro2::Span)> = None;
     let mut input_shape_given = false;
     if let Some(first) = entries.peek() {
         if first.kind == "Input" {
-            let args = bind(&mut errors, first, &["shape"], &["name", "batch_size"]);
+            let args = bind(
+                &mut errors,
+                first,
+                &["shape"],
+                &["name", "batch_size", "dtype"],
+            );
+            if let Some(dtype) = args.get("dtype") {
+                if let Some(d) = string_value(&mut errors, dtype, "dtype") {
+                    input_dtype = Some((d, dtype.span()));
+                }
+            }
             match args.get("shape") {
                 Some(shape) => {
                     if let Some(s) = shape_value(&mut errors, shape) {
@@ -85,7 +104,9 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
         }
     }
 
-    let mut layers = Vec::new();
+    let mut layers: Vec<LayerPlan> = Vec::new();
+    // The layer whose mask reaches the current layer, and its class, as Keras passes masks on.
+    let mut live_mask: Option<(usize, &'static str)> = None;
     // The current shape; `None` once a layer could not be built.
     let mut shape = (errors.is_empty()).then(|| input.shape.clone());
     let mut default_names = nn_keras::names::DefaultNames::default();
@@ -159,6 +180,17 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
         names.push(name.clone());
 
         let before = errors.count();
+        if let (MaskRule::Unbuilt, Some((_, source))) = (description.mask, live_mask) {
+            errors.push(
+                layer.kind.span(),
+                format!(
+                    "{} after {source}'s mask: Keras computes its batch statistics over the \
+                     unmasked steps only, which seqnet does not build; put it before {source}, \
+                     or use LayerNormalization, which needs no mask",
+                    class.class
+                ),
+            );
+        }
         let mut cx = Cx {
             errors: &mut errors,
             layer,
@@ -181,16 +213,36 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
                     continue;
                 }
                 shape = Some(output_shape.clone());
+                let mask_from = match description.mask {
+                    MaskRule::Consumes => live_mask.take().map(|(from, _)| from),
+                    _ => None,
+                };
+                match description.mask {
+                    MaskRule::Makes => live_mask = Some((layers.len(), class.class)),
+                    MaskRule::Drops | MaskRule::Unbuilt => live_mask = None,
+                    MaskRule::Passes | MaskRule::Consumes => {}
+                }
                 layers.push(LayerPlan {
                     name,
                     ty: built.ty,
                     value: built.value,
                     adapts: built.adapts,
                     output_shape,
+                    makes_mask: description.mask == MaskRule::Makes,
+                    mask_from,
                 });
             }
             _ => shape = None,
         }
+    }
+
+    input.token_ids = model
+        .layers
+        .iter()
+        .find(|l| l.kind != "Input")
+        .is_some_and(|l| l.kind == "Embedding");
+    if let Some((dtype, span)) = input_dtype {
+        check_dtype(&mut errors, &dtype, span, input.token_ids);
     }
 
     if errors.is_empty() {
@@ -218,6 +270,32 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
         }
     }
     errors.into_result(Plan { input, layers })
+}
+
+/// Keras' dtypes an `Input` may name: any for token ids (Keras casts them to int32 in
+/// Embedding), float32 otherwise (seqnet computes in float32).
+fn check_dtype(errors: &mut Errors, dtype: &str, span: proc_macro2::Span, token_ids: bool) {
+    const INTS: &[&str] = &[
+        "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    ];
+    const FLOATS: &[&str] = &["float16", "bfloat16", "float32", "float64"];
+    let known = INTS.contains(&dtype) || FLOATS.contains(&dtype);
+    if !known {
+        errors.push(
+            span,
+            format!("unknown dtype \"{dtype}\"; Input takes Keras' dtypes, e.g. \"float32\" or \"int32\""),
+        );
+    } else if !token_ids && dtype != "float32" {
+        let why = if INTS.contains(&dtype) {
+            "integer inputs are token ids, which an Embedding layer reads first"
+        } else {
+            "seqnet computes in float32"
+        };
+        errors.push(
+            span,
+            format!("Input dtype \"{dtype}\": {why}; remove dtype (float32 is the default)"),
+        );
+    }
 }
 
 fn unknown_layer(errors: &mut Errors, kind: &syn::Ident, name: &str) {

@@ -80,7 +80,13 @@ pub fn weight_tensors(v: &Value) -> Vec<Vec<f32>> {
 /// Rows of the network's input type (an image for an image model) from a JSON array.
 pub fn rows_of<N: seqnet::Network>(v: &Value) -> Vec<N::InputRow> {
     use seqnet::Row;
-    let values = flat(v);
+    let mut values = flat(v);
+    if N::INPUT_IDS > 0 {
+        // Token ids travel as their i32 bits (`[i32; T]` rows read as f32 slots).
+        values
+            .iter_mut()
+            .for_each(|v| *v = f32::from_bits(*v as i32 as u32));
+    }
     let mut out = vec![N::InputRow::zeros(); values.len() / N::INPUT_WIDTH];
     N::InputRow::flat_mut(&mut out).copy_from_slice(&values);
     out

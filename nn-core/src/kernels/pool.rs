@@ -164,6 +164,48 @@ pub fn global_average_pool_backward(channels: usize, dy: &[f32], dx: &mut [f32])
     }
 }
 
+/// Keras' masked global average over steps: each feature's mean over the steps whose `mask`
+/// value is 1 (`rows × steps` values), `Σ mask·x / Σ mask` as Keras computes it; a row with
+/// every step masked gives 0 / 0 = NaN in Keras, and here too (the output checks name it).
+pub fn masked_average_steps(features: usize, x: &[f32], mask: &[f32], y: &mut [f32]) {
+    let rows = y.len() / features.max(1);
+    let steps = mask.len() / rows.max(1);
+    for ((row, m), out) in x
+        .chunks_exact(steps * features)
+        .zip(mask.chunks_exact(steps.max(1)))
+        .zip(y.chunks_exact_mut(features))
+    {
+        out.fill(0.0);
+        for (v, &keep) in row.chunks_exact(features).zip(m) {
+            if keep != 0.0 {
+                out.iter_mut().zip(v).for_each(|(o, v)| *o += v);
+            }
+        }
+        let count: f32 = m.iter().sum();
+        out.iter_mut().for_each(|o| *o /= count);
+    }
+}
+
+/// The gradient of [`masked_average_steps`]: dy / Σ mask on each unmasked step, 0 on the rest.
+pub fn masked_average_steps_backward(features: usize, dy: &[f32], mask: &[f32], dx: &mut [f32]) {
+    let rows = dy.len() / features.max(1);
+    let steps = mask.len() / rows.max(1);
+    for ((dx, m), dy) in dx
+        .chunks_exact_mut(steps * features)
+        .zip(mask.chunks_exact(steps.max(1)))
+        .zip(dy.chunks_exact(features))
+    {
+        let count: f32 = m.iter().sum();
+        for (d, &keep) in dx.chunks_exact_mut(features).zip(m) {
+            if keep != 0.0 {
+                d.iter_mut().zip(dy).for_each(|(d, g)| *d = g / count);
+            } else {
+                d.fill(0.0);
+            }
+        }
+    }
+}
+
 /// The maximum of each channel over the positions of each image; with `args`, its index.
 pub fn global_max_pool(channels: usize, x: &[f32], y: &mut [f32], mut args: Option<&mut [u32]>) {
     let images = y.len() / channels.max(1);

@@ -17,8 +17,11 @@ mod conv;
 mod conv1d;
 mod dense;
 mod dropout;
+mod embedding;
 mod layer_norm;
+mod masking;
 mod normalization;
+mod per_step;
 mod pooling;
 mod rescaling;
 mod reshape;
@@ -34,8 +37,11 @@ pub mod padding1d {
 }
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use embedding::Embedding;
 pub use layer_norm::LayerNormalization;
+pub use masking::Masking;
 pub use normalization::Normalization;
+pub use per_step::PerStep;
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
@@ -121,6 +127,22 @@ pub trait Layer: Copy + Send + Sync + 'static {
     /// Inference on one row (`predict_one`), without allocating.
     fn forward_one(&self, weights: Weights<'_>, x: &[f32], y: &mut [f32]);
 
+    /// Mask values per row the layer makes, Keras' `compute_mask` (Embedding with
+    /// `mask_zero`, Masking): the number of its output's steps; 0 for a layer that makes none.
+    /// Where the mask goes from there (which layers pass it on, use it or drop it) is Keras'
+    /// rule, which the macro follows; see ARCHITECTURE.md, "Masks".
+    const MASK_STEPS: usize = 0;
+
+    /// Keras' `compute_mask` over whole rows of `input`: `mask` (`rows × MASK_STEPS`) gets 1
+    /// for a step later layers use and 0 for a masked one.
+    fn compute_mask(&self, _input: &[f32], _mask: &mut [f32]) {}
+
+    /// [`forward_one`](Self::forward_one) for a layer that uses a mask, given the row's mask
+    /// (one value per input step, as [`Forward::mask`]); other layers ignore it.
+    fn forward_one_masked(&self, weights: Weights<'_>, x: &[f32], _mask: &[f32], y: &mut [f32]) {
+        self.forward_one(weights, x, y);
+    }
+
     /// Folds what a training forward pass of `rows` rows left in `scratch` into the layer's
     /// non-trainable `state` (BatchNormalization's moving averages).
     fn update_state(&self, _state: &mut [f32], _scratch: &[f32], _rows: usize) {}
@@ -173,13 +195,17 @@ impl TapeLayer {
             } else {
                 layer.scratch_len(rows, training)
             },
+            mask_steps: L::MASK_STEPS,
         }
     }
 }
 
 /// Runs one layer of a forward chain over `tape` (generated code calls this per layer).
-/// Layers that only reshape are skipped: their output is their input's buffer.
+/// Layers that only reshape are skipped: their output is their input's buffer. A layer that
+/// makes a mask makes it first; `mask_from` is the layer whose mask this one uses, if any (the
+/// macro follows masks as Keras passes them).
 #[inline]
+#[allow(clippy::too_many_arguments)]
 pub fn forward_layer<L: Layer>(
     layer: &L,
     index: usize,
@@ -188,9 +214,14 @@ pub fn forward_layer<L: Layer>(
     rows: usize,
     tape: &mut Tape,
     phase: Phase,
+    mask_from: Option<usize>,
 ) {
+    if L::MASK_STEPS > 0 {
+        let (input, mask) = tape.mask_io(index, x, rows);
+        layer.compute_mask(input, mask);
+    }
     if !L::RESHAPE_ONLY {
-        layer.forward(weights, tape.forward_io(index, x, rows, phase));
+        layer.forward(weights, tape.forward_io(index, x, rows, phase, mask_from));
     }
 }
 
@@ -209,11 +240,12 @@ pub fn backward_layer<L: Layer>(
     grads: &mut [f32],
     start: Delta,
     input_grad: bool,
+    mask_from: Option<usize>,
 ) {
     if L::RESHAPE_ONLY || (L::PARAMS == 0 && !input_grad) {
         return;
     }
-    let mut pass = tape.backward_io(index, x, rows, start);
+    let mut pass = tape.backward_io(index, x, rows, start, mask_from);
     if !input_grad {
         pass.input_delta = None;
     }

@@ -236,13 +236,54 @@ window_pooling!(
     scratch: false
 );
 
-global_pooling!(
-    /// Keras' `GlobalAveragePooling1D`: the mean of each of `C` features over all `P` steps.
-    GlobalAveragePooling1D, "GlobalAveragePooling1D",
-    forward(x, y, _args) { pool::global_average_pool(C, x, y) },
-    backward(dy, _args, dx) { pool::global_average_pool_backward(C, dy, dx) },
-    scratch: false
-);
+/// Keras' `GlobalAveragePooling1D`: the mean of each of `C` features over all `P` steps, or,
+/// when a mask reaches it (`Embedding(mask_zero = true)`, `Masking`), over the unmasked steps,
+/// as Keras computes it. It ends the mask: its output has none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GlobalAveragePooling1D<const P: usize, const C: usize>;
+
+impl<const P: usize, const C: usize> Layer for GlobalAveragePooling1D<P, C> {
+    const CLASS_NAME: &'static str = "GlobalAveragePooling1D";
+    const INPUT_WIDTH: usize = P * C;
+    const OUTPUT_WIDTH: usize = C;
+    const PARAMS: usize = 0;
+    const MACS_PER_ROW: usize = P * C;
+
+    fn weights(&self) -> Vec<WeightSpec> {
+        Vec::new()
+    }
+
+    fn init(&self, _params: &mut [f32], _state: &mut [f32], _rng: &mut InitRng) {}
+
+    fn forward(&self, _weights: Weights<'_>, pass: Forward<'_>) {
+        if pass.mask.is_empty() {
+            pool::global_average_pool(C, pass.input, pass.output);
+        } else {
+            pool::masked_average_steps(C, pass.input, pass.mask, pass.output);
+        }
+    }
+
+    fn backward(&self, _weights: Weights<'_>, pass: Backward<'_>, _grads: &mut [f32]) {
+        let Some(dx) = pass.input_delta else { return };
+        if pass.mask.is_empty() {
+            pool::global_average_pool_backward(C, pass.delta, dx);
+        } else {
+            pool::masked_average_steps_backward(C, pass.delta, pass.mask, dx);
+        }
+    }
+
+    fn forward_one(&self, _weights: Weights<'_>, x: &[f32], y: &mut [f32]) {
+        pool::global_average_pool(C, x, y);
+    }
+
+    fn forward_one_masked(&self, weights: Weights<'_>, x: &[f32], mask: &[f32], y: &mut [f32]) {
+        if mask.is_empty() {
+            self.forward_one(weights, x, y);
+        } else {
+            pool::masked_average_steps(C, x, mask, y);
+        }
+    }
+}
 
 global_pooling!(
     /// Keras' `GlobalMaxPooling1D`: the maximum of each of `C` features over all `P` steps.

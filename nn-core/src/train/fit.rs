@@ -6,7 +6,7 @@ use super::callbacks::{Callback, TrainState};
 use super::history::{History, Logs};
 use super::progress::{EpochProgress, ProgressEvent, Verbose};
 use super::{row_range, Compiled};
-use crate::error::{check_finite, Error, Result};
+use crate::error::{Error, Result};
 use crate::network::{InputOf, Network, Tape};
 use crate::optim::Optimizer;
 use crate::rows::Labels;
@@ -260,7 +260,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
                             .into(),
                     });
                 }
-                check_finite("validation input", vx, N::INPUT_WIDTH)?;
+                N::check_input("validation input", vx)?;
                 self.loss.check_labels(vy, N::OUTPUT_WIDTH)?;
                 (rows, Some((vx, vy, None)))
             }

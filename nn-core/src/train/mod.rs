@@ -31,7 +31,7 @@ pub use history::{History, Logs};
 pub use monitor::Mode;
 pub use progress::{ProgressEvent, Verbose};
 
-use crate::error::{check_finite, Error, Result};
+use crate::error::{Error, Result};
 use crate::loss::{Loss, LossBatch};
 use crate::metrics::{Metric, MetricState};
 use crate::network::{Network, Tape};
@@ -228,7 +228,7 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     ) -> Result<(&'a [f32], &'a [f32])> {
         let rows = xf.len() / N::INPUT_WIDTH;
         self.check_label_shape(("labels", "label values (rows × labels per row)"), rows, y)?;
-        check_finite("input", xf, N::INPUT_WIDTH)?;
+        N::check_input("input", xf)?;
         self.loss.check_labels(y, N::OUTPUT_WIDTH)?;
         Ok((xf, y))
     }

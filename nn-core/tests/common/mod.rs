@@ -83,6 +83,8 @@ pub struct Harness<L: Layer> {
     pub state: Vec<f32>,
     /// The phase every forward pass runs in.
     pub phase: Phase,
+    /// The mask of the input's steps every pass gets (`Forward::mask`); empty: none.
+    pub mask: Vec<f32>,
 }
 
 impl<L: Layer> Harness<L> {
@@ -95,6 +97,7 @@ impl<L: Layer> Harness<L> {
             params,
             state,
             phase,
+            mask: Vec::new(),
         }
     }
 
@@ -123,6 +126,7 @@ impl<L: Layer> Harness<L> {
                 scratch: &mut scratch,
                 rows,
                 phase: self.phase,
+                mask: &self.mask,
             },
         );
         (y, scratch)
@@ -153,6 +157,7 @@ impl<L: Layer> Harness<L> {
                 input_delta: Some(&mut input),
                 rows,
                 start: Delta::Output,
+                mask: &self.mask,
             },
             &mut params,
         );

@@ -1,7 +1,7 @@
 //! `Activation(activation)`: an activation on its own, applied to each row (softmax over the
 //! last axis). Runtime: `nn_core::layers::ActivationLayer`.
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::{activation, Bound};
 use crate::dims::{flat_width, Dim};
 use quote::quote;
@@ -9,6 +9,7 @@ use quote::quote;
 pub const ACTIVATION: Description = Description {
     keras: &nn_keras::layers::ACTIVATION,
     computes: false,
+    mask: MaskRule::Passes,
     build,
 };
 

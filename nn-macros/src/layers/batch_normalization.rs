@@ -2,7 +2,7 @@
 //! statistics in training (folded into moving ones), the moving ones in inference. Runtime:
 //! `nn_core::layers::BatchNormalization`.
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::{int_value, Bound};
 use crate::dims::{flat_width, shape_text, Dim};
 use quote::quote;
@@ -11,6 +11,7 @@ use syn::spanned::Spanned;
 pub const BATCH_NORMALIZATION: Description = Description {
     keras: &nn_keras::layers::BATCH_NORMALIZATION,
     computes: false,
+    mask: MaskRule::Unbuilt,
     build,
 };
 

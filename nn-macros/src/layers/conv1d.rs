@@ -2,7 +2,7 @@
 //! use_bias = …, dilation_rate = …)`: a 1-D convolution over (timesteps, features) sequences.
 //! Runtime: `nn_core::layers::Conv1D`.
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::{positive_int, word_in, Bound};
 use crate::dims::Dim;
 use quote::quote;
@@ -10,6 +10,7 @@ use quote::quote;
 pub const CONV1D: Description = Description {
     keras: &nn_keras::layers::CONV1D,
     computes: true,
+    mask: MaskRule::Drops,
     build,
 };
 

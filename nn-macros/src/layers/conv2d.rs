@@ -1,7 +1,7 @@
 //! `Conv2D(filters, kernel_size, strides, padding, activation = …, use_bias = …)`: a 2-D
 //! convolution over a channels-last image. Runtime: `nn_core::layers::Conv2D`.
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::{positive_int, Bound};
 use crate::dims::Dim;
 use quote::quote;
@@ -9,6 +9,7 @@ use quote::quote;
 pub const CONV2D: Description = Description {
     keras: &nn_keras::layers::CONV2D,
     computes: true,
+    mask: MaskRule::Drops,
     build,
 };
 

@@ -1,14 +1,16 @@
 //! `Dense(units, activation, use_bias)`: a flat input times the kernel, plus the bias, through
-//! the activation. Runtime: `nn_core::layers::Dense`.
+//! the activation; on a sequence (T, F), the same on each step, as Keras does. Runtime:
+//! `nn_core::layers::Dense` (in `PerStep` on a sequence).
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::{positive_int, Bound};
-use crate::dims::{flat_width, shape_text, Dim};
+use crate::dims::{shape_text, Dim};
 use quote::quote;
 
 pub const DENSE: Description = Description {
     keras: &nn_keras::layers::DENSE,
     computes: true,
+    mask: MaskRule::Passes,
     build,
 };
 
@@ -23,15 +25,19 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
     let activation = cx.activation(args);
     let use_bias = cx.flag(args, "use_bias");
     let shape = shape?;
-    if shape.len() != 1 {
-        cx.error(format!(
-            "Dense expects a flat input but receives {}; insert Flatten before it",
-            shape_text(shape)
-        ));
-        return None;
-    }
+    // A sequence (T, F): Keras applies Dense to each step, giving (T, units).
+    let (steps, width) = match shape {
+        [width] => (None, *width),
+        [Dim::Lit(t), f @ Dim::Lit(_)] => (Some(*t), *f),
+        _ => {
+            cx.error(format!(
+                "Dense expects a flat input but receives {}; insert Flatten before it",
+                shape_text(shape)
+            ));
+            return None;
+        }
+    };
     let units = units?;
-    let width = flat_width(shape);
     if let Dim::Lit(w) = width {
         if w.checked_mul(units).is_none_or(|n| n > i32::MAX as usize) {
             cx.error(format!("Dense kernel of {w} × {units} is too large"));
@@ -40,10 +46,20 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
     }
     let (a_ty, a_val) = cx.activation_tokens(&activation);
     let rt = cx.rt;
-    Some(Built {
-        ty: quote!(#rt::layers::Dense<#width, #units, #a_ty, #use_bias>),
-        value: quote!(#rt::layers::Dense::new(#a_val)),
-        output_shape: vec![Dim::Lit(units)],
-        adapts: false,
+    let ty = quote!(#rt::layers::Dense<#width, #units, #a_ty, #use_bias>);
+    let value = quote!(#rt::layers::Dense::new(#a_val));
+    Some(match steps {
+        None => Built {
+            ty,
+            value,
+            output_shape: vec![Dim::Lit(units)],
+            adapts: false,
+        },
+        Some(t) => Built {
+            ty: quote!(#rt::layers::PerStep<#ty, #t>),
+            value: quote!(#rt::layers::PerStep::new(#value)),
+            output_shape: vec![Dim::Lit(t), Dim::Lit(units)],
+            adapts: false,
+        },
     })
 }

@@ -1,7 +1,7 @@
 //! `Dropout(rate, seed = …)`: in training, zeroes a `rate` fraction of the values and scales
 //! the rest by 1 / (1 − rate); the identity in inference. Runtime: `nn_core::layers::Dropout`.
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::{int_value, is_none, Bound};
 use crate::dims::{flat_width, Dim};
 use quote::quote;
@@ -10,6 +10,7 @@ use syn::spanned::Spanned;
 pub const DROPOUT: Description = Description {
     keras: &nn_keras::layers::DROPOUT,
     computes: false,
+    mask: MaskRule::Passes,
     build,
 };
 

@@ -1,7 +1,7 @@
 //! `Flatten`: the input as one flat row, in channels-last order. Costs nothing at run time:
 //! its output is its input's buffer. Runtime: `nn_core::layers::Flatten`.
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::Bound;
 use crate::dims::{flat_width, Dim};
 use quote::quote;
@@ -9,6 +9,7 @@ use quote::quote;
 pub const FLATTEN: Description = Description {
     keras: &nn_keras::layers::FLATTEN,
     computes: false,
+    mask: MaskRule::Drops,
     build,
 };
 

@@ -2,7 +2,7 @@
 //! mean or maximum over all timesteps. Runtime:
 //! `nn_core::layers::{GlobalAveragePooling1D, GlobalMaxPooling1D}`.
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::Bound;
 use crate::dims::Dim;
 use quote::quote;
@@ -10,12 +10,14 @@ use quote::quote;
 pub const GLOBAL_AVERAGE_POOLING1D: Description = Description {
     keras: &nn_keras::layers::GLOBAL_AVERAGE_POOLING1D,
     computes: false,
+    mask: MaskRule::Consumes,
     build: |cx, args, shape| build(cx, args, shape, quote!(GlobalAveragePooling1D)),
 };
 
 pub const GLOBAL_MAX_POOLING1D: Description = Description {
     keras: &nn_keras::layers::GLOBAL_MAX_POOLING1D,
     computes: false,
+    mask: MaskRule::Drops,
     build: |cx, args, shape| build(cx, args, shape, quote!(GlobalMaxPooling1D)),
 };
 

@@ -2,7 +2,7 @@
 //! mean or maximum over the whole image. Runtime:
 //! `nn_core::layers::{GlobalAveragePooling2D, GlobalMaxPooling2D}`.
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::Bound;
 use crate::dims::Dim;
 use quote::quote;
@@ -10,12 +10,14 @@ use quote::quote;
 pub const GLOBAL_AVERAGE_POOLING2D: Description = Description {
     keras: &nn_keras::layers::GLOBAL_AVERAGE_POOLING2D,
     computes: false,
+    mask: MaskRule::Drops,
     build: |cx, args, shape| build(cx, args, shape, quote!(GlobalAveragePooling2D)),
 };
 
 pub const GLOBAL_MAX_POOLING2D: Description = Description {
     keras: &nn_keras::layers::GLOBAL_MAX_POOLING2D,
     computes: false,
+    mask: MaskRule::Drops,
     build: |cx, args, shape| build(cx, args, shape, quote!(GlobalMaxPooling2D)),
 };
 

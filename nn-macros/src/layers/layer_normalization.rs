@@ -2,7 +2,7 @@
 //! normalised over its last axis by its own statistics, then scaled by γ and shifted by β.
 //! Runtime: `nn_core::layers::LayerNormalization`.
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::Bound;
 use crate::dims::{flat_width, Dim};
 use quote::quote;
@@ -10,6 +10,7 @@ use quote::quote;
 pub const LAYER_NORMALIZATION: Description = Description {
     keras: &nn_keras::layers::LAYER_NORMALIZATION,
     computes: false,
+    mask: MaskRule::Passes,
     build,
 };
 

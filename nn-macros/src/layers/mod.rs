@@ -15,10 +15,12 @@ mod conv1d;
 mod conv2d;
 mod dense;
 mod dropout;
+mod embedding;
 mod flatten;
 mod global_pooling1d;
 mod global_pooling2d;
 mod layer_normalization;
+mod masking;
 mod normalization;
 mod pooling1d;
 mod pooling2d;
@@ -40,9 +42,31 @@ pub struct Description {
     pub keras: &'static LayerClass,
     /// The layer computes its output from trainable weights (Dense, Conv2D): a model needs one.
     pub computes: bool,
+    /// What it does with a mask that reaches it (Keras' `supports_masking`, `compute_mask`).
+    pub mask: MaskRule,
     /// Checks the arguments against the input shape (`None` when unknown after an earlier
     /// error) and builds the layer.
     pub build: fn(&mut Cx<'_>, &Bound<'_>, Option<&[Dim]>) -> Option<Built>,
+}
+
+/// What a layer does with Keras' mask of the steps (made by `Embedding(mask_zero = true)` or
+/// `Masking`), as Keras 3 defines it: the macro follows the mask from the layer that makes it
+/// to the one that uses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaskRule {
+    /// Passes it on unchanged (`supports_masking = True`: Dense, Dropout, Activation,
+    /// LayerNormalization, Rescaling, Normalization).
+    Passes,
+    /// Makes a new one from its input (Embedding with `mask_zero`, Masking).
+    Makes,
+    /// Uses it and ends it (GlobalAveragePooling1D averages the unmasked steps).
+    Consumes,
+    /// Has no mask support: Keras 3 drops the mask there (with a warning), and so does seqnet
+    /// (Conv1D, Conv2D, pooling, Flatten, Reshape, GlobalMaxPooling1D).
+    Drops,
+    /// Keras uses the mask in a way seqnet does not build (BatchNormalization's masked batch
+    /// statistics): a mask reaching it is a compile error.
+    Unbuilt,
 }
 
 /// A built layer: its runtime type (every width a const generic), the expression of its
@@ -76,6 +100,8 @@ pub const ALL: &[&Description] = &[
     &global_pooling1d::GLOBAL_AVERAGE_POOLING1D,
     &global_pooling1d::GLOBAL_MAX_POOLING1D,
     &layer_normalization::LAYER_NORMALIZATION,
+    &embedding::EMBEDDING,
+    &masking::MASKING,
 ];
 
 /// The description of a layer name.

@@ -3,7 +3,7 @@
 //! those the model's `adapt` computes (Keras' weights `mean`, `variance`, `count`). Runtime:
 //! `nn_core::layers::Normalization`.
 
-use super::{per_feature, Built, Cx, Description};
+use super::{per_feature, Built, Cx, Description, MaskRule};
 use crate::args::{numbers, Bound};
 use crate::dims::{flat_width, Dim};
 use quote::quote;
@@ -12,6 +12,7 @@ use syn::spanned::Spanned;
 pub const NORMALIZATION: Description = Description {
     keras: &nn_keras::layers::NORMALIZATION,
     computes: false,
+    mask: MaskRule::Passes,
     build,
 };
 

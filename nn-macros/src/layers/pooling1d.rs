@@ -2,7 +2,7 @@
 //! a window's maximum or mean, feature by feature; the strides default to the pool size.
 //! Runtime: `nn_core::layers::{MaxPooling1D, AveragePooling1D}` (the 2-D loops on one axis).
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::Bound;
 use crate::dims::Dim;
 use quote::quote;
@@ -10,12 +10,14 @@ use quote::quote;
 pub const MAX_POOLING1D: Description = Description {
     keras: &nn_keras::layers::MAX_POOLING1D,
     computes: false,
+    mask: MaskRule::Drops,
     build: |cx, args, shape| build(cx, args, shape, quote!(MaxPooling1D)),
 };
 
 pub const AVERAGE_POOLING1D: Description = Description {
     keras: &nn_keras::layers::AVERAGE_POOLING1D,
     computes: false,
+    mask: MaskRule::Drops,
     build: |cx, args, shape| build(cx, args, shape, quote!(AveragePooling1D)),
 };
 

@@ -2,7 +2,7 @@
 //! mean, channel by channel; the strides default to the pool size. Runtime:
 //! `nn_core::layers::{MaxPooling2D, AveragePooling2D}`.
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::Bound;
 use crate::dims::Dim;
 use quote::quote;
@@ -10,12 +10,14 @@ use quote::quote;
 pub const MAX_POOLING2D: Description = Description {
     keras: &nn_keras::layers::MAX_POOLING2D,
     computes: false,
+    mask: MaskRule::Drops,
     build: |cx, args, shape| build(cx, args, shape, quote!(MaxPooling2D)),
 };
 
 pub const AVERAGE_POOLING2D: Description = Description {
     keras: &nn_keras::layers::AVERAGE_POOLING2D,
     computes: false,
+    mask: MaskRule::Drops,
     build: |cx, args, shape| build(cx, args, shape, quote!(AveragePooling2D)),
 };
 

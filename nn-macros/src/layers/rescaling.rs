@@ -1,7 +1,7 @@
 //! `Rescaling(scale, offset = 0.0)`: `x · scale + offset`, each a number or one per feature of
 //! the last axis. Runtime: `nn_core::layers::Rescaling`.
 
-use super::{per_feature, Built, Cx, Description};
+use super::{per_feature, Built, Cx, Description, MaskRule};
 use crate::args::{numbers, Bound};
 use crate::dims::{flat_width, Dim};
 use quote::quote;
@@ -9,6 +9,7 @@ use quote::quote;
 pub const RESCALING: Description = Description {
     keras: &nn_keras::layers::RESCALING,
     computes: false,
+    mask: MaskRule::Passes,
     build,
 };
 

@@ -2,7 +2,7 @@
 //! input's size as Keras infers it. Costs nothing at run time. Runtime:
 //! `nn_core::layers::Reshape`.
 
-use super::{Built, Cx, Description};
+use super::{Built, Cx, Description, MaskRule};
 use crate::args::{int_value, positive_int, tuple_elements, Bound};
 use crate::dims::{flat_width, shape_text, Dim};
 use quote::quote;
@@ -11,6 +11,7 @@ use syn::spanned::Spanned;
 pub const RESHAPE: Description = Description {
     keras: &nn_keras::layers::RESHAPE,
     computes: false,
+    mask: MaskRule::Drops,
     build,
 };
 
