@@ -102,7 +102,12 @@ fn relative_error<N: Network>(model: N, loss: Loss, seed: u64) -> f64 {
         .map(|_| random_batch::<N>(loss, &mut rng))
         .find(|(x, y)| away_from_kinks(&model, loss, x, y))
         .expect("some random batch stays away from the kinks");
+    relative_error_on(model, loss, &x, &y)
+}
 
+/// [`relative_error`] on a given batch (token ids, sequences with masked steps).
+fn relative_error_on<N: Network>(model: N, loss: Loss, x: &[N::InputRow], y: &[f32]) -> f64 {
+    let (x, y) = (x.to_vec(), y.to_vec());
     let mut model = model.compile(SGD::new(0.0), loss, []);
     let (_, grads) = model.loss_and_gradients(&x, &y).unwrap();
     let analytic = grads.to_vec();
@@ -256,4 +261,62 @@ fn layer_normalization_with_and_without_gamma_and_beta() {
         23,
     );
     assert!(err < 1e-2, "relative error {err:e}");
+}
+
+mod text {
+    use seqnet::prelude::*;
+    sequential! {
+        /// Token ids with padding: the masked average, a per-step Dense after it.
+        pub struct MaskedIds {
+            Input(shape = (5,), dtype = "int32"),
+            Embedding(7, 3, mask_zero = true),
+            Dense(4, activation = tanh),
+            Dropout(0.0),
+            GlobalAveragePooling1D,
+            Dense(2),
+        }
+    }
+    sequential! {
+        /// Masking's gate and the masked average over a per-step Dense.
+        pub struct MaskedSteps {
+            Input(shape = (4, 3)),
+            Masking(mask_value = 0.5),
+            Dense(3, activation = tanh),
+            GlobalAveragePooling1D,
+            Dense(2),
+        }
+    }
+}
+
+#[test]
+fn embedding_masks_and_per_step_dense() {
+    // Ids with padding (0) at the front of some rows, a repeated id in a row (its gradient is a
+    // sum), one id never used (its gradient is zero).
+    let ids: Vec<[i32; 5]> = vec![
+        [0, 0, 1, 2, 3],
+        [4, 4, 5, 1, 2],
+        [0, 3, 3, 3, 5],
+        [1, 2, 4, 5, 4],
+    ];
+    let y: Vec<[f32; 2]> = vec![[0.3, -0.2], [-0.5, 0.1], [0.2, 0.4], [-0.1, -0.3]];
+    let err = relative_error_on(
+        text::MaskedIds::new(9),
+        Loss::MeanSquaredError,
+        &ids,
+        y.as_flattened(),
+    );
+    assert!(err < 1e-2, "Embedding: relative error {err:e}");
+
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(31);
+    let mut x: Vec<[[f32; 3]; 4]> = (0..6)
+        .map(|_| std::array::from_fn(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0))))
+        .collect();
+    // Masked steps (every feature 0.5) in several rows, never a whole row.
+    x[0][3] = [0.5; 3];
+    x[2][0] = [0.5; 3];
+    x[2][1] = [0.5; 3];
+    x[5][2] = [0.5; 3];
+    let y: Vec<f32> = (0..12).map(|i| (i as f32 * 0.37).sin()).collect();
+    let err = relative_error_on(text::MaskedSteps::new(4), Loss::MeanSquaredError, &x, &y);
+    assert!(err < 1e-2, "Masking: relative error {err:e}");
 }

@@ -1,7 +1,8 @@
 //! Keras parity for the sequence layers without a recurrent one (`golden_seq.json`, made by
 //! `../shared/reference/make_seq_golden.py` with Keras 3.15.1): Conv1D (same, causal, dilation),
-//! the 1-D poolings and Flatten: predictions, then three Adam(0.01) `train_on_batch` steps on
-//! the same batch, each step's loss and every weight after it.
+//! the 1-D poolings, Flatten, Embedding with and without `mask_zero`, Masking, Dense per step
+//! and LayerNormalization: predictions, then three Adam(0.01) `train_on_batch` steps on the
+//! same batch, each step's loss and every weight after it.
 
 mod common;
 
@@ -211,9 +212,12 @@ fn keras2seqnet_writes_the_sequence_layers() {
         return;
     };
     let config = |case: &str, shape: &[usize]| {
+        let mut batch_shape = vec![serde_json::Value::Null];
+        batch_shape.extend(shape.iter().map(|&d| serde_json::json!(d)));
+        let dtype = r["cases"][case]["input_dtype"].clone();
         let mut layers = vec![serde_json::json!({
             "class_name": "InputLayer",
-            "config": {"name": "input_layer", "batch_shape": [null, shape[0], shape[1]]},
+            "config": {"name": "input_layer", "batch_shape": batch_shape, "dtype": dtype},
         })];
         layers.extend(
             r["cases"][case]["layers"]
@@ -240,6 +244,79 @@ fn keras2seqnet_writes_the_sequence_layers() {
          \"conv1d_1\"),\n        MaxPooling1D(3),\n        Flatten(name = \"flatten_1\"),\n        \
          Dense(1, activation = sigmoid, name = \"dense_7\"),\n    }\n}\n"
     );
+    let text = seqnet::keras::source_from_config(&config("emb_mask_gap", &[10]), "T");
+    assert_eq!(
+        text.unwrap(),
+        "sequential! {\n    pub struct T {\n        Input(shape = (10,), dtype = \"int32\"),\n        \
+         Embedding(30, 6, mask_zero = true, name = \"embedding_3\"),\n        \
+         GlobalAveragePooling1D(name = \"global_average_pooling1d_2\"),\n        \
+         Dense(2, activation = softmax, name = \"dense_10\"),\n    }\n}\n"
+    );
+    let masked =
+        seqnet::keras::source_from_config(&config("masking_per_step_dense_gap", &[6, 4]), "M");
+    assert_eq!(
+        masked.unwrap(),
+        "sequential! {\n    pub struct M {\n        Input(shape = (6, 4)),\n        Masking,\n        \
+         Dense(5, activation = relu, name = \"dense_11\"),\n        \
+         GlobalAveragePooling1D(name = \"global_average_pooling1d_3\"),\n        \
+         Dense(1, activation = linear, name = \"dense_12\"),\n    }\n}\n"
+    );
+}
+
+#[test]
+fn masked_embedding_training_is_bit_identical_on_one_and_two_threads() {
+    // 200 rows, two 64-row chunks or more: the embeddings' scatter-add gradient sums chunk by
+    // chunk in the same order on any thread count.
+    let x: Vec<[i32; 10]> = (0..200)
+        .map(|r| {
+            std::array::from_fn(|t| {
+                if t < r % 4 {
+                    0
+                } else {
+                    ((r * 7 + t * 3) % 30) as i32
+                }
+            })
+        })
+        .collect();
+    let y: Vec<f32> = (0..200).map(|r| (r % 2) as f32).collect();
+    let train = |threads| {
+        common::on_threads(threads, || {
+            let mut m = EmbMaskGap::new(4).compile(
+                Adam::new(0.01),
+                Loss::sparse_categorical_crossentropy(),
+                [],
+            );
+            let losses: Vec<f64> = (0..3)
+                .map(|_| m.train_on_batch(&x, &y[..]).unwrap())
+                .collect();
+            (m.get_weights(), losses)
+        })
+    };
+    let (one, two) = (train(1), train(2));
+    assert_eq!(one.1, two.1);
+    assert_eq!(one.0, two.0);
+    assert!(one.1[2] < one.1[0], "the loss falls: {:?}", one.1);
+}
+
+#[test]
+fn weight_files_round_trip_embedding() {
+    let model = EmbMaskGap::new(11);
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = vec![dir.path().join("m.safetensors")];
+    if cfg!(feature = "keras") {
+        files.push(dir.path().join("m.weights.h5"));
+    }
+    for path in files {
+        model.save_weights(&path).unwrap();
+        let mut back = EmbMaskGap::new(12);
+        back.load_weights(&path).unwrap();
+        assert_eq!(
+            back.get_weights(),
+            model.get_weights(),
+            "{}",
+            path.display()
+        );
+    }
 }
 
 #[test]

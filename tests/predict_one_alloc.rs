@@ -61,6 +61,56 @@ sequential! {
     }
 }
 
+sequential! {
+    /// Token ids, a mask, the sequence layers.
+    struct Text {
+        Input(shape = (12,), dtype = "int32"),
+        Embedding(50, 8, mask_zero = true),
+        Dense(8, activation = relu),
+        LayerNormalization,
+        GlobalAveragePooling1D,
+        Dense(2, activation = softmax),
+    }
+}
+
+sequential! {
+    struct Series {
+        Input(shape = (16, 3)),
+        Masking,
+        Conv1D(4, 3, padding = "causal", activation = relu),
+        MaxPooling1D(2),
+        GlobalMaxPooling1D,
+        Dense(1),
+    }
+}
+
+#[test]
+fn predict_one_allocates_nothing_on_sequences() {
+    let text = Text::new(1);
+    let ids = [0, 0, 0, 4, 9, 49, 1, 2, 3, 3, 7, 11];
+    let first = text.predict_one(&ids).unwrap();
+    let mut again = [0.0; 2];
+    assert_eq!(
+        allocations_in(|| again = text.predict_one(&ids).unwrap()),
+        0
+    );
+    assert_eq!(first, again);
+    // The row alone gives what the batch gives.
+    let batch = text.predict(&[ids, [1; 12]]).unwrap();
+    for (a, b) in batch[0].iter().zip(&again) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+    let series = Series::new(2);
+    let x = [[0.5f32, -0.25, 1.0]; 16];
+    series.predict_one(&x).unwrap();
+    assert_eq!(
+        allocations_in(|| {
+            series.predict_one(&x).unwrap();
+        }),
+        0
+    );
+}
+
 #[test]
 fn predict_one_allocates_nothing() {
     // The counter sees an allocation when there is one.

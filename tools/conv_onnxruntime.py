@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""onnxruntime's Conv (+Relu) at the two shapes `bench_table`'s Conv2D rows use, in GFLOP/s, so
-its figures can be set beside seqnet's (BENCHMARKS.md, "Conv2D").
+"""onnxruntime's Conv (+Relu) at the two shapes `bench_table`'s Conv2D rows use and at its
+Conv1D row's, in GFLOP/s, so its figures can be set beside seqnet's (BENCHMARKS.md, "Conv2D",
+"Conv1D").
 
 Optional, outside CI. Set up a virtual environment outside the repository and run it there:
 
@@ -8,8 +9,8 @@ Optional, outside CI. Set up a virtual environment outside the repository and ru
     /tmp/ortvenv/bin/pip install onnxruntime onnx numpy
     /tmp/ortvenv/bin/python tools/conv_onnxruntime.py          # --runs N to change the best-of
 
-What it measures: one ONNX graph per shape, `Conv` (3×3 kernel, stride 1, 'valid' = no pads,
-with bias) followed by `Relu`, batch 64, float32, run by onnxruntime's CPU execution provider at
+What it measures: one ONNX graph per shape, `Conv` (3×3 kernel, or 1×5 for the Conv1D row;
+stride 1, 'valid' = no pads, with bias) followed by `Relu`, batch 64, float32, run by onnxruntime's CPU execution provider at
 its default graph optimisation level (which fuses Conv+Relu and may pick its NCHWc kernels),
 pinned to 1 thread and then 2 threads (`intra_op_num_threads`, `inter_op_num_threads = 1`).
 The figure is the best of `--runs` timed `InferenceSession.run` calls after warm-up calls, so it
@@ -33,9 +34,12 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 # (label, H, W, C, F, KH, KW, batch): the same cases as benches/common/mod.rs's CONV_CASES.
+# The last is Conv1D(64, 5) on 100 steps × 32 features, as a 1 × 100 image with a 1 × 5 kernel
+# (bench_table's Conv1D row).
 CASES = [
     ("28×28×1 → 32", 28, 28, 1, 32, 3, 3, 64),
     ("13×13×32 → 64", 13, 13, 32, 64, 3, 3, 64),
+    ("Conv1D 100×32 → 64, k 5", 1, 100, 32, 64, 1, 5, 64),
 ]
 
 
@@ -102,7 +106,7 @@ def main():
 
     print(f"onnxruntime {ort.__version__}, providers {ort.get_available_providers()}")
     print(
-        "\n## onnxruntime Conv + Relu, 3×3 valid, batch 64, forward "
+        "\n## onnxruntime Conv + Relu, valid, batch 64, forward "
         "(GFLOP/s; input NHWC transposed to NCHW outside the timing)"
     )
     print("| shape | pass | one thread | two threads |")

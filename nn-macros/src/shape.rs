@@ -107,6 +107,9 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
     let mut layers: Vec<LayerPlan> = Vec::new();
     // The layer whose mask reaches the current layer, and its class, as Keras passes masks on.
     let mut live_mask: Option<(usize, &'static str)> = None;
+    // The first Dense applied per step, and its input: where a model whose output stays a
+    // sequence went per step (the tutorial's (28, 28) into Dense), for the output error.
+    let mut first_per_step: Option<(proc_macro2::Span, String)> = None;
     // The current shape; `None` once a layer could not be built.
     let mut shape = (errors.is_empty()).then(|| input.shape.clone());
     let mut default_names = nn_keras::names::DefaultNames::default();
@@ -191,6 +194,12 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
                 ),
             );
         }
+        if let Some(s) = shape
+            .as_deref()
+            .filter(|s| s.len() == 2 && class.class == "Dense")
+        {
+            first_per_step.get_or_insert((layer.kind.span(), shape_text(s)));
+        }
         let mut cx = Cx {
             errors: &mut errors,
             layer,
@@ -259,14 +268,27 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
                 ),
             );
         } else if let Some(last) = layers.last().filter(|l| l.output_shape.len() != 1) {
-            errors.push(
-                model.body_span,
-                format!(
-                    "the model's output must be flat, but it is {}; end it with Flatten and \
-                     Dense, or with a global pooling layer",
-                    shape_text(&last.output_shape)
-                ),
-            );
+            if let Some((span, input)) = first_per_step {
+                errors.push(
+                    span,
+                    format!(
+                        "Dense applies to each step of its {input} input, as in Keras, so the \
+                         model's output is {}, one row per step; insert Flatten before this \
+                         Dense (or a global pooling layer, e.g. GlobalAveragePooling1D) for one \
+                         output per example",
+                        shape_text(&last.output_shape)
+                    ),
+                );
+            } else {
+                errors.push(
+                    model.body_span,
+                    format!(
+                        "the model's output must be flat, but it is {}; end it with Flatten and \
+                         Dense, or with a global pooling layer",
+                        shape_text(&last.output_shape)
+                    ),
+                );
+            }
         }
     }
     errors.into_result(Plan { input, layers })

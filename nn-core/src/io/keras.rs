@@ -372,11 +372,16 @@ pub fn source_from_config(
                         .ok_or("InputLayer: a dimension is not fixed")
                 })
                 .collect::<std::result::Result<_, _>>()?;
-            let dims = tuple(&dims);
-            match name {
-                "input_layer" | "" => format!("Input(shape = {dims})"),
-                n => format!("Input(shape = {dims}, name = {n:?})"),
+            let mut args = vec![format!("shape = {}", tuple(&dims))];
+            // Token ids (`"int32"`) feed an Embedding; float32 is the macro's default.
+            match c["dtype"].as_str() {
+                Some("float32") | None => {}
+                Some(dtype) => args.push(format!("dtype = {dtype:?}")),
             }
+            if !matches!(name, "input_layer" | "") {
+                args.push(format!("name = {name:?}"));
+            }
+            format!("Input({})", args.join(", "))
         } else {
             let mut args =
                 layer_args(class, c).map_err(|e| format!("layer `{name}` ({class}): {e}"))?;

@@ -451,7 +451,10 @@ mod tests {
             );
         }
         assert_eq!(ALL.len(), nn_keras::layers::ALL.len());
-        assert_eq!(computing_names(), ["Dense", "Conv2D", "Conv1D"]);
+        assert_eq!(
+            computing_names(),
+            ["Dense", "Conv2D", "Conv1D", "Embedding"]
+        );
         assert!(known_names().contains(&"Normalization"));
         assert!(keras_only_names().contains(&"LSTM"));
         assert!(!keras_only_names().contains(&"Dense"));

@@ -1,0 +1,71 @@
+use seqnet::prelude::*;
+
+sequential! {
+    struct EmbeddingNotFirst {
+        Input(shape = (10,)),
+        Dense(8),
+        Embedding(100, 4),
+        GlobalAveragePooling1D,
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct EmbeddingOnSequence {
+        Input(shape = (10, 2), dtype = "int32"),
+        Embedding(100, 4),
+        Flatten,
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct EmbeddingWithoutLength {
+        Embedding(100, 4),
+        GlobalAveragePooling1D,
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct IntegerRowsWithoutEmbedding {
+        Input(shape = (10,), dtype = "int32"),
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct DoubleRows {
+        Input(shape = (10,), dtype = "float64"),
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct BatchNormAfterMask {
+        Input(shape = (10, 3)),
+        Masking,
+        BatchNormalization,
+        GlobalAveragePooling1D,
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct MaskingFlat {
+        Input(shape = (10,)),
+        Masking(mask_value = -1.0),
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct PerStepOutput {
+        Input(shape = (12,), dtype = "int32"),
+        Embedding(100, 4),
+        Dense(8, activation = relu),
+        Dense(1, activation = sigmoid),
+    }
+}
+
+fn main() {}
