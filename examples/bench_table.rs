@@ -69,17 +69,14 @@ fn main() {
     }
     let top_peak = peak[&top];
 
-    // `-- conv` prints only the Conv2D sections.
+    // `-- conv` prints only the convolution sections (Conv2D, Conv1D).
     if !std::env::args().skip(1).any(|a| a == "conv") {
         dense_sections(&one, &two, &paths, &peak);
     }
     let models = Isa::current();
-    conv_sections(
-        &one,
-        &two,
-        models,
-        peak.get(&models).copied().unwrap_or(top_peak),
-    );
+    let models_peak = peak.get(&models).copied().unwrap_or(top_peak);
+    conv_sections(&one, &two, models, models_peak);
+    conv1d_section(&one, &two, models, models_peak);
 }
 
 /// The GEMM, tutorial-model and 784-wide rows.
@@ -329,6 +326,79 @@ fn dense_sections(
             1024.0 / t / 1e3
         );
     }
+}
+
+sequential! {
+    /// The Conv1D row: Conv1D(64, 5) over 100 steps of 32 features (the layer is nearly all the
+    /// work: 61 k multiply-adds per step against 64 for the head).
+    struct Conv1dRow {
+        Input(shape = (100, 32)),
+        Conv1D(64, 5, activation = relu),
+        GlobalAveragePooling1D,
+        Dense(1),
+    }
+}
+
+/// The Conv1D row: the model's forward pass (`predict`) and a training step at batch 64, as
+/// GFLOP/s of the Conv1D layer's own work, against the FMA peak. onnxruntime's forward figure
+/// for the same layer comes from `tools/conv_onnxruntime.py` (BENCHMARKS.md sets them side by
+/// side).
+fn conv1d_section(one: &rayon::ThreadPool, two: &rayon::ThreadPool, isa: Isa, peak: f64) {
+    const BATCH: usize = 64;
+    let (steps, features, filters, kernel) = (100usize, 32usize, 64usize, 5usize);
+    let out_steps = steps - kernel + 1;
+    // 2 · MACs of the layer's forward pass; a training step adds dW (Conv1D is the first
+    // layer, so no dX): twice that.
+    let forward_flops = 2.0 * (BATCH * out_steps * kernel * features * filters) as f64;
+    let x: Vec<[[f32; 32]; 100]> = (0..BATCH)
+        .map(|r| {
+            std::array::from_fn(|t| {
+                std::array::from_fn(|c| ((r * 31 + t * 7 + c * 3) % 17) as f32 / 8.0 - 1.0)
+            })
+        })
+        .collect();
+    let y: Vec<f32> = (0..BATCH).map(|r| (r % 5) as f32 / 4.0).collect();
+    let model = Conv1dRow::new(3);
+    let mut trained = Conv1dRow::new(3).compile(Adam::new(1e-4), Loss::MeanSquaredError, []);
+    println!(
+        "\n## Conv1D(64, 5, relu) on 100 × 32, batch 64, {} (µs; GFLOP/s of the layer; % of peak)",
+        isa.name()
+    );
+    println!("| pass | one thread | two threads |");
+    let cell = |t: f64, flops: f64| {
+        let g = flops / t / 1e9;
+        format!(
+            "{:7.1} µs, {g:5.1} GFLOP/s ({:3.0}%)",
+            t * 1e6,
+            100.0 * g / peak
+        )
+    };
+    let forward = |p: &rayon::ThreadPool| {
+        p.install(|| {
+            best(50, || {
+                std::hint::black_box(model.predict(&x).expect("a prediction"));
+            })
+        })
+    };
+    let (f1, f2) = (forward(one), forward(two));
+    println!(
+        "| forward (predict) | {} | {} |",
+        cell(f1, forward_flops),
+        cell(f2, forward_flops)
+    );
+    let mut step = |p: &rayon::ThreadPool| {
+        p.install(|| {
+            best(50, || {
+                trained.train_on_batch(&x, &y[..]).expect("a step");
+            })
+        })
+    };
+    let (s1, s2) = (step(one), step(two));
+    println!(
+        "| training step | {} | {} |",
+        cell(s1, 2.0 * forward_flops),
+        cell(s2, 2.0 * forward_flops)
+    );
 }
 
 /// The Conv2D rows: the layer alone at the two `CONV_CASES` shapes (forward, and forward plus
