@@ -252,6 +252,15 @@ fn keras2seqnet_writes_the_sequence_layers() {
          GlobalAveragePooling1D(name = \"global_average_pooling1d_2\"),\n        \
          Dense(2, activation = softmax, name = \"dense_10\"),\n    }\n}\n"
     );
+    // A variable number of steps, Keras' null in batch_shape, is `None` (the declaration
+    // tests/variable_length.rs compiles as `AnyIds`).
+    let mut any_length = config("emb_mask_gap", &[10]);
+    any_length["config"]["layers"][0]["config"]["batch_shape"] = serde_json::json!([null, null]);
+    let source = seqnet::keras::source_from_config(&any_length, "V").unwrap();
+    assert!(
+        source.contains("Input(shape = (None,), dtype = \"int32\"),"),
+        "{source}"
+    );
     let masked =
         seqnet::keras::source_from_config(&config("masking_per_step_dense_gap", &[6, 4]), "M");
     assert_eq!(

@@ -84,8 +84,32 @@ sequential! {
     }
 }
 
+sequential! {
+    /// Any number of steps: the buffers live in the per-thread workspace, sized from `T`.
+    struct AnyLength {
+        Input(shape = (None, 3)),
+        Masking,
+        Conv1D(4, 3, padding = "causal", activation = relu),
+        Dense(4),
+        GlobalAveragePooling1D,
+        Dense(1),
+    }
+}
+
 #[test]
 fn predict_one_allocates_nothing_on_sequences() {
+    // A variable-length model: after each thread's first call (which grows the workspace to
+    // the largest length it has seen), nothing.
+    let any = AnyLength::<30>::new(3);
+    let x = [[0.5f32, -0.25, 1.0]; 30];
+    any.predict_one(&x).unwrap();
+    assert_eq!(
+        allocations_in(|| {
+            any.predict_one(&x).unwrap();
+        }),
+        0
+    );
+
     let text = Text::new(1);
     let ids = [0, 0, 0, 4, 9, 49, 1, 2, 3, 3, 7, 11];
     let first = text.predict_one(&ids).unwrap();

@@ -8,7 +8,7 @@
 //! passes `$crate`), so it works wherever the user has the `seqnet` crate, under any name, without
 //! importing anything.
 
-use crate::dims::{flat_width, Dim};
+use crate::dims::{flat_width, has_steps, Dim};
 use crate::parse::ModelDecl;
 use crate::shape::Plan;
 use proc_macro2::TokenStream;
@@ -49,6 +49,8 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
     } = model;
     let name_str = name.to_string();
     let generic = plan.input_width() == Dim::Generic;
+    // A variable number of steps (`Input(shape = (None, F))`): the struct is generic over it.
+    let steps = has_steps(&plan.input.shape);
     let (decl_generics, use_generics) = if generic {
         // Spanned at the struct's name: when the width cannot be inferred (the model used
         // before any data), rustc's notes point at `struct Tiny`, not the whole invocation.
@@ -56,6 +58,8 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
             quote_spanned!(name.span()=> <const IN: usize>),
             quote!(<IN>),
         )
+    } else if steps {
+        (quote_spanned!(name.span()=> <const T: usize>), quote!(<T>))
     } else {
         (quote!(), quote!())
     };
@@ -226,7 +230,12 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
 
     let predict_one = predict_one(rt, plan, &tys)?;
     let adapt = adapt_method(rt, plan, &tys);
-    let input_impls = if plan.input.token_ids {
+    let input_impls = if steps {
+        // Only the nested row: a flat one would be `[f32; T * F]`, not a type stable Rust has.
+        quote! {
+            impl<const T: usize> #rt::network::InputOf<#name<T>> for #input_row {}
+        }
+    } else if plan.input.token_ids {
         quote! {
             impl #rt::network::InputOf<#name> for [i32; #in_width] {}
         }
@@ -256,6 +265,13 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
             " The input width `IN` is not declared: it comes from the first rows the model \
              is given. To use the model before that (`summary()` right after `new`), name it: \
              `{name}::<10>::new(seed)` for 10 features."
+        );
+        quote!(#[doc = ""] #[doc = #text])
+    } else if steps {
+        let text = format!(
+            " The number of steps `T` is not declared (`None` in the input shape): each \
+             length is its own type, `{name}::<100>` for sequences of 100 steps, and rows of \
+             that length fix it where the model is first given data."
         );
         quote!(#[doc = ""] #[doc = #text])
     } else {
@@ -571,9 +587,13 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
         .iter()
         .map(|w| match w {
             Dim::Lit(n) => Some(*n),
-            Dim::Generic => None,
+            Dim::Generic | Dim::Steps(_) => None,
         })
         .sum();
+    // Over a variable number of steps the widths are only known per length `T`: the buffers
+    // (masks too) are slices of the per-thread workspace, its length computed from `T`.
+    let steps = has_steps(&plan.input.shape);
+    let mut mask_splits = Vec::new();
     let buffers: Vec<proc_macro2::Ident> = (0..widths.len())
         .map(|i| format_ident!("out_{}", i))
         .collect();
@@ -584,9 +604,14 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
         // A layer that makes a mask keeps it in its own small array (its steps, on the stack).
         if layer.makes_mask {
             let mask = mask_ident(i);
+            let len = quote!(<#ty as #layer_trait>::MASK_STEPS);
+            if steps {
+                mask_splits.push((mask.clone(), len));
+            } else {
+                chain.push(quote!(let #mask: &mut [f32] = &mut [0.0f32; #len];));
+            }
             chain.push(quote! {
-                let mut #mask = [0.0f32; <#ty as #layer_trait>::MASK_STEPS];
-                #layer_trait::compute_mask(&Self::#layer_c, #prev, &mut #mask);
+                #layer_trait::compute_mask(&Self::#layer_c, #prev, #mask);
             });
         }
         let weights = quote! {
@@ -599,7 +624,7 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
         let call = match layer.mask_from {
             Some(from) => {
                 let mask = mask_ident(from);
-                quote!(#layer_trait::forward_one_masked(&Self::#layer_c, #weights, #prev, &#mask, #out))
+                quote!(#layer_trait::forward_one_masked(&Self::#layer_c, #weights, #prev, #mask, #out))
             }
             None => quote!(#layer_trait::forward_one(&Self::#layer_c, #weights, #prev, #out)),
         };
@@ -614,6 +639,28 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
         prev = quote!(#out);
     }
     let buffer_decls = match total {
+        _ if steps => {
+            let splits = buffers
+                .iter()
+                .zip(&widths)
+                .map(|(b, w)| (b, quote!(#w)))
+                .chain(mask_splits.iter().map(|(m, len)| (m, len.clone())))
+                .map(|(b, w)| quote!(let (#b, ws) = ws.split_at_mut(#w);));
+            let lens = widths
+                .iter()
+                .map(|w| quote!(#w))
+                .chain(mask_splits.iter().map(|(_, len)| len.clone()));
+            quote! {
+                #rt::inference::with_row_workspace(0 #(+ #lens)*, |ws| {
+                    #(#splits)*
+                    let _ = ws;
+                    #(#chain)*
+                    let mut y = [0.0f32; #out_width];
+                    y.copy_from_slice(#prev);
+                    y
+                })
+            }
+        }
         Some(total) if total > STACK_VALUES => {
             let splits = buffers
                 .iter()

@@ -170,6 +170,23 @@ fn plausible_layer() -> impl Strategy<Value = String> {
         ]),
         act().prop_map(|a| format!("Activation({a})")),
         (n(), n()).prop_map(|(a, b)| format!("Reshape(({a}, {b}))")),
+        // Sequences and text.
+        (
+            n(),
+            n(),
+            pick(&["\"same\"", "\"valid\"", "\"causal\""]),
+            n()
+        )
+            .prop_map(|(f, k, p, s)| format!("Conv1D({f}, {k}, padding = {p}, strides = {s})")),
+        (n(), n()).prop_map(|(v, d)| format!("Embedding({v}, {d}, mask_zero = true)")),
+        n().prop_map(|k| format!("MaxPooling1D({k})")),
+        pick(&[
+            "Masking",
+            "Masking(mask_value = -1.0)",
+            "LayerNormalization",
+            "GlobalAveragePooling1D",
+            "GlobalMaxPooling1D(keepdims = true)",
+        ]),
     ]
 }
 
@@ -181,6 +198,10 @@ fn plausible_model() -> impl Strategy<Value = String> {
             .prop_map(|(h, w, c)| format!("Input(shape = ({h}, {w}, {c}))")),
         Just("Input(shape = (0,))".to_string()),
         Just(String::new()),
+        (1usize..9, 1usize..5).prop_map(|(t, f)| format!("Input(shape = ({t}, {f}))")),
+        (1usize..5).prop_map(|f| format!("Input(shape = (None, {f}))")),
+        Just("Input(shape = (None,), dtype = \"int32\")".to_string()),
+        (1usize..9).prop_map(|t| format!("Input(shape = ({t},), dtype = \"int32\")")),
     ];
     // Image layers, then (usually) Flatten and Dense layers: the order Keras models have.
     let flat = prop_oneof![

@@ -5,7 +5,7 @@
 //! the shapes that follow are unknown, so no later layer gets shape advice built on a guess.
 
 use crate::args::{bind, positive_int, string_value, tuple_elements, Errors};
-use crate::dims::{shape_text, too_large, Dim};
+use crate::dims::{has_steps, shape_text, too_large, Dim};
 use crate::layers::{self, Cx, MaskRule};
 use crate::parse::ModelDecl;
 use crate::suggest::did_you_mean;
@@ -200,6 +200,25 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
         {
             first_per_step.get_or_insert((layer.kind.span(), shape_text(s)));
         }
+        if let Some(s) = shape.as_deref().filter(|s| has_steps(s)) {
+            if !STEP_LAYERS.contains(&class.class) {
+                errors.push(
+                    layer.kind.span(),
+                    format!(
+                        "{} needs a fixed number of steps, but its input is {}: give Input a \
+                         length (`Input(shape = (100, {}))`), or end the steps first with \
+                         GlobalAveragePooling1D or GlobalMaxPooling1D",
+                        class.class,
+                        shape_text(s),
+                        s.last().map_or(String::from("…"), |d| shape_text(&[*d])
+                            .trim_matches(|c| c == '(' || c == ')' || c == ',')
+                            .to_string())
+                    ),
+                );
+                shape = None;
+                continue;
+            }
+        }
         let mut cx = Cx {
             errors: &mut errors,
             layer,
@@ -265,6 +284,15 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
                 format!(
                     "a Sequential model needs a layer with weights ({}) to compute its output",
                     layers::computing_names().join(", ")
+                ),
+            );
+        } else if let Some(last) = layers.last().filter(|l| has_steps(&l.output_shape)) {
+            errors.push(
+                model.body_span,
+                format!(
+                    "the model's output {} has as many values as the input has steps, which \
+                     vary; end it with a global pooling layer (GlobalAveragePooling1D) and Dense",
+                    shape_text(&last.output_shape)
                 ),
             );
         } else if let Some(last) = layers.last().filter(|l| l.output_shape.len() != 1) {
@@ -362,7 +390,28 @@ const ACTIVATION_LAYERS: &[(&str, &str)] = &[
     ("ELU", "elu"),
 ];
 
-/// A shape: `(10,)`, `(28, 28, 1)` or `[10]`, every dimension a positive integer.
+/// `None`, Python's word for a dimension of any size.
+fn is_none(e: &Expr) -> bool {
+    matches!(e, Expr::Path(p) if p.path.is_ident("None"))
+}
+
+/// The layers that take a variable number of steps: each keeps it (per-step layers, causal or
+/// 'same' Conv1D with stride 1) or ends it (the global poolings). Every other layer needs a
+/// length in its type (a width of T × F, which stable Rust cannot compute in a type).
+const STEP_LAYERS: &[&str] = &[
+    "Embedding",
+    "Masking",
+    "Dense",
+    "Dropout",
+    "Activation",
+    "LayerNormalization",
+    "Conv1D",
+    "GlobalAveragePooling1D",
+    "GlobalMaxPooling1D",
+];
+
+/// A shape: `(10,)`, `(28, 28, 1)` or `[10]`, every dimension a positive integer, except a
+/// sequence's steps, which may be `None`.
 pub fn shape_value(errors: &mut Errors, expr: &Expr) -> Option<Vec<Dim>> {
     let elems = tuple_elements(errors, expr)?;
     if elems.is_empty() {
@@ -373,7 +422,21 @@ pub fn shape_value(errors: &mut Errors, expr: &Expr) -> Option<Vec<Dim>> {
         return None;
     }
     let mut dims = Vec::with_capacity(elems.len());
-    for e in elems {
+    let count = elems.len();
+    for (i, e) in elems.into_iter().enumerate() {
+        // Keras' variable number of steps: `(None, F)` for sequences, `(None,)` for token ids.
+        if is_none(e) {
+            if i == 0 && count <= 2 {
+                dims.push(Dim::Steps(1));
+                continue;
+            }
+            errors.push(
+                e.span(),
+                "only the number of steps may be None, as the first of two dimensions: \
+                 `(None, 8)` for sequences of 8 features, or `(None,)` for token ids",
+            );
+            return None;
+        }
         dims.push(Dim::Lit(positive_int(errors, e, "every input dimension")?));
     }
     if too_large(&dims) {

@@ -68,4 +68,47 @@ sequential! {
     }
 }
 
+sequential! {
+    struct FlattenOverAnyLength {
+        Input(shape = (None, 4)),
+        Dense(8),
+        Flatten,
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct PoolingOverAnyLength {
+        Input(shape = (None, 4)),
+        MaxPooling1D(2),
+        GlobalAveragePooling1D,
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct ValidConvOverAnyLength {
+        Input(shape = (None, 4)),
+        Conv1D(8, 3),
+        GlobalAveragePooling1D,
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct NoneFeatures {
+        Input(shape = (10, None)),
+        GlobalAveragePooling1D,
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct OutputOverAnyLength {
+        Input(shape = (None,), dtype = "int32"),
+        Embedding(10, 1),
+        Dense(1),
+    }
+}
+
 fn main() {}

@@ -366,10 +366,12 @@ pub fn source_from_config(
             let dims: Vec<String> = shape
                 .iter()
                 .skip(1)
-                .map(|d| {
-                    d.as_u64()
-                        .map(|d| d.to_string())
-                        .ok_or("InputLayer: a dimension is not fixed")
+                .enumerate()
+                .map(|(i, d)| match d.as_u64() {
+                    Some(d) => Ok(d.to_string()),
+                    // A variable number of steps, `(None, F)` or `(None,)`, as in Keras.
+                    None if d.is_null() && i == 0 && shape.len() <= 3 => Ok("None".into()),
+                    None => Err("InputLayer: a dimension other than the steps is not fixed"),
                 })
                 .collect::<std::result::Result<_, _>>()?;
             let mut args = vec![format!("shape = {}", tuple(&dims))];

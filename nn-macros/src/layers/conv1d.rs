@@ -45,8 +45,23 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         ));
         return None;
     }
-    let [steps, features] = cx.sequence(shape?)?;
+    let (steps_dim, features) = cx.steps(shape?)?;
     let (filters, kernel, padding) = (filters?, kernel?, padding?);
+    // Over a variable number of steps the output must keep it: its length is then the same
+    // type parameter (stable Rust cannot compute another length in a type).
+    if steps_dim == Dim::Steps(1) && (padding == "valid" || stride_v > 1) {
+        cx.error(
+            "Conv1D over a variable number of steps (None, …) must keep that number: use \
+             padding = \"same\" or \"causal\" with strides = 1, or give Input a length",
+        );
+        return None;
+    }
+    // Every length works with 'same' and 'causal' padding at stride 1, so a variable length
+    // needs no window check; the rules below are for a fixed one.
+    let steps = match steps_dim {
+        Dim::Lit(t) => t,
+        _ => usize::MAX,
+    };
     let span = dilation_v
         .checked_mul(kernel - 1)
         .and_then(|s| s.checked_add(1))
@@ -82,12 +97,16 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         "causal" => quote!(#rt::layers::padding1d::CAUSAL),
         _ => quote!(#rt::layers::padding1d::VALID),
     };
+    let output_steps = match steps_dim {
+        Dim::Lit(_) => Dim::Lit(out_steps),
+        steps => steps,
+    };
     Some(Built {
         ty: quote!(#rt::layers::Conv1D<
-            #steps, #features, #filters, #kernel, #stride_v, #dilation_v, { #pad }, #a_ty, #use_bias
+            #steps_dim, #features, #filters, #kernel, #stride_v, #dilation_v, { #pad }, #a_ty, #use_bias
         >),
         value: quote!(#rt::layers::Conv1D::new(#a_val)),
-        output_shape: vec![Dim::Lit(out_steps), Dim::Lit(filters)],
+        output_shape: vec![output_steps, Dim::Lit(filters)],
         adapts: false,
     })
 }

@@ -27,8 +27,15 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
     let shape = shape?;
     // A sequence (T, F): Keras applies Dense to each step, giving (T, units).
     let (steps, width) = match shape {
+        [Dim::Steps(_)] => {
+            cx.error(
+                "Dense needs a fixed last dimension, but its input is (None,): the number of \
+                 token ids varies; add Embedding first",
+            );
+            return None;
+        }
         [width] => (None, *width),
-        [Dim::Lit(t), f @ Dim::Lit(_)] => (Some(*t), *f),
+        [t @ (Dim::Lit(_) | Dim::Steps(1)), f @ Dim::Lit(_)] => (Some(*t), *f),
         _ => {
             cx.error(format!(
                 "Dense expects a flat input but receives {}; insert Flatten before it",
@@ -58,7 +65,7 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         Some(t) => Built {
             ty: quote!(#rt::layers::PerStep<#ty, #t>),
             value: quote!(#rt::layers::PerStep::new(#value)),
-            output_shape: vec![Dim::Lit(t), Dim::Lit(units)],
+            output_shape: vec![t, Dim::Lit(units)],
             adapts: false,
         },
     })

@@ -1,9 +1,9 @@
 //! `Dropout(rate, seed = …)`: in training, zeroes a `rate` fraction of the values and scales
 //! the rest by 1 / (1 − rate); the identity in inference. Runtime: `nn_core::layers::Dropout`.
 
-use super::{Built, Cx, Description, MaskRule};
+use super::{per_step, row_width, Built, Cx, Description, MaskRule};
 use crate::args::{int_value, is_none, Bound};
-use crate::dims::{flat_width, Dim};
+use crate::dims::Dim;
 use quote::quote;
 use syn::spanned::Spanned;
 
@@ -36,16 +36,22 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         _ => Some(None),
     };
     let shape = shape?;
-    let (rate, width, rt) = (rate?, flat_width(shape), cx.rt);
+    let ((width, steps), rate, rt) = (row_width(shape), rate?, cx.rt);
     let seed = match seed? {
         Some(s) => quote!(::core::option::Option::Some(#s)),
         None => quote!(::core::option::Option::None),
     };
     // Each Dropout of a model draws its own masks: its index salts the stream.
     let salt = cx.index as u64;
+    let (ty, value) = per_step(
+        rt,
+        steps,
+        quote!(#rt::layers::Dropout<#width>),
+        quote!(#rt::layers::Dropout::new(#rate, #seed, #salt)),
+    );
     Some(Built {
-        ty: quote!(#rt::layers::Dropout<#width>),
-        value: quote!(#rt::layers::Dropout::new(#rate, #seed, #salt)),
+        ty,
+        value,
         output_shape: shape.to_vec(),
         adapts: false,
     })

@@ -38,7 +38,7 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         return None;
     }
     let steps = match shape? {
-        [Dim::Lit(t)] => *t,
+        [t @ (Dim::Lit(_) | Dim::Steps(1))] => *t,
         [Dim::Generic] => {
             cx.error(
                 "Embedding needs the length of its rows of token ids: give the model \
@@ -69,7 +69,7 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
     Some(Built {
         ty: quote!(#rt::layers::Embedding<#steps, #input_dim, #output_dim, #mask_zero>),
         value: quote!(#rt::layers::Embedding),
-        output_shape: vec![Dim::Lit(steps), Dim::Lit(output_dim)],
+        output_shape: vec![steps, Dim::Lit(output_dim)],
         adapts: false,
     })
 }

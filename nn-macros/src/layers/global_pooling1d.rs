@@ -29,7 +29,7 @@ fn build(
 ) -> Option<Built> {
     cx.only_values(args);
     let keepdims = cx.flag(args, "keepdims");
-    let [steps, features] = cx.sequence(shape?)?;
+    let (steps, features) = cx.steps(shape?)?;
     let rt = cx.rt;
     Some(Built {
         ty: quote!(#rt::layers::#runtime<#steps, #features>),

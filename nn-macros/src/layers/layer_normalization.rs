@@ -2,9 +2,9 @@
 //! normalised over its last axis by its own statistics, then scaled by γ and shifted by β.
 //! Runtime: `nn_core::layers::LayerNormalization`.
 
-use super::{Built, Cx, Description, MaskRule};
+use super::{per_step, row_width, Built, Cx, Description, MaskRule};
 use crate::args::Bound;
-use crate::dims::{flat_width, Dim};
+use crate::dims::Dim;
 use quote::quote;
 
 pub const LAYER_NORMALIZATION: Description = Description {
@@ -21,10 +21,16 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
     let scale = cx.flag(args, "scale");
     let shape = shape?;
     let epsilon = epsilon? as f32;
-    let (width, features, rt) = (flat_width(shape), *shape.last()?, cx.rt);
+    let ((width, steps), features, rt) = (row_width(shape), *shape.last()?, cx.rt);
+    let (ty, value) = per_step(
+        rt,
+        steps,
+        quote!(#rt::layers::LayerNormalization<#width, #features, #center, #scale>),
+        quote!(#rt::layers::LayerNormalization::new(#epsilon)),
+    );
     Some(Built {
-        ty: quote!(#rt::layers::LayerNormalization<#width, #features, #center, #scale>),
-        value: quote!(#rt::layers::LayerNormalization::new(#epsilon)),
+        ty,
+        value,
         output_shape: shape.to_vec(),
         adapts: false,
     })

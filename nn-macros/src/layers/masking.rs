@@ -15,13 +15,13 @@ pub const MASKING: Description = Description {
 
 fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Built> {
     let mask_value = cx.number(args, "mask_value", f64::is_finite, "a finite number");
-    let [steps, features] = cx.sequence(shape?)?;
+    let (steps, features) = cx.steps(shape?)?;
     let mask_value = mask_value? as f32;
     let rt = cx.rt;
     Some(Built {
         ty: quote!(#rt::layers::Masking<#steps, #features>),
         value: quote!(#rt::layers::Masking::new(#mask_value)),
-        output_shape: vec![Dim::Lit(steps), Dim::Lit(features)],
+        output_shape: vec![steps, Dim::Lit(features)],
         adapts: false,
     })
 }

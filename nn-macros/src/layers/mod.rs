@@ -79,6 +79,33 @@ pub struct Built {
     pub adapts: bool,
 }
 
+/// The width a layer of rows sees in `shape`, and the steps to run it over when it must run per
+/// step: over a variable number of steps `(None, F)` a layer that works on rows (Dropout,
+/// Activation, LayerNormalization) runs on each F-wide step in `PerStep` (its width T × F
+/// cannot be a type); otherwise it takes the whole flat row.
+pub fn row_width(shape: &[Dim]) -> (Dim, Option<Dim>) {
+    match shape {
+        [steps @ Dim::Steps(1), features] => (*features, Some(*steps)),
+        _ => (crate::dims::flat_width(shape), None),
+    }
+}
+
+/// `ty` and `value` run per step over `steps` (`PerStep`), when there are steps.
+pub fn per_step(
+    rt: &TokenStream,
+    steps: Option<Dim>,
+    ty: TokenStream,
+    value: TokenStream,
+) -> (TokenStream, TokenStream) {
+    match steps {
+        Some(t) => (
+            quote!(#rt::layers::PerStep<#ty, #t>),
+            quote!(#rt::layers::PerStep::new(#value)),
+        ),
+        None => (ty, value),
+    }
+}
+
 /// Every layer `sequential!` builds, in the order its error messages list them.
 pub const ALL: &[&Description] = &[
     &dense::DENSE,
@@ -309,11 +336,25 @@ impl Cx<'_> {
         None
     }
 
+    /// The (steps, features) of a sequence input whose steps may be variable (`(None, F)`:
+    /// steps `Dim::Steps(1)`), or an error saying what the layer needs.
+    pub fn steps(&mut self, shape: &[Dim]) -> Option<(Dim, usize)> {
+        match shape {
+            [t @ Dim::Steps(1), Dim::Lit(f)] => Some((*t, *f)),
+            _ => self.sequence(shape).map(|[t, f]| (Dim::Lit(t), f)),
+        }
+    }
+
     /// The (steps, features) of a sequence input, or an error saying what the layer needs.
     pub fn sequence(&mut self, shape: &[Dim]) -> Option<[usize; 2]> {
         let name = self.name();
         match shape {
             [Dim::Lit(t), Dim::Lit(f)] => return Some([*t, *f]),
+            [Dim::Steps(_), f] => self.error(format!(
+                "{name} needs a fixed number of steps, but its input is (None, {}): give \
+                 Input a length, e.g. `Input(shape = (100, {0}))`",
+                shape_text(&[*f]).trim_matches(|c| c == '(' || c == ')' || c == ',')
+            )),
             [Dim::Generic] => self.error(format!(
                 "{name} needs the sequence's shape: give the model one with \
                  `Input(shape = (24, 1))` (timesteps, features)"
