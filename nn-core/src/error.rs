@@ -340,14 +340,15 @@ pub fn check_input(what: &'static str, data: &[f32], width: usize, ids: usize) -
     if ids == 0 {
         return check_finite(what, data, width);
     }
-    let outside = |v: &f32| usize::try_from(token_id(*v)).map_or(true, |id| id >= ids);
-    match data.iter().position(outside) {
+    let outside =
+        |(_, v): &(usize, &f32)| usize::try_from(token_id(**v)).map_or(true, |id| id >= ids);
+    match data.iter().enumerate().find(outside) {
         None => Ok(()),
-        Some(i) => Err(Error::TokenId {
+        Some((i, v)) => Err(Error::TokenId {
             what,
             row: i / width.max(1),
             position: i % width.max(1),
-            id: i64::from(token_id(data[i])),
+            id: i64::from(token_id(*v)),
             input_dim: ids,
         }),
     }
