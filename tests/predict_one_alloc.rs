@@ -96,8 +96,30 @@ sequential! {
     }
 }
 
+sequential! {
+    /// The recurrent layers, masked: their one-row scratch is per thread, grown once.
+    struct Recurrent {
+        Input(shape = (12,), dtype = "int32"),
+        Embedding(50, 8, mask_zero = true),
+        GRU(8, return_sequences = true, go_backwards = true),
+        LSTM(6, return_sequences = true),
+        SimpleRNN(4),
+        Dense(2, activation = softmax),
+    }
+}
+
 #[test]
 fn predict_one_allocates_nothing_on_sequences() {
+    let recurrent = Recurrent::new(4);
+    let ids = [0, 0, 3, 4, 9, 49, 1, 2, 3, 3, 7, 11];
+    recurrent.predict_one(&ids).unwrap();
+    assert_eq!(
+        allocations_in(|| {
+            recurrent.predict_one(&ids).unwrap();
+        }),
+        0
+    );
+
     // A variable-length model: after each thread's first call (which grows the workspace to
     // the largest length it has seen), nothing.
     let any = AnyLength::<30>::new(3);

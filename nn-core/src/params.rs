@@ -90,6 +90,52 @@ impl InitRng {
         }
     }
 
+    /// Keras' `orthogonal` for a `rows × cols` matrix (a recurrent kernel, `rows` ≤ `cols`):
+    /// a standard normal matrix made orthonormal, so its rows are orthonormal, as Keras' QR
+    /// with the diagonal's signs gives (Gram–Schmidt on the columns of the transpose, in f64).
+    /// Normal draws by Box–Muller from this stream.
+    pub fn orthogonal(&mut self, values: &mut [f32], rows: usize, cols: usize) {
+        let (long, short) = (rows.max(cols), rows.min(cols));
+        // `short` orthonormal vectors of length `long`: the long matrix's columns.
+        let mut columns: Vec<Vec<f64>> = (0..short)
+            .map(|_| {
+                (0..long)
+                    .map(|_| {
+                        let u1: f64 = self.0.random_range(f64::EPSILON..1.0);
+                        let u2: f64 = self.0.random();
+                        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+                    })
+                    .collect()
+            })
+            .collect();
+        for j in 0..short {
+            let (done, rest) = columns.split_at_mut(j);
+            let Some(v) = rest.first_mut() else { break };
+            for q in done.iter() {
+                let dot: f64 = q.iter().zip(v.iter()).map(|(a, b)| a * b).sum();
+                v.iter_mut().zip(q).for_each(|(x, q)| *x -= dot * q);
+            }
+            let norm = v
+                .iter()
+                .map(|x| x * x)
+                .sum::<f64>()
+                .sqrt()
+                .max(f64::MIN_POSITIVE);
+            v.iter_mut().for_each(|x| *x /= norm);
+        }
+        // The matrix is the long one itself when rows ≥ cols (column c is `columns[c]`), else
+        // its transpose (row r is `columns[r]`).
+        for (idx, v) in values.iter_mut().enumerate().take(rows * cols) {
+            let (r, c) = (idx / cols.max(1), idx % cols.max(1));
+            let (column, at) = if rows >= cols { (c, r) } else { (r, c) };
+            *v = columns
+                .get(column)
+                .and_then(|col| col.get(at))
+                .copied()
+                .unwrap_or_default() as f32;
+        }
+    }
+
     /// Keras' `glorot_uniform`: U(−l, l) with l = √(6 / (fan_in + fan_out)), drawn in the
     /// kernel's row-major order. For a Dense kernel the fans are its input and output widths;
     /// for a Conv2D kernel they are KH·KW·C and KH·KW·F, as Keras computes them.

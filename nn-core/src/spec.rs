@@ -71,6 +71,9 @@ pub struct LayerSpec {
     /// Its weights in Keras' `layer.weights` order. The trainable ones are consecutive in the
     /// model's parameter buffer, the others in its state buffer.
     pub weights: Vec<WeightSpec>,
+    /// Where Keras' weight files keep them under the layer's group: `vars`, or `cell/vars` for
+    /// a recurrent layer.
+    pub keras_vars: &'static str,
 }
 
 impl LayerSpec {

@@ -408,6 +408,73 @@ pub const MASKING: LayerClass = LayerClass {
     unbuilt: &[],
 };
 
+/// The settings every recurrent layer shares after its own, keyword-only: training-time dropout
+/// on the inputs and the state (seqnet builds 0 only, for now), what the layer returns, and the
+/// modes a Sequential model cannot use (`return_state`, `stateful`: the builder says why).
+macro_rules! recurrent_keywords {
+    ($($own:expr),* $(,)?) => {
+        &[
+            $($own,)*
+            only(keyword("dropout", Is(Float(0.0)), Form::Float), &[Float(0.0)]),
+            only(keyword("recurrent_dropout", Is(Float(0.0)), Form::Float), &[Float(0.0)]),
+            keyword("seed", Is(Null), Form::Int),
+            keyword("return_sequences", Is(Bool(false)), Form::Bool),
+            keyword("return_state", Is(Bool(false)), Form::Bool),
+            keyword("go_backwards", Is(Bool(false)), Form::Bool),
+            keyword("stateful", Is(Bool(false)), Form::Bool),
+            keyword("unroll", Is(Bool(false)), Form::Bool),
+        ]
+    };
+}
+
+const RECURRENT_UNBUILT: &[&str] = &[
+    "kernel_regularizer",
+    "recurrent_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "recurrent_constraint",
+    "bias_constraint",
+];
+
+/// `SimpleRNN(units, activation = tanh, use_bias, …)`.
+pub const SIMPLE_RNN: LayerClass = LayerClass {
+    class: "SimpleRNN",
+    params: recurrent_keywords!(
+        param("units", Required, Form::Int),
+        param("activation", Is(Str("tanh")), Form::Activation),
+        param("use_bias", Is(Bool(true)), Form::Bool),
+    ),
+    unbuilt: RECURRENT_UNBUILT,
+};
+
+/// `LSTM(units, activation = tanh, recurrent_activation = sigmoid, use_bias, …,
+/// unit_forget_bias)`.
+pub const LSTM: LayerClass = LayerClass {
+    class: "LSTM",
+    params: recurrent_keywords!(
+        param("units", Required, Form::Int),
+        param("activation", Is(Str("tanh")), Form::Activation),
+        param("recurrent_activation", Is(Str("sigmoid")), Form::Activation),
+        param("use_bias", Is(Bool(true)), Form::Bool),
+        keyword("unit_forget_bias", Is(Bool(true)), Form::Bool),
+    ),
+    unbuilt: RECURRENT_UNBUILT,
+};
+
+/// `GRU(units, activation = tanh, recurrent_activation = sigmoid, use_bias, …, reset_after)`.
+pub const GRU: LayerClass = LayerClass {
+    class: "GRU",
+    params: recurrent_keywords!(
+        param("units", Required, Form::Int),
+        param("activation", Is(Str("tanh")), Form::Activation),
+        param("recurrent_activation", Is(Str("sigmoid")), Form::Activation),
+        param("use_bias", Is(Bool(true)), Form::Bool),
+        keyword("reset_after", Is(Bool(true)), Form::Bool),
+    ),
+    unbuilt: RECURRENT_UNBUILT,
+};
+
 /// Every layer class seqnet builds, in the order its docs list them.
 pub const ALL: &[&LayerClass] = &[
     &DENSE,
@@ -431,6 +498,9 @@ pub const ALL: &[&LayerClass] = &[
     &LAYER_NORMALIZATION,
     &EMBEDDING,
     &MASKING,
+    &SIMPLE_RNN,
+    &LSTM,
+    &GRU,
 ];
 
 /// The class called `class`, if seqnet builds it.

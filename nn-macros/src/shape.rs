@@ -243,12 +243,15 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
                 shape = Some(output_shape.clone());
                 let mask_from = match description.mask {
                     MaskRule::Consumes => live_mask.take().map(|(from, _)| from),
+                    MaskRule::Recurrent => live_mask.map(|(from, _)| from),
                     _ => None,
                 };
                 match description.mask {
                     MaskRule::Makes => live_mask = Some((layers.len(), class.class)),
                     MaskRule::Drops | MaskRule::Unbuilt => live_mask = None,
-                    MaskRule::Passes | MaskRule::Consumes => {}
+                    // Keras passes the mask on with the sequence, and ends it with the sequence.
+                    MaskRule::Recurrent if output_shape.len() != 2 => live_mask = None,
+                    MaskRule::Passes | MaskRule::Consumes | MaskRule::Recurrent => {}
                 }
                 layers.push(LayerPlan {
                     name,
@@ -408,6 +411,9 @@ const STEP_LAYERS: &[&str] = &[
     "Conv1D",
     "GlobalAveragePooling1D",
     "GlobalMaxPooling1D",
+    "SimpleRNN",
+    "LSTM",
+    "GRU",
 ];
 
 /// A shape: `(10,)`, `(28, 28, 1)` or `[10]`, every dimension a positive integer, except a

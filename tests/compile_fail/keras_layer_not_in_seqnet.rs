@@ -3,7 +3,7 @@ use seqnet::prelude::*;
 sequential! {
     struct Net {
         Input(shape = (20, 8)),
-        LSTM(32),
+        MultiHeadAttention(2, 16),
         Dense(10, activation = softmax),
     }
 }

@@ -111,4 +111,22 @@ sequential! {
     }
 }
 
+sequential! {
+    struct RecurrentSettings {
+        Input(shape = (10, 3)),
+        LSTM(4, return_state = true, return_sequences = true),
+        GRU(4, stateful = true, return_sequences = true),
+        SimpleRNN(4, dropout = 0.2, activation = softmax),
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct RecurrentOnFlatRows {
+        Input(shape = (10,)),
+        LSTM(4),
+        Dense(1),
+    }
+}
+
 fn main() {}

@@ -67,7 +67,7 @@ fn read_weights_h5(path: &Path, spec: &ModelSpec, source: &str) -> Result<Conten
     let paths = layer_paths(spec);
     let mut tensors = Vec::new();
     for (layer, group_path) in spec.layers.iter().zip(&paths) {
-        let vars_path = format!("{group_path}/vars");
+        let vars_path = format!("{group_path}/{}", layer.keras_vars);
         let vars = match file.group(&vars_path) {
             Ok(g) => Some(g),
             Err(_) if layer.weights.is_empty() => None,
@@ -291,6 +291,17 @@ pub(crate) fn write_weights_h5<N: Network>(
             .map_err(io)?;
         let vars = group.create_group("vars").map_err(io)?;
         write_name(&vars, &layer.name).map_err(io)?;
+        // A recurrent layer's variables are its cell's (`layers/lstm/cell/vars`); its own
+        // `vars` group stays empty, as Keras writes it.
+        let vars = match layer.keras_vars.strip_suffix("/vars") {
+            Some(owner) => {
+                let cell = group.create_group(owner).map_err(io)?;
+                let vars = cell.create_group("vars").map_err(io)?;
+                write_name(&vars, owner).map_err(io)?;
+                vars
+            }
+            None => vars,
+        };
         // `model_tensors` gives one tensor per weight of the spec, in this order.
         for (i, (_, shape, values, dtype)) in next.by_ref().take(layer.weights.len()).enumerate() {
             let at = i.to_string();

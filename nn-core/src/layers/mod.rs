@@ -23,6 +23,7 @@ mod masking;
 mod normalization;
 mod per_step;
 mod pooling;
+mod recurrent;
 mod rescaling;
 mod reshape;
 
@@ -46,6 +47,11 @@ pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
 };
+pub use recurrent::Recurrent;
+/// A recurrent layer's kind, its const parameter `KIND`: Keras' class (and GRU's `reset_after`).
+pub mod recurrent_kind {
+    pub use super::recurrent::{GRU, GRU_V1, LSTM, SIMPLE_RNN};
+}
 pub use rescaling::Rescaling;
 pub use reshape::{Flatten, Reshape};
 
@@ -91,6 +97,9 @@ pub trait Layer: Copy + Send + Sync + 'static {
     /// The activation a loss computed from logits looks for when this is the last layer
     /// (`"sigmoid"`, `"softmax"`); `"linear"` for layers without one.
     const OUTPUT_ACTIVATION: &'static str = "linear";
+    /// Where Keras' weight files keep the layer's variables under its group: `vars`, or
+    /// `cell/vars` for a recurrent layer (Keras 3 keeps them on the layer's cell).
+    const KERAS_VARS: &'static str = "vars";
     /// Values the layer keeps packed for its forward GEMM ([`crate::packed`]), room for any
     /// instruction set's layout; 0 for layers that read their weights as they are.
     const PACKED: usize = 0;
@@ -178,6 +187,7 @@ pub trait Layer: Copy + Send + Sync + 'static {
             output_shape,
             activation: self.activation_name(),
             weights: self.weights(),
+            keras_vars: Self::KERAS_VARS,
         }
     }
 }

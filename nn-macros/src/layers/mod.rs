@@ -24,6 +24,7 @@ mod masking;
 mod normalization;
 mod pooling1d;
 mod pooling2d;
+mod recurrent;
 mod rescaling;
 mod reshape;
 
@@ -61,6 +62,9 @@ pub enum MaskRule {
     Makes,
     /// Uses it and ends it (GlobalAveragePooling1D averages the unmasked steps).
     Consumes,
+    /// Uses it (a masked step carries the state on) and passes it on when it returns
+    /// sequences, as Keras' RNN `compute_mask` does; otherwise ends it.
+    Recurrent,
     /// Has no mask support: Keras 3 drops the mask there (with a warning), and so does seqnet
     /// (Conv1D, Conv2D, pooling, Flatten, Reshape, GlobalMaxPooling1D).
     Drops,
@@ -129,6 +133,9 @@ pub const ALL: &[&Description] = &[
     &layer_normalization::LAYER_NORMALIZATION,
     &embedding::EMBEDDING,
     &masking::MASKING,
+    &recurrent::SIMPLE_RNN,
+    &recurrent::LSTM,
+    &recurrent::GRU,
 ];
 
 /// The description of a layer name.
@@ -288,17 +295,28 @@ impl Cx<'_> {
 
     /// `activation`: given, else Keras' default (linear).
     pub fn activation(&mut self, args: &Bound<'_>) -> ActivationPlan {
-        match args.get("activation") {
+        self.activation_of(args, "activation")
+    }
+
+    /// An activation parameter other than `activation` (`recurrent_activation`), Keras'
+    /// default when not given.
+    pub fn activation_of(&mut self, args: &Bound<'_>, param: &str) -> ActivationPlan {
+        match args.get(param) {
             Some(a) => activation(self.errors, a),
             None => {
-                let name = match self.default("activation") {
+                let name = match self.default(param) {
                     Some(Value::Str(s)) => s,
                     _ => "linear",
                 };
-                let ident = format_ident!("{name}");
-                activation(self.errors, &syn::parse_quote!(#ident))
+                self.activation_named(args, name)
             }
         }
+    }
+
+    /// The activation called `name`, with its defaults.
+    pub fn activation_named(&mut self, _args: &Bound<'_>, name: &str) -> ActivationPlan {
+        let ident = format_ident!("{name}");
+        activation(self.errors, &syn::parse_quote!(#ident))
     }
 
     /// An activation's runtime type and value.
@@ -494,10 +512,11 @@ mod tests {
         assert_eq!(ALL.len(), nn_keras::layers::ALL.len());
         assert_eq!(
             computing_names(),
-            ["Dense", "Conv2D", "Conv1D", "Embedding"]
+            ["Dense", "Conv2D", "Conv1D", "Embedding", "SimpleRNN", "LSTM", "GRU"]
         );
         assert!(known_names().contains(&"Normalization"));
-        assert!(keras_only_names().contains(&"LSTM"));
+        assert!(keras_only_names().contains(&"Bidirectional"));
+        assert!(!keras_only_names().contains(&"LSTM"));
         assert!(!keras_only_names().contains(&"Dense"));
     }
 }

@@ -1,0 +1,781 @@
+//! Keras' recurrent layers, `SimpleRNN`, `LSTM` and `GRU` (both `reset_after` forms), on one
+//! driver: the input projection of every step as one product, then one recurrent product per
+//! step over the whole batch, then the gates row by row. The backward pass runs back through
+//! time with the same products transposed, and ends with one product each for dW and dX.
+//!
+//! The math is Keras 3's (`keras/src/layers/rnn/`): gates in Keras' order (LSTM i, f, c, o; GRU
+//! z, r, h), the kernel `(F, G·U)`, the recurrent kernel `(U, G·U)`, the bias `(G·U)`, or
+//! `(2, 3·U)` for GRU with `reset_after` (an input and a recurrent bias). A masked step carries
+//! the state on and repeats the previous output, as Keras' `backend.rnn` does without
+//! `zero_output_for_mask`; `go_backwards` reads the steps last to first and returns the outputs
+//! in that order.
+//!
+//! What a pass keeps on its scratch (all per batch, `rows` sequences of `T` steps):
+//! - `z`, `rows × T × G·U` at each step's input position: first the input projection, then the
+//!   gates' total pre-activations; the backward pass overwrites it with their gradients, which
+//!   give dW, db and dX in one product each;
+//! - `hs`, `rows × T × U`: the output after each processed step (the layer's output sequence);
+//! - `extra`, `rows × T × U`: the LSTM's cell state; GRU's recurrent part of its candidate
+//!   (`reset_after`) or `r·h` (`reset_after = false`);
+//! - `tmp`, `rows × G·U`: one step's recurrent product (backward: its gradient);
+//! - `carry`, `2 × rows × U`: dL/dh and the LSTM's dL/dc flowing to the previous step.
+//!
+//! Activations are applied as act(z) + z·0, as every kernel of the crate applies them, so an
+//! overflow inside the recurrence reaches the output as NaN instead of saturating away.
+//!
+//! Indexing: every buffer is cut from the scratch, parameters and pass slices the model sized
+//! from this layer's own consts (`scratch_len`, `PARAMS`, the widths), and the raw passes check
+//! their tape before any layer runs; as the `Layer` trait documents, a direct call with other
+//! lengths panics on an index rather than reading out of bounds.
+#![allow(clippy::indexing_slicing)]
+
+use super::{head, head_mut, part, weight, Backward, Forward, Layer, Weights};
+use crate::kernels::activations::{Activation, Linear};
+use crate::kernels::dense::{dense_forward_fused, DenseDims};
+use crate::kernels::gemm::{gemm, MatRef};
+use crate::kernels::isa::Isa;
+use crate::params::InitRng;
+use crate::spec::WeightSpec;
+use std::cell::RefCell;
+
+/// `KIND` of a [`Recurrent`] layer: Keras' `SimpleRNN`.
+pub const SIMPLE_RNN: u8 = 0;
+/// `KIND`: Keras' `LSTM`.
+pub const LSTM: u8 = 1;
+/// `KIND`: Keras' `GRU` with `reset_after = true` (Keras 3's default; bias `(2, 3·U)`).
+pub const GRU: u8 = 2;
+/// `KIND`: Keras' `GRU` with `reset_after = false` (older models; bias `(3·U)`).
+pub const GRU_V1: u8 = 3;
+
+/// A recurrent layer of kind `KIND` over (T, F) sequences with `U` units: `activation` A,
+/// `recurrent_activation` RA (unused by SimpleRNN), `return_sequences` SEQ, `go_backwards`
+/// BACK, `use_bias` BIAS. Output (T, U) with SEQ, else (U).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Recurrent<
+    const KIND: u8,
+    const T: usize,
+    const F: usize,
+    const U: usize,
+    A: Activation,
+    RA: Activation,
+    const SEQ: bool,
+    const BACK: bool,
+    const BIAS: bool = true,
+> {
+    /// `activation`.
+    pub activation: A,
+    /// `recurrent_activation` (the gates').
+    pub recurrent_activation: RA,
+    /// LSTM's `unit_forget_bias`: the forget gate's bias starts at 1.
+    pub unit_forget_bias: bool,
+}
+
+/// A layer's weights: kernel, recurrent kernel, input bias, recurrent bias (GRU `reset_after`).
+struct Split<'a> {
+    kernel: &'a [f32],
+    recurrent: &'a [f32],
+    bias: Option<&'a [f32]>,
+    recurrent_bias: Option<&'a [f32]>,
+}
+
+/// The scratch of a pass, cut into its parts.
+struct Parts<'a> {
+    z: &'a mut [f32],
+    hs: &'a mut [f32],
+    extra: &'a mut [f32],
+    tmp: &'a mut [f32],
+    carry: &'a mut [f32],
+    /// `U × U`: GRU (`reset_after = false`)'s step gradient of R_h.
+    square: &'a mut [f32],
+}
+
+thread_local! {
+    /// The scratch of a `forward_one`, grown once per thread.
+    static ONE_ROW: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// act(z) + z·0: NaN for a non-finite z (see the module docs).
+#[inline(always)]
+fn act<A: Activation>(a: &A, z: f32) -> f32 {
+    a.apply(z) + z * 0.0
+}
+
+impl<
+        const KIND: u8,
+        const T: usize,
+        const F: usize,
+        const U: usize,
+        A: Activation,
+        RA: Activation,
+        const SEQ: bool,
+        const BACK: bool,
+        const BIAS: bool,
+    > Recurrent<KIND, T, F, U, A, RA, SEQ, BACK, BIAS>
+{
+    /// Gates per unit: 1 (SimpleRNN), 4 (LSTM), 3 (GRU).
+    pub const GATES: usize = match KIND {
+        SIMPLE_RNN => 1,
+        LSTM => 4,
+        _ => 3,
+    };
+    const GU: usize = Self::GATES * U;
+    const KERNEL: usize = F * Self::GU;
+    const RECURRENT: usize = U * Self::GU;
+    const BIAS_LEN: usize = if !BIAS {
+        0
+    } else if KIND == GRU {
+        2 * Self::GU
+    } else {
+        Self::GU
+    };
+
+    /// The layer with these activations.
+    pub const fn new(activation: A, recurrent_activation: RA, unit_forget_bias: bool) -> Self {
+        Recurrent {
+            activation,
+            recurrent_activation,
+            unit_forget_bias,
+        }
+    }
+
+    /// Scratch values for `rows` sequences.
+    fn scratch_for(rows: usize) -> usize {
+        rows * (T * Self::GU + 2 * T * U + Self::GU + 2 * U) + U * U
+    }
+
+    fn parts(scratch: &mut [f32], rows: usize) -> Parts<'_> {
+        let (z, rest) = scratch.split_at_mut((rows * T * Self::GU).min(scratch.len()));
+        let (hs, rest) = rest.split_at_mut((rows * T * U).min(rest.len()));
+        let (extra, rest) = rest.split_at_mut((rows * T * U).min(rest.len()));
+        let (tmp, rest) = rest.split_at_mut((rows * Self::GU).min(rest.len()));
+        let (carry, rest) = rest.split_at_mut((2 * rows * U).min(rest.len()));
+        let square = head_mut(rest, U * U);
+        Parts {
+            z,
+            hs,
+            extra,
+            tmp,
+            carry,
+            square,
+        }
+    }
+
+    /// The input position of processing step `s`.
+    #[inline(always)]
+    fn position(s: usize) -> usize {
+        if BACK {
+            T - 1 - s
+        } else {
+            s
+        }
+    }
+
+    /// Whether row `r`'s step at input position `p` is masked out.
+    #[inline(always)]
+    fn masked(mask: &[f32], r: usize, p: usize) -> bool {
+        mask.get(r * T + p).is_some_and(|&m| m == 0.0)
+    }
+
+    /// The weights in Keras' order.
+    fn split(params: &[f32]) -> Split<'_> {
+        Split {
+            kernel: head(params, Self::KERNEL),
+            recurrent: part(params, Self::KERNEL, Self::RECURRENT),
+            bias: BIAS.then(|| part(params, Self::KERNEL + Self::RECURRENT, Self::GU)),
+            recurrent_bias: (BIAS && KIND == GRU)
+                .then(|| part(params, Self::KERNEL + Self::RECURRENT + Self::GU, Self::GU)),
+        }
+    }
+
+    /// h after step `s - 1` as a `rows × U` view of `hs` (rows `T·U` apart).
+    fn h_before(hs: &[f32], rows: usize, s: usize) -> MatRef<'_> {
+        MatRef {
+            data: hs.get((s - 1) * U..).unwrap_or_default(),
+            rows,
+            cols: U,
+            rs: T * U,
+            cs: 1,
+        }
+    }
+
+    /// The gradient rows of step position `p` in `z` as a `rows × cols` view from column `from`.
+    fn z_rows(z: &[f32], rows: usize, p: usize, from: usize, cols: usize) -> MatRef<'_> {
+        MatRef {
+            data: z.get(p * Self::GU + from..).unwrap_or_default(),
+            rows,
+            cols,
+            rs: T * Self::GU,
+            cs: 1,
+        }
+    }
+
+    /// Columns `from..from + cols` of the recurrent kernel, as a `U × cols` view.
+    fn r_cols(recurrent: &[f32], from: usize, cols: usize) -> MatRef<'_> {
+        MatRef {
+            data: recurrent.get(from..).unwrap_or_default(),
+            rows: U,
+            cols,
+            rs: Self::GU,
+            cs: 1,
+        }
+    }
+
+    /// The forward pass over `rows` sequences: writes the scratch parts and the output.
+    fn run(
+        &self,
+        params: &[f32],
+        x: &[f32],
+        mask: &[f32],
+        rows: usize,
+        scratch: &mut [f32],
+        y: &mut [f32],
+    ) {
+        let isa = Isa::current();
+        let (gu, u) = (Self::GU, U);
+        let Split {
+            kernel,
+            recurrent,
+            bias,
+            recurrent_bias,
+        } = Self::split(params);
+        let Parts {
+            z, hs, extra, tmp, ..
+        } = Self::parts(scratch, rows);
+        // Every step's input projection, one product: z = x·W + b (at input positions).
+        let dims = DenseDims {
+            rows: rows * T,
+            k: F,
+            n: gu,
+        };
+        dense_forward_fused(x, kernel, bias, &Linear, dims, z, None, None);
+        for s in 0..T {
+            let p = Self::position(s);
+            // The recurrent product of the state so far (zero before the first step).
+            let rec_cols = if KIND == GRU_V1 { 2 * u } else { gu };
+            let tmp = head_mut(tmp, rows * rec_cols);
+            if s == 0 {
+                tmp.fill(0.0);
+            } else {
+                gemm(
+                    isa,
+                    Self::h_before(hs, rows, s),
+                    Self::r_cols(recurrent, 0, rec_cols),
+                    tmp,
+                    false,
+                );
+            }
+            for r in 0..rows {
+                let at = (r * T + s) * u;
+                let (before, now) = hs.split_at_mut(at);
+                let h_prev = if s == 0 { None } else { before.get(at - u..) };
+                let Some(h) = now.get_mut(..u) else { continue };
+                let (ex_before, ex_now) = extra.split_at_mut(at);
+                let ex_prev = if s == 0 {
+                    None
+                } else {
+                    ex_before.get(at - u..)
+                };
+                let Some(ex) = ex_now.get_mut(..u) else {
+                    continue;
+                };
+                if Self::masked(mask, r, p) {
+                    // Keras: the state goes on unchanged and the output repeats the last one.
+                    match h_prev {
+                        Some(prev) => h.copy_from_slice(&prev[..u]),
+                        None => h.fill(0.0),
+                    }
+                    match ex_prev {
+                        Some(prev) if KIND == LSTM => ex.copy_from_slice(&prev[..u]),
+                        _ => ex.fill(0.0),
+                    }
+                    continue;
+                }
+                let zs = &mut z[(r * T + p) * gu..][..gu];
+                let rec = &tmp[r * rec_cols..][..rec_cols];
+                let hp = |j: usize| h_prev.map_or(0.0, |h| h[j]);
+                match KIND {
+                    SIMPLE_RNN => {
+                        for j in 0..u {
+                            zs[j] += rec[j];
+                            h[j] = act(&self.activation, zs[j]);
+                        }
+                    }
+                    LSTM => {
+                        for (total, rec) in zs.iter_mut().zip(rec) {
+                            *total += rec;
+                        }
+                        for j in 0..u {
+                            let i = act(&self.recurrent_activation, zs[j]);
+                            let f = act(&self.recurrent_activation, zs[u + j]);
+                            let g = act(&self.activation, zs[2 * u + j]);
+                            let o = act(&self.recurrent_activation, zs[3 * u + j]);
+                            let c_prev = ex_prev.map_or(0.0, |c| c[j]);
+                            let c = f * c_prev + i * g;
+                            ex[j] = c;
+                            h[j] = o * act(&self.activation, c);
+                        }
+                    }
+                    GRU => {
+                        for j in 0..u {
+                            let rb = |k: usize| recurrent_bias.map_or(0.0, |b| b[k]);
+                            zs[j] += rec[j] + rb(j);
+                            zs[u + j] += rec[u + j] + rb(u + j);
+                            let zg = act(&self.recurrent_activation, zs[j]);
+                            let rg = act(&self.recurrent_activation, zs[u + j]);
+                            let rec_h = rec[2 * u + j] + rb(2 * u + j);
+                            ex[j] = rec_h;
+                            zs[2 * u + j] += rg * rec_h;
+                            let hh = act(&self.activation, zs[2 * u + j]);
+                            h[j] = zg * hp(j) + (1.0 - zg) * hh;
+                        }
+                    }
+                    _ => {
+                        // GRU without reset_after: r·h goes through the candidate's kernel.
+                        for j in 0..u {
+                            zs[j] += rec[j];
+                            zs[u + j] += rec[u + j];
+                            let rg = act(&self.recurrent_activation, zs[u + j]);
+                            ex[j] = rg * hp(j);
+                        }
+                    }
+                }
+            }
+            if KIND == GRU_V1 {
+                self.gru_v1_candidate(isa, recurrent, rows, s, z, hs, extra, tmp, mask);
+            }
+        }
+        // The output: the whole (processed-order) sequence, or the last state.
+        for (r, out) in y.chunks_exact_mut(if SEQ { T * u } else { u }).enumerate() {
+            let from = if SEQ { r * T * u } else { (r * T + T - 1) * u };
+            out.copy_from_slice(&hs[from..][..out.len()]);
+        }
+    }
+
+    /// GRU (`reset_after = false`), step `s` after the gates: (r·h)·R_h into the candidate,
+    /// then the new state.
+    #[allow(clippy::too_many_arguments)]
+    fn gru_v1_candidate(
+        &self,
+        isa: Isa,
+        recurrent: &[f32],
+        rows: usize,
+        s: usize,
+        z: &mut [f32],
+        hs: &mut [f32],
+        extra: &[f32],
+        tmp: &mut [f32],
+        mask: &[f32],
+    ) {
+        let (gu, u) = (Self::GU, U);
+        let p = Self::position(s);
+        let tmp = head_mut(tmp, rows * u);
+        gemm(
+            isa,
+            MatRef {
+                data: extra.get(s * u..).unwrap_or_default(),
+                rows,
+                cols: u,
+                rs: T * u,
+                cs: 1,
+            },
+            Self::r_cols(recurrent, 2 * u, u),
+            tmp,
+            false,
+        );
+        for r in 0..rows {
+            if Self::masked(mask, r, p) {
+                continue;
+            }
+            let at = (r * T + s) * u;
+            let (before, now) = hs.split_at_mut(at);
+            let h_prev = if s == 0 { None } else { before.get(at - u..) };
+            let zs = &mut z[(r * T + p) * gu..][..gu];
+            for j in 0..u {
+                zs[2 * u + j] += tmp[r * u + j];
+                let zg = act(&self.recurrent_activation, zs[j]);
+                let hh = act(&self.activation, zs[2 * u + j]);
+                now[j] = zg * h_prev.map_or(0.0, |h| h[j]) + (1.0 - zg) * hh;
+            }
+        }
+    }
+
+    /// Back through time: dL/d(total pre-activation) of every step into `z` (at input
+    /// positions), the recurrent kernel's and recurrent bias' gradients accumulated per step.
+    #[allow(clippy::too_many_arguments)]
+    fn back_through_time(
+        &self,
+        recurrent: &[f32],
+        delta: &[f32],
+        mask: &[f32],
+        rows: usize,
+        parts: Parts<'_>,
+        d_recurrent: &mut [f32],
+        mut d_recurrent_bias: Option<&mut [f32]>,
+    ) {
+        let isa = Isa::current();
+        let (gu, u) = (Self::GU, U);
+        let Parts {
+            z,
+            hs,
+            extra,
+            tmp,
+            carry,
+            square,
+        } = parts;
+        let (dh_carry, dc_carry) = carry.split_at_mut(rows * u);
+        dh_carry.fill(0.0);
+        dc_carry.fill(0.0);
+        d_recurrent.fill(0.0);
+        if let Some(b) = d_recurrent_bias.as_deref_mut() {
+            b.fill(0.0);
+        }
+        for s in (0..T).rev() {
+            let p = Self::position(s);
+            // dL/dh of this step: what flows back from later steps plus the output's own.
+            for r in 0..rows {
+                let dh = &mut dh_carry[r * u..][..u];
+                let from = if SEQ {
+                    Some((r * T + s) * u)
+                } else if s == T - 1 {
+                    Some(r * u)
+                } else {
+                    None
+                };
+                if let Some(from) = from {
+                    dh.iter_mut()
+                        .zip(&delta[from..][..u])
+                        .for_each(|(d, g)| *d += g);
+                }
+            }
+            // tmp: this step's dL/d(recurrent product); for GRU `reset_after` it differs from
+            // the input projection's gradient in the candidate's part.
+            let tmp = head_mut(tmp, rows * gu);
+            for r in 0..rows {
+                let zs = &mut z[(r * T + p) * gu..][..gu];
+                let dz = &mut tmp[r * gu..][..gu];
+                let dh = &mut dh_carry[r * u..][..u];
+                let dc = &mut dc_carry[r * u..][..u];
+                if Self::masked(mask, r, p) {
+                    // The state passed through unchanged: its gradient passes back as it is.
+                    zs.fill(0.0);
+                    dz.fill(0.0);
+                    continue;
+                }
+                let at = (r * T + s) * u;
+                let h_prev = (s > 0).then(|| &hs[at - u..at]);
+                let hp = |j: usize| h_prev.map_or(0.0, |h| h[j]);
+                match KIND {
+                    SIMPLE_RNN => {
+                        for j in 0..u {
+                            let d = dh[j] * self.activation.derivative(zs[j], hs[at + j]);
+                            zs[j] = d;
+                            dz[j] = d;
+                            dh[j] = 0.0;
+                        }
+                    }
+                    LSTM => {
+                        for j in 0..u {
+                            let (zi, zf, zg, zo) = (zs[j], zs[u + j], zs[2 * u + j], zs[3 * u + j]);
+                            let ra = &self.recurrent_activation;
+                            let (i, f, g, o) = (
+                                ra.apply(zi),
+                                ra.apply(zf),
+                                self.activation.apply(zg),
+                                ra.apply(zo),
+                            );
+                            let c = extra[at + j];
+                            let c_prev = if s > 0 { extra[at - u + j] } else { 0.0 };
+                            let tc = self.activation.apply(c);
+                            let d_o = dh[j] * tc;
+                            let dcj = dc[j] + dh[j] * o * self.activation.derivative(c, tc);
+                            let (di, dg, df) = (dcj * g, dcj * i, dcj * c_prev);
+                            dc[j] = dcj * f;
+                            zs[j] = di * ra.derivative(zi, i);
+                            zs[u + j] = df * ra.derivative(zf, f);
+                            zs[2 * u + j] = dg * self.activation.derivative(zg, g);
+                            zs[3 * u + j] = d_o * ra.derivative(zo, o);
+                            dh[j] = 0.0;
+                        }
+                        dz.copy_from_slice(zs);
+                    }
+                    GRU => {
+                        for j in 0..u {
+                            let ra = &self.recurrent_activation;
+                            let (zz, zr, zh) = (zs[j], zs[u + j], zs[2 * u + j]);
+                            let (zg, rg, hh) =
+                                (ra.apply(zz), ra.apply(zr), self.activation.apply(zh));
+                            let rec_h = extra[at + j];
+                            let dhh = dh[j] * (1.0 - zg);
+                            let dzh = dhh * self.activation.derivative(zh, hh);
+                            let dzz = dh[j] * (hp(j) - hh) * ra.derivative(zz, zg);
+                            let dzr = dzh * rec_h * ra.derivative(zr, rg);
+                            zs[j] = dzz;
+                            zs[u + j] = dzr;
+                            zs[2 * u + j] = dzh;
+                            dz[j] = dzz;
+                            dz[u + j] = dzr;
+                            dz[2 * u + j] = dzh * rg;
+                            // The direct path h = z·h_prev + …; the rest comes from dz·Rᵀ.
+                            dh[j] *= zg;
+                        }
+                    }
+                    _ => {
+                        for j in 0..u {
+                            let ra = &self.recurrent_activation;
+                            let (zz, zh) = (zs[j], zs[2 * u + j]);
+                            let (zg, hh) = (ra.apply(zz), self.activation.apply(zh));
+                            let dzh = dh[j] * (1.0 - zg) * self.activation.derivative(zh, hh);
+                            zs[j] = dh[j] * (hp(j) - hh) * ra.derivative(zz, zg);
+                            zs[2 * u + j] = dzh;
+                            dz[j] = zs[j];
+                            // The candidate's recurrent product is (r·h)·R_h, not h·R: its
+                            // gradient goes through `gru_v1_reset_gradient`, not the step's
+                            // product below.
+                            dz[2 * u + j] = 0.0;
+                            dh[j] *= zg;
+                        }
+                    }
+                }
+            }
+            if KIND == GRU_V1 {
+                self.gru_v1_reset_gradient(
+                    isa,
+                    recurrent,
+                    rows,
+                    s,
+                    GruV1Backward {
+                        z,
+                        hs,
+                        extra,
+                        tmp,
+                        dh: dh_carry,
+                        d_rh: dc_carry,
+                        square,
+                        d_recurrent,
+                    },
+                    mask,
+                );
+            }
+            // The recurrent bias (GRU `reset_after`) gets every step's dz.
+            if let Some(b) = d_recurrent_bias.as_deref_mut() {
+                for dz in tmp.chunks_exact(gu) {
+                    b.iter_mut().zip(dz).for_each(|(b, d)| *b += d);
+                }
+            }
+            // dR += H_{s−1}ᵀ · dz and dL/dh_{s−1} += dz · Rᵀ (H_{−1} = 0: nothing for s = 0).
+            if s > 0 {
+                let dz = MatRef::row_major(tmp, rows, gu);
+                gemm(isa, Self::h_before(hs, rows, s).t(), dz, d_recurrent, true);
+                gemm(isa, dz, Self::r_cols(recurrent, 0, gu).t(), dh_carry, true);
+            }
+        }
+    }
+
+    /// GRU (`reset_after = false`), back through step `s`'s candidate: d(r·h) = dz_h · R_hᵀ
+    /// gives the reset gate's gradient and part of dL/dh_{s−1}; dR_h += (r·h)ᵀ · dz_h.
+    fn gru_v1_reset_gradient(
+        &self,
+        isa: Isa,
+        recurrent: &[f32],
+        rows: usize,
+        s: usize,
+        b: GruV1Backward<'_>,
+        mask: &[f32],
+    ) {
+        let (gu, u) = (Self::GU, U);
+        let p = Self::position(s);
+        let GruV1Backward {
+            z,
+            hs,
+            extra,
+            tmp,
+            dh,
+            d_rh,
+            square,
+            d_recurrent,
+        } = b;
+        let dzh = Self::z_rows(z, rows, p, 2 * u, u);
+        gemm(isa, dzh, Self::r_cols(recurrent, 2 * u, u).t(), d_rh, false);
+        let rh = MatRef {
+            data: extra.get(s * u..).unwrap_or_default(),
+            rows,
+            cols: u,
+            rs: T * u,
+            cs: 1,
+        };
+        gemm(isa, rh.t(), dzh, square, false);
+        for (row, sq) in d_recurrent.chunks_exact_mut(gu).zip(square.chunks_exact(u)) {
+            row[2 * u..].iter_mut().zip(sq).for_each(|(d, g)| *d += g);
+        }
+        for r in 0..rows {
+            if Self::masked(mask, r, p) {
+                continue;
+            }
+            let at = (r * T + s) * u;
+            let zs = &mut z[(r * T + p) * gu..][..gu];
+            for j in 0..u {
+                let h_prev = if s > 0 { hs[at - u + j] } else { 0.0 };
+                let ra = &self.recurrent_activation;
+                let rg = ra.apply(zs[u + j]);
+                let drh = d_rh[r * u + j];
+                let dzr = drh * h_prev * ra.derivative(zs[u + j], rg);
+                dh[r * u + j] += drh * rg;
+                zs[u + j] = dzr;
+                tmp[r * gu + u + j] = dzr;
+            }
+        }
+    }
+}
+
+/// The buffers GRU (`reset_after = false`) needs back through one step's candidate.
+struct GruV1Backward<'a> {
+    z: &'a mut [f32],
+    hs: &'a [f32],
+    extra: &'a [f32],
+    tmp: &'a mut [f32],
+    dh: &'a mut [f32],
+    d_rh: &'a mut [f32],
+    square: &'a mut [f32],
+    d_recurrent: &'a mut [f32],
+}
+
+impl<
+        const KIND: u8,
+        const T: usize,
+        const F: usize,
+        const U: usize,
+        A: Activation,
+        RA: Activation,
+        const SEQ: bool,
+        const BACK: bool,
+        const BIAS: bool,
+    > Layer for Recurrent<KIND, T, F, U, A, RA, SEQ, BACK, BIAS>
+{
+    const CLASS_NAME: &'static str = match KIND {
+        SIMPLE_RNN => "SimpleRNN",
+        LSTM => "LSTM",
+        _ => "GRU",
+    };
+    const INPUT_WIDTH: usize = T * F;
+    const OUTPUT_WIDTH: usize = if SEQ { T * U } else { U };
+    const PARAMS: usize = Self::KERNEL + Self::RECURRENT + Self::BIAS_LEN;
+    const MACS_PER_ROW: usize = T * (F + U) * Self::GU;
+    /// Keras 3 keeps a recurrent layer's variables under its `cell`.
+    const KERAS_VARS: &'static str = "cell/vars";
+
+    fn activation_name(&self) -> Option<String> {
+        Some(self.activation.describe())
+    }
+
+    fn weights(&self) -> Vec<WeightSpec> {
+        let gu = Self::GU;
+        let mut w = vec![
+            weight("kernel", vec![F, gu], true),
+            weight("recurrent_kernel", vec![U, gu], true),
+        ];
+        if BIAS {
+            w.push(weight(
+                "bias",
+                if KIND == GRU { vec![2, gu] } else { vec![gu] },
+                true,
+            ));
+        }
+        w
+    }
+
+    /// Keras' initializers: `glorot_uniform` kernel, `orthogonal` recurrent kernel, zero bias
+    /// (the LSTM's forget gate at 1 with `unit_forget_bias`).
+    fn init(&self, params: &mut [f32], _state: &mut [f32], rng: &mut InitRng) {
+        let (kernel, rest) = params.split_at_mut(Self::KERNEL.min(params.len()));
+        rng.glorot_uniform(kernel, F, Self::GU);
+        let (recurrent, bias) = rest.split_at_mut(Self::RECURRENT.min(rest.len()));
+        rng.orthogonal(recurrent, U, Self::GU);
+        bias.fill(0.0);
+        if KIND == LSTM && self.unit_forget_bias {
+            if let Some(forget) = bias.get_mut(U..2 * U) {
+                forget.fill(1.0);
+            }
+        }
+    }
+
+    fn scratch_len(&self, rows: usize, _training: bool) -> usize {
+        Self::scratch_for(rows)
+    }
+
+    fn forward(&self, weights: Weights<'_>, pass: Forward<'_>) {
+        self.run(
+            weights.params,
+            pass.input,
+            pass.mask,
+            pass.rows,
+            pass.scratch,
+            pass.output,
+        );
+    }
+
+    fn backward(&self, weights: Weights<'_>, pass: Backward<'_>, grads: &mut [f32]) {
+        let isa = Isa::current();
+        let (rows, gu) = (pass.rows, Self::GU);
+        let Split {
+            kernel, recurrent, ..
+        } = Self::split(weights.params);
+        let (d_kernel, rest) = grads.split_at_mut(Self::KERNEL.min(grads.len()));
+        let (d_recurrent, d_bias) = rest.split_at_mut(Self::RECURRENT.min(rest.len()));
+        let (d_bias, d_recurrent_bias) = if BIAS && KIND == GRU {
+            let (input, recurrent) = d_bias.split_at_mut(gu.min(d_bias.len()));
+            (Some(input), Some(recurrent))
+        } else {
+            (BIAS.then_some(d_bias), None)
+        };
+        let parts = Self::parts(pass.scratch, rows);
+        self.back_through_time(
+            recurrent,
+            pass.delta,
+            pass.mask,
+            rows,
+            Parts {
+                z: &mut *parts.z,
+                hs: &mut *parts.hs,
+                extra: &mut *parts.extra,
+                tmp: &mut *parts.tmp,
+                carry: &mut *parts.carry,
+                square: &mut *parts.square,
+            },
+            d_recurrent,
+            d_recurrent_bias,
+        );
+        // Every step's projection gradient at once: dW = Xᵀ·dZ, db = Σ dZ, dX = dZ·Wᵀ.
+        let dz = MatRef::row_major(parts.z, rows * T, gu);
+        gemm(
+            isa,
+            MatRef::row_major(pass.input, rows * T, F).t(),
+            dz,
+            d_kernel,
+            false,
+        );
+        if let Some(db) = d_bias {
+            db.fill(0.0);
+            for row in parts.z.chunks_exact(gu) {
+                db.iter_mut().zip(row).for_each(|(b, d)| *b += d);
+            }
+        }
+        if let Some(dx) = pass.input_delta {
+            gemm(isa, dz, MatRef::row_major(kernel, F, gu).t(), dx, false);
+        }
+    }
+
+    fn forward_one(&self, weights: Weights<'_>, x: &[f32], y: &mut [f32]) {
+        self.forward_one_masked(weights, x, &[], y);
+    }
+
+    fn forward_one_masked(&self, weights: Weights<'_>, x: &[f32], mask: &[f32], y: &mut [f32]) {
+        ONE_ROW.with(|buffer| {
+            let mut buffer = buffer.borrow_mut();
+            let len = Self::scratch_for(1);
+            if buffer.len() < len {
+                buffer.resize(len, 0.0);
+            }
+            self.run(weights.params, x, mask, 1, &mut buffer[..len], y);
+        });
+    }
+}

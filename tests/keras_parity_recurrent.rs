@@ -1,0 +1,324 @@
+//! Keras parity for the recurrent layers (`golden_seq.json`, made by
+//! `../shared/reference/make_seq_golden.py` with Keras 3.15.1): LSTM over every step and over
+//! pre-padded, masked token ids, GRU in both `reset_after` forms, SimpleRNN with
+//! `go_backwards`, LayerNormalization before an LSTM: predictions batched and row by row, then
+//! three Adam(0.01) `train_on_batch` steps on the same batch, each step's loss and every weight
+//! after it (back-propagation through time against Keras' own gradients).
+
+mod common;
+
+use common::{adam_steps_as_keras, load_reference};
+use seqnet::prelude::*;
+
+sequential! {
+    struct EmbLstmSeqMaxPool {
+        Input(shape = (8,), dtype = "int32"),
+        Embedding(25, 4),
+        LSTM(6, return_sequences = true),
+        GlobalMaxPooling1D,
+        Dense(1, activation = sigmoid),
+    }
+}
+
+sequential! {
+    struct EmbMaskPrepadLstm {
+        Input(shape = (9,), dtype = "int32"),
+        Embedding(20, 5, mask_zero = true),
+        LSTM(7),
+        Dense(2, activation = softmax),
+    }
+}
+
+sequential! {
+    struct GruRegression {
+        Input(shape = (6, 3)),
+        GRU(5),
+        Dense(1),
+    }
+}
+
+sequential! {
+    struct GruV1SeqFlatten {
+        Input(shape = (5, 3)),
+        GRU(4, reset_after = false, return_sequences = true),
+        Flatten,
+        Dense(2, activation = softmax),
+    }
+}
+
+sequential! {
+    struct SimpleRnnBackwards {
+        Input(shape = (7, 2)),
+        SimpleRNN(6, go_backwards = true),
+        Dense(1, activation = sigmoid),
+    }
+}
+
+sequential! {
+    struct LayerNormLstm {
+        Input(shape = (5, 6)),
+        LayerNormalization,
+        LSTM(4),
+        Dense(1),
+    }
+}
+
+fn steps<N: Network>(case: &str, model: N, loss: Loss) {
+    let Some(r) = load_reference("golden_seq.json") else {
+        return;
+    };
+    adam_steps_as_keras(case, &r["cases"][case], model, loss);
+}
+
+#[test]
+fn lstm_returning_sequences_trains_as_keras() {
+    steps(
+        "emb_lstm_seq_maxpool",
+        EmbLstmSeqMaxPool::new(0),
+        Loss::binary_crossentropy(),
+    );
+}
+
+#[test]
+fn lstm_over_masked_padding_trains_as_keras() {
+    steps(
+        "emb_mask_prepad_lstm",
+        EmbMaskPrepadLstm::new(0),
+        Loss::sparse_categorical_crossentropy(),
+    );
+}
+
+#[test]
+fn gru_trains_as_keras() {
+    steps(
+        "gru_regression",
+        GruRegression::new(0),
+        Loss::MeanSquaredError,
+    );
+}
+
+#[test]
+fn gru_without_reset_after_trains_as_keras() {
+    steps(
+        "gru_v1_seq_flatten",
+        GruV1SeqFlatten::new(0),
+        Loss::sparse_categorical_crossentropy(),
+    );
+}
+
+#[test]
+fn simple_rnn_going_backwards_trains_as_keras() {
+    steps(
+        "simplernn_backwards",
+        SimpleRnnBackwards::new(0),
+        Loss::binary_crossentropy(),
+    );
+}
+
+#[test]
+fn layer_normalization_before_lstm_trains_as_keras() {
+    steps(
+        "layernorm_lstm",
+        LayerNormLstm::new(0),
+        Loss::MeanSquaredError,
+    );
+}
+
+sequential! {
+    /// Every recurrent path the golden cases leave out, for finite differences: a masked GRU
+    /// without reset_after going backwards and returning sequences, a masked LSTM after it,
+    /// a SimpleRNN (tanh: a relu kink within the finite difference's step would blur it).
+    struct MaskedStack {
+        Input(shape = (6,), dtype = "int32"),
+        Embedding(9, 3, mask_zero = true),
+        GRU(3, reset_after = false, go_backwards = true, return_sequences = true),
+        LSTM(3, return_sequences = true, go_backwards = true),
+        SimpleRNN(2, activation = tanh),
+        Dense(2),
+    }
+}
+
+fn padded_ids() -> Vec<[i32; 6]> {
+    vec![
+        [0, 0, 1, 2, 3, 4],
+        [5, 6, 7, 8, 1, 2],
+        [0, 0, 0, 0, 3, 3],
+        [0, 4, 4, 5, 6, 7],
+        [8, 0, 2, 0, 1, 5],
+    ]
+}
+
+#[test]
+fn masked_backward_recurrent_gradients_match_finite_differences() {
+    let x = padded_ids();
+    let y: Vec<f32> = (0..10).map(|i| ((i * 7 % 5) as f32 - 2.0) / 3.0).collect();
+    let mut model = MaskedStack::new(3).compile(SGD::new(0.0), Loss::MeanSquaredError, []);
+    let (_, grads) = model.loss_and_gradients(&x, &y[..]).unwrap();
+    let analytic = grads.to_vec();
+    let params = model.params().to_vec();
+    let h = 1e-2f32;
+    let mut worst = 0.0f32;
+    for i in 0..params.len() {
+        let mut at = |v: f32| {
+            let mut p = params.clone();
+            p[i] = v;
+            model.set_params(&p).unwrap();
+            model.evaluate(&x, &y[..]).unwrap().loss
+        };
+        let fd = ((at(params[i] + h) - at(params[i] - h)) / (2.0 * h as f64)) as f32;
+        let err = (analytic[i] - fd).abs();
+        assert!(
+            err <= 2e-2 * analytic[i].abs().max(fd.abs()) + 3e-4,
+            "parameter {i}: gradient {}, finite difference {fd}",
+            analytic[i]
+        );
+        worst = worst.max(err);
+    }
+    assert!(
+        analytic.iter().any(|g| g.abs() > 1e-3),
+        "the check would be empty"
+    );
+    eprintln!(
+        "masked recurrent stack: {} gradients, worst difference {worst:e}",
+        analytic.len()
+    );
+}
+
+#[test]
+fn predict_one_matches_the_batch_and_threads_change_nothing() {
+    let x = padded_ids();
+    let model = MaskedStack::new(5);
+    let batch = model.predict(&x).unwrap();
+    for (row, want) in x.iter().zip(&batch) {
+        common::assert_close(
+            "predict_one",
+            &model.predict_one(row).unwrap(),
+            want,
+            1e-6,
+            1e-7,
+        );
+    }
+    // 200 rows: several 64-row chunks, split over two threads.
+    let rows: Vec<[i32; 6]> = (0..200)
+        .map(|r| {
+            std::array::from_fn(|t| {
+                if t < r % 5 {
+                    0
+                } else {
+                    ((r * 3 + t * 5) % 9) as i32
+                }
+            })
+        })
+        .collect();
+    let y: Vec<f32> = (0..400).map(|i| (i % 7) as f32 / 7.0).collect();
+    let train = |threads| {
+        common::on_threads(threads, || {
+            let mut m = MaskedStack::new(6).compile(Adam::new(0.01), Loss::MeanSquaredError, []);
+            let losses: Vec<f64> = (0..3)
+                .map(|_| m.train_on_batch(&rows, &y[..]).unwrap())
+                .collect();
+            (m.get_weights(), losses)
+        })
+    };
+    let (one, two) = (train(1), train(2));
+    assert_eq!(one, two);
+    assert!(one.1[2] < one.1[0], "{:?}", one.1);
+}
+
+#[test]
+fn recurrent_weights_round_trip_and_sit_under_the_cell() {
+    let model = MaskedStack::new(11);
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = vec![dir.path().join("m.safetensors")];
+    if cfg!(feature = "keras") {
+        files.push(dir.path().join("m.weights.h5"));
+    }
+    for path in &files {
+        model.save_weights(path).unwrap();
+        let mut back = MaskedStack::new(12);
+        back.load_weights(path).unwrap();
+        assert_eq!(
+            back.get_weights(),
+            model.get_weights(),
+            "{}",
+            path.display()
+        );
+    }
+    #[cfg(feature = "keras")]
+    {
+        let layout = seqnet::keras::weights_h5_layout(&files[1]).unwrap();
+        for line in [
+            "layers/gru/cell/vars/0 dataset [3, 9] float32",
+            "layers/gru/cell/vars/2 dataset [9] float32",
+            "layers/lstm/cell/vars/1 dataset [3, 12] float32",
+            "layers/simple_rnn/cell/vars/0 dataset [3, 2] float32",
+        ] {
+            assert!(layout.iter().any(|l| l == line), "{line} in {layout:?}");
+        }
+    }
+    let s = model.summary_string();
+    assert!(s.contains("gru (GRU)") && s.contains("(None, 6, 3)"), "{s}");
+    assert_eq!(
+        model.count_params(),
+        9 * 3 + (3 * 9 + 3 * 9 + 9) + (3 * 12 + 3 * 12 + 12) + (3 * 2 + 2 * 2 + 2) + 2 * 2 + 2
+    );
+}
+
+#[test]
+fn initial_weights_follow_keras_initializers() {
+    // orthogonal recurrent kernels (rows orthonormal), LSTM's forget bias at 1, zero biases.
+    let model = EmbMaskPrepadLstm::new(1);
+    let w = model.get_weights();
+    let (recurrent, bias) = (&w[2], &w[3]);
+    let (u, cols) = (7usize, 28usize);
+    for i in 0..u {
+        for j in 0..u {
+            let dot: f32 = (0..cols)
+                .map(|k| recurrent[i * cols + k] * recurrent[j * cols + k])
+                .sum();
+            let want = if i == j { 1.0 } else { 0.0 };
+            assert!((dot - want).abs() < 1e-5, "rows {i}, {j}: {dot}");
+        }
+    }
+    assert!(bias[..7].iter().all(|&b| b == 0.0));
+    assert!(bias[7..14].iter().all(|&b| b == 1.0));
+    assert!(bias[14..].iter().all(|&b| b == 0.0));
+}
+
+/// keras2seqnet writes the recurrent layers from Keras' configs, and the source is the
+/// declaration this file compiles.
+#[cfg(feature = "keras")]
+#[test]
+fn keras2seqnet_writes_the_recurrent_layers() {
+    let Some(r) = load_reference("golden_seq.json") else {
+        return;
+    };
+    let config = |case: &str, shape: serde_json::Value| {
+        let case = &r["cases"][case];
+        let mut layers = vec![serde_json::json!({
+            "class_name": "InputLayer",
+            "config": {"name": "input_layer", "batch_shape": shape, "dtype": case["input_dtype"]},
+        })];
+        layers.extend(case["layers"].as_array().unwrap().iter().cloned());
+        serde_json::json!({"class_name": "Sequential", "config": {"layers": layers}})
+    };
+    let source =
+        |case: &str, shape| seqnet::keras::source_from_config(&config(case, shape), "M").unwrap();
+    let lstm = source("emb_mask_prepad_lstm", serde_json::json!([null, 9]));
+    assert!(
+        lstm.contains(
+            "        LSTM(7, activation = tanh, recurrent_activation = sigmoid, name = \"lstm_1\"),\n"
+        ),
+        "{lstm}"
+    );
+    let gru = source("gru_v1_seq_flatten", serde_json::json!([null, 5, 3]));
+    assert!(
+        gru.contains("return_sequences = true") && gru.contains("reset_after = false"),
+        "{gru}"
+    );
+    let rnn = source("simplernn_backwards", serde_json::json!([null, 7, 2]));
+    assert!(
+        rnn.contains("SimpleRNN(6, activation = tanh, go_backwards = true"),
+        "{rnn}"
+    );
+}
