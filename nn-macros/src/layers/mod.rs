@@ -512,7 +512,15 @@ mod tests {
         assert_eq!(ALL.len(), nn_keras::layers::ALL.len());
         assert_eq!(
             computing_names(),
-            ["Dense", "Conv2D", "Conv1D", "Embedding", "SimpleRNN", "LSTM", "GRU"]
+            [
+                "Dense",
+                "Conv2D",
+                "Conv1D",
+                "Embedding",
+                "SimpleRNN",
+                "LSTM",
+                "GRU"
+            ]
         );
         assert!(known_names().contains(&"Normalization"));
         assert!(keras_only_names().contains(&"Bidirectional"));
