@@ -254,6 +254,14 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
         }
     };
 
+    // A variable-length model made for zero steps has nothing to compute over: a compile
+    // error where `Name::<0>` is made, not a division or a chunk of size 0 at run time.
+    let no_steps_check = if steps {
+        let text = format!("{name}::<T> needs at least one step: T = 0 gives sequences of none");
+        quote!(const { ::core::assert!(T > 0, #text) };)
+    } else {
+        quote!()
+    };
     let input_name = &plan.input.name;
     let input_shape = &plan.input.shape;
     let explicit = plan.input.explicit;
@@ -307,6 +315,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
             /// BatchNormalization's γ = 1, β = 0 and moving statistics 0 and 1), the same for
             /// the same seed. Dropout masks are drawn from the seed too.
             pub fn new(seed: u64) -> Self {
+                #no_steps_check
                 let mut params = #rt::AlignedBuf::zeros(<Self as #rt::Network>::TRAINABLE_COUNT);
                 let mut state = #rt::AlignedBuf::zeros(<Self as #rt::Network>::STATE_COUNT);
                 let mut rng = #rt::InitRng::seeded(seed);

@@ -344,7 +344,12 @@ impl<
                 self.gru_v1_candidate(isa, recurrent, rows, s, z, hs, extra, tmp, mask);
             }
         }
-        // The output: the whole (processed-order) sequence, or the last state.
+        // The output: the whole (processed-order) sequence, or the last state (the initial,
+        // zero state for a model made for sequences of no steps).
+        if T == 0 {
+            y.fill(0.0);
+            return;
+        }
         for (r, out) in y.chunks_exact_mut(if SEQ { T * u } else { u }).enumerate() {
             let from = if SEQ { r * T * u } else { (r * T + T - 1) * u };
             out.copy_from_slice(&hs[from..][..out.len()]);
