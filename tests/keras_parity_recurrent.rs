@@ -125,6 +125,23 @@ fn layer_normalization_before_lstm_trains_as_keras() {
 }
 
 sequential! {
+    struct BiGru {
+        Input(shape = (6, 4)),
+        Bidirectional(GRU(4)),
+        Dense(3, activation = softmax),
+    }
+}
+
+#[test]
+fn bidirectional_gru_trains_as_keras() {
+    steps(
+        "bigru",
+        BiGru::new(0),
+        Loss::sparse_categorical_crossentropy(),
+    );
+}
+
+sequential! {
     /// Every recurrent path the golden cases leave out, for finite differences: a masked GRU
     /// without reset_after going backwards and returning sequences, a masked LSTM after it,
     /// a SimpleRNN (tanh: a relu kink within the finite difference's step would blur it).
@@ -148,11 +165,39 @@ fn padded_ids() -> Vec<[i32; 6]> {
     ]
 }
 
+sequential! {
+    /// Bidirectional in every merge mode over a mask, returning sequences (zero outputs at
+    /// masked steps, the backward copy reversed back) and not.
+    struct BiStack {
+        Input(shape = (6,), dtype = "int32"),
+        Embedding(9, 3, mask_zero = true),
+        Bidirectional(LSTM(3, return_sequences = true), merge_mode = "mul"),
+        Bidirectional(SimpleRNN(2, return_sequences = true, activation = tanh), merge_mode = "sum"),
+        Bidirectional(GRU(2, reset_after = false, return_sequences = true)),
+        Bidirectional(GRU(2, go_backwards = true), merge_mode = "ave"),
+        Dense(2),
+    }
+}
+
 #[test]
 fn masked_backward_recurrent_gradients_match_finite_differences() {
+    finite_differences("masked recurrent stack", MaskedStack::new(3));
+}
+
+#[test]
+fn bidirectional_gradients_match_finite_differences() {
+    finite_differences("bidirectional stack", BiStack::new(3));
+}
+
+/// Back-propagation through time against central finite differences of the loss, every
+/// parameter, on the padded rows.
+fn finite_differences<N: Network>(what: &str, model: N)
+where
+    [i32; 6]: seqnet::network::InputOf<N>,
+{
     let x = padded_ids();
     let y: Vec<f32> = (0..10).map(|i| ((i * 7 % 5) as f32 - 2.0) / 3.0).collect();
-    let mut model = MaskedStack::new(3).compile(SGD::new(0.0), Loss::MeanSquaredError, []);
+    let mut model = model.compile(SGD::new(0.0), Loss::MeanSquaredError, []);
     let (_, grads) = model.loss_and_gradients(&x, &y[..]).unwrap();
     let analytic = grads.to_vec();
     let params = model.params().to_vec();
@@ -179,7 +224,7 @@ fn masked_backward_recurrent_gradients_match_finite_differences() {
         "the check would be empty"
     );
     eprintln!(
-        "masked recurrent stack: {} gradients, worst difference {worst:e}",
+        "{what}: {} gradients, worst difference {worst:e}",
         analytic.len()
     );
 }

@@ -14,6 +14,9 @@ pub struct WeightSpec {
     /// How Keras stores it: float32, or an integer (Normalization's `count`), which seqnet
     /// keeps as an f32 of integral value in the state buffer and writes to files as int32.
     pub dtype: Dtype,
+    /// The sub-layer of a wrapper that owns it, as Keras' files name it (`forward_layer`,
+    /// `backward_layer` in a Bidirectional); empty for a layer's own weights.
+    pub owner: &'static str,
 }
 
 /// A weight's type in Keras' files.
@@ -46,6 +49,14 @@ impl Dtype {
 }
 
 impl WeightSpec {
+    /// Its name within its layer: `kernel`, or `forward_layer/kernel` for a sub-layer's.
+    pub fn local_name(&self) -> String {
+        match self.owner {
+            "" => self.name.to_string(),
+            owner => format!("{owner}/{}", self.name),
+        }
+    }
+
     /// Number of values.
     pub fn len(&self) -> usize {
         self.shape.iter().product()

@@ -51,6 +51,9 @@ pub enum Form {
     Activation,
     /// A number, or a tuple of numbers, one per feature: `0.5`, `(0.1, 2.0)`.
     Numbers,
+    /// A layer, written as in the layer list: `LSTM(64, return_sequences = true)`
+    /// (Bidirectional's `layer`).
+    Layer,
 }
 
 /// One parameter of a layer class.
@@ -423,6 +426,7 @@ macro_rules! recurrent_keywords {
             keyword("go_backwards", Is(Bool(false)), Form::Bool),
             keyword("stateful", Is(Bool(false)), Form::Bool),
             keyword("unroll", Is(Bool(false)), Form::Bool),
+            keyword("zero_output_for_mask", Is(Bool(false)), Form::Bool),
         ]
     };
 }
@@ -475,6 +479,19 @@ pub const GRU: LayerClass = LayerClass {
     unbuilt: RECURRENT_UNBUILT,
 };
 
+/// `Bidirectional(layer, merge_mode = "concat")`: `layer` (SimpleRNN, LSTM or GRU) and its
+/// go-backwards copy, built as Keras builds it; a `backward_layer` of one's own is not built,
+/// and `merge_mode = None` (two outputs) has no place in a Sequential model.
+pub const BIDIRECTIONAL: LayerClass = LayerClass {
+    class: "Bidirectional",
+    params: &[
+        param("layer", Required, Form::Layer),
+        param("merge_mode", Is(Str("concat")), Form::Word),
+    ],
+    // `backward_layer` is always in Keras' config: keras2seqnet checks it is the default copy.
+    unbuilt: &["weights"],
+};
+
 /// Every layer class seqnet builds, in the order its docs list them.
 pub const ALL: &[&LayerClass] = &[
     &DENSE,
@@ -501,6 +518,7 @@ pub const ALL: &[&LayerClass] = &[
     &SIMPLE_RNN,
     &LSTM,
     &GRU,
+    &BIDIRECTIONAL,
 ];
 
 /// The class called `class`, if seqnet builds it.

@@ -61,7 +61,8 @@ fn ident_of(path: &syn::Path) -> syn::Result<syn::Ident> {
     })
 }
 
-fn layer_entry(expr: Expr) -> syn::Result<LayerDecl> {
+/// One entry of the layer list (also Bidirectional's `layer` argument).
+pub fn layer_entry(expr: Expr) -> syn::Result<LayerDecl> {
     match expr {
         Expr::Path(p) if p.path.get_ident().is_some() => Ok(LayerDecl {
             kind: ident_of(&p.path)?,

@@ -187,6 +187,23 @@ fn plausible_layer() -> impl Strategy<Value = String> {
             "GlobalAveragePooling1D",
             "GlobalMaxPooling1D(keepdims = true)",
         ]),
+        // Recurrent layers, alone and wrapped.
+        (n(), pick(&["true", "false"]))
+            .prop_map(|(u, s)| format!("LSTM({u}, return_sequences = {s})")),
+        n().prop_map(|u| format!("GRU({u}, reset_after = false, go_backwards = true)")),
+        (
+            n(),
+            pick(&["true", "false"]),
+            pick(&["\"concat\"", "\"sum\"", "\"mul\"", "\"ave\"", "None"])
+        )
+            .prop_map(|(u, s, m)| {
+                format!("Bidirectional(SimpleRNN({u}, return_sequences = {s}), merge_mode = {m})")
+            }),
+        pick(&[
+            "Bidirectional(Dense(2))",
+            "Bidirectional(GRU(3))",
+            "Bidirectional"
+        ]),
     ]
 }
 

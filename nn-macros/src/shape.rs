@@ -414,6 +414,7 @@ const STEP_LAYERS: &[&str] = &[
     "SimpleRNN",
     "LSTM",
     "GRU",
+    "Bidirectional",
 ];
 
 /// A shape: `(10,)`, `(28, 28, 1)` or `[10]`, every dimension a positive integer, except a

@@ -16,7 +16,7 @@
 use super::{tensor_name, Contents, Tensor};
 use crate::error::{Error, Mismatch, Result};
 use crate::network::Network;
-use crate::spec::ModelSpec;
+use crate::spec::{ModelSpec, WeightSpec};
 use hdf5_metno as hdf5;
 use nn_keras::{DefaultValue, Form, Param, Value};
 use std::io::Read;
@@ -51,6 +51,24 @@ fn with_temp_file<R>(bytes: &[u8], source: &str, f: impl FnOnce(&Path) -> Result
     f(temp.path())
 }
 
+/// A layer's weights cut where their owner changes: one run of the layer's own weights, or
+/// a wrapper's sub-layers' in order (Bidirectional: `forward_layer`, then `backward_layer`).
+/// Each run is one `vars` group in Keras' files. No run is empty.
+fn owner_groups(weights: &[WeightSpec]) -> impl Iterator<Item = (&WeightSpec, &[WeightSpec])> {
+    weights
+        .chunk_by(|a, b| a.owner == b.owner)
+        .filter_map(|run| run.first().map(|first| (first, run)))
+}
+
+/// The HDF5 group of one owner's variables: `layers/lstm/cell/vars`,
+/// `layers/bidirectional/forward_layer/cell/vars`.
+fn vars_path(group_path: &str, owner: &str, keras_vars: &str) -> String {
+    match owner {
+        "" => format!("{group_path}/{keras_vars}"),
+        owner => format!("{group_path}/{owner}/{keras_vars}"),
+    }
+}
+
 /// The weights of a `.weights.h5` file, named `layer/weight` after `spec`'s layers.
 pub(crate) fn decode_weights_h5(bytes: &[u8], spec: &ModelSpec, source: &str) -> Result<Contents> {
     with_temp_file(bytes, source, |path| read_weights_h5(path, spec, source))
@@ -67,84 +85,86 @@ fn read_weights_h5(path: &Path, spec: &ModelSpec, source: &str) -> Result<Conten
     let paths = layer_paths(spec);
     let mut tensors = Vec::new();
     for (layer, group_path) in spec.layers.iter().zip(&paths) {
-        let vars_path = format!("{group_path}/{}", layer.keras_vars);
-        let vars = match file.group(&vars_path) {
-            Ok(g) => Some(g),
-            Err(_) if layer.weights.is_empty() => None,
-            Err(_) => {
-                let first = layer.weights.first().map_or("", |w| w.name);
+        for (first, weights) in owner_groups(&layer.weights) {
+            let owner = first.owner;
+            let vars_path = vars_path(group_path, owner, layer.keras_vars);
+            let Ok(vars) = file.group(&vars_path) else {
                 return Err(mismatch(tensor_name(&layer.name, first), Mismatch::Missing));
-            }
-        };
-        let Some(vars) = vars else { continue };
-        let stored = vars
-            .member_names()
-            .map_err(|e| bad(source, format!("HDF5: {e}")))?
-            .len();
-        if stored > layer.weights.len() {
-            return Err(mismatch(
-                format!("{}/{}", layer.name, layer.weights.len()),
-                Mismatch::Unexpected,
-            ));
-        }
-        for (i, weight) in layer.weights.iter().enumerate() {
-            let name = tensor_name(&layer.name, weight.name);
-            let Ok(ds) = vars.dataset(&i.to_string()) else {
-                return Err(mismatch(name, Mismatch::Missing));
             };
-            let stored = ds
-                .dtype()
-                .and_then(|t| t.to_descriptor())
-                .map_err(|e| bad(source, format!("HDF5: {e}")))?;
-            let dtype = match stored {
-                hdf5::types::TypeDescriptor::Float(hdf5::types::FloatSize::U4) => {
-                    crate::spec::Dtype::Float32
-                }
-                // Keras writes Normalization's count as int32 or int64 by backend.
-                hdf5::types::TypeDescriptor::Integer(_) => crate::spec::Dtype::Int32,
-                other => {
+            let stored = vars
+                .member_names()
+                .map_err(|e| bad(source, format!("HDF5: {e}")))?
+                .len();
+            if stored > weights.len() {
+                let owner = if owner.is_empty() {
+                    String::new()
+                } else {
+                    format!("{owner}/")
+                };
+                return Err(mismatch(
+                    format!("{}/{owner}{}", layer.name, weights.len()),
+                    Mismatch::Unexpected,
+                ));
+            }
+            for (i, weight) in weights.iter().enumerate() {
+                let name = tensor_name(&layer.name, weight);
+                let Ok(ds) = vars.dataset(&i.to_string()) else {
+                    return Err(mismatch(name, Mismatch::Missing));
+                };
+                let stored = ds
+                    .dtype()
+                    .and_then(|t| t.to_descriptor())
+                    .map_err(|e| bad(source, format!("HDF5: {e}")))?;
+                let dtype = match stored {
+                    hdf5::types::TypeDescriptor::Float(hdf5::types::FloatSize::U4) => {
+                        crate::spec::Dtype::Float32
+                    }
+                    // Keras writes Normalization's count as int32 or int64 by backend.
+                    hdf5::types::TypeDescriptor::Integer(_) => crate::spec::Dtype::Int32,
+                    other => {
+                        return Err(mismatch(
+                            name,
+                            Mismatch::Dtype {
+                                got: format!("{other}"),
+                            },
+                        ))
+                    }
+                };
+                if dtype != weight.dtype {
                     return Err(mismatch(
                         name,
                         Mismatch::Dtype {
-                            got: format!("{other}"),
+                            got: format!("{stored}"),
                         },
-                    ))
+                    ));
                 }
-            };
-            if dtype != weight.dtype {
-                return Err(mismatch(
-                    name,
-                    Mismatch::Dtype {
-                        got: format!("{stored}"),
-                    },
-                ));
-            }
-            // The shape first: a corrupted header may claim any size, and nothing is read
-            // (or allocated) for a tensor the model cannot take.
-            let shape = ds.shape();
-            if shape != weight.shape {
-                return Err(mismatch(
-                    name,
-                    Mismatch::Shape {
-                        expected: weight.shape.clone(),
-                        got: shape,
-                    },
-                ));
-            }
-            let read = |e: hdf5::Error| bad(source, format!("HDF5 {vars_path}/{i}: {e}"));
-            let values: Vec<f32> = match dtype {
-                crate::spec::Dtype::Float32 => ds.read_raw().map_err(read)?,
-                crate::spec::Dtype::Int32 => {
-                    let ints: Vec<i64> = ds.read_raw().map_err(read)?;
-                    ints.iter().map(|&v| v as f32).collect()
+                // The shape first: a corrupted header may claim any size, and nothing is read
+                // (or allocated) for a tensor the model cannot take.
+                let shape = ds.shape();
+                if shape != weight.shape {
+                    return Err(mismatch(
+                        name,
+                        Mismatch::Shape {
+                            expected: weight.shape.clone(),
+                            got: shape,
+                        },
+                    ));
                 }
-            };
-            tensors.push(Tensor {
-                name,
-                shape,
-                dtype,
-                values,
-            });
+                let read = |e: hdf5::Error| bad(source, format!("HDF5 {vars_path}/{i}: {e}"));
+                let values: Vec<f32> = match dtype {
+                    crate::spec::Dtype::Float32 => ds.read_raw().map_err(read)?,
+                    crate::spec::Dtype::Int32 => {
+                        let ints: Vec<i64> = ds.read_raw().map_err(read)?;
+                        ints.iter().map(|&v| v as f32).collect()
+                    }
+                };
+                tensors.push(Tensor {
+                    name,
+                    shape,
+                    dtype,
+                    values,
+                });
+            }
         }
     }
     // Weights the file has for layers this model does not have.
@@ -289,38 +309,50 @@ pub(crate) fn write_weights_h5<N: Network>(
         let group = layers
             .create_group(path.trim_start_matches("layers/"))
             .map_err(io)?;
-        let vars = group.create_group("vars").map_err(io)?;
-        write_name(&vars, &layer.name).map_err(io)?;
-        // A recurrent layer's variables are its cell's (`layers/lstm/cell/vars`); its own
-        // `vars` group stays empty, as Keras writes it.
-        let vars = match layer.keras_vars.strip_suffix("/vars") {
-            Some(owner) => {
-                let cell = group.create_group(owner).map_err(io)?;
-                let vars = cell.create_group("vars").map_err(io)?;
-                write_name(&vars, owner).map_err(io)?;
-                vars
-            }
-            None => vars,
-        };
-        // `model_tensors` gives one tensor per weight of the spec, in this order.
-        for (i, (_, shape, values, dtype)) in next.by_ref().take(layer.weights.len()).enumerate() {
-            let at = i.to_string();
-            match dtype {
-                crate::spec::Dtype::Float32 => vars
-                    .new_dataset::<f32>()
-                    .shape(shape.as_slice())
-                    .create(at.as_str())
-                    .and_then(|ds| ds.write_raw(values)),
-                // A count: an integral f32 in the state, int32 as Keras (JAX) writes it.
-                crate::spec::Dtype::Int32 => {
-                    let ints: Vec<i32> = values.iter().map(|&v| v as i32).collect();
-                    vars.new_dataset::<i32>()
+        let own = group.create_group("vars").map_err(io)?;
+        write_name(&own, &layer.name).map_err(io)?;
+        for (first, weights) in owner_groups(&layer.weights) {
+            // A wrapper's sub-layer has its own group with its own `vars`.
+            let (group, own) = match first.owner {
+                "" => (group.clone(), own.clone()),
+                owner => {
+                    let sub = group.create_group(owner).map_err(io)?;
+                    let sub_own = sub.create_group("vars").map_err(io)?;
+                    write_name(&sub_own, owner).map_err(io)?;
+                    (sub, sub_own)
+                }
+            };
+            // A recurrent layer's variables are its cell's (`layers/lstm/cell/vars`); its own
+            // `vars` group stays empty, as Keras writes it.
+            let vars = match layer.keras_vars.strip_suffix("/vars") {
+                Some(cell) => {
+                    let cell_group = group.create_group(cell).map_err(io)?;
+                    let vars = cell_group.create_group("vars").map_err(io)?;
+                    write_name(&vars, cell).map_err(io)?;
+                    vars
+                }
+                None => own,
+            };
+            // `model_tensors` gives one tensor per weight of the spec, in this order.
+            for (i, (_, shape, values, dtype)) in next.by_ref().take(weights.len()).enumerate() {
+                let at = i.to_string();
+                match dtype {
+                    crate::spec::Dtype::Float32 => vars
+                        .new_dataset::<f32>()
                         .shape(shape.as_slice())
                         .create(at.as_str())
-                        .and_then(|ds| ds.write_raw(&ints))
+                        .and_then(|ds| ds.write_raw(values)),
+                    // A count: an integral f32 in the state, int32 as Keras (JAX) writes it.
+                    crate::spec::Dtype::Int32 => {
+                        let ints: Vec<i32> = values.iter().map(|&v| v as i32).collect();
+                        vars.new_dataset::<i32>()
+                            .shape(shape.as_slice())
+                            .create(at.as_str())
+                            .and_then(|ds| ds.write_raw(&ints))
+                    }
                 }
+                .map_err(io)?;
             }
-            .map_err(io)?;
         }
         if index == 0 {
             // A test's injected failure, with the file half written (see `io::fault`).
@@ -440,6 +472,9 @@ fn layer_args(class: &str, c: &serde_json::Value) -> std::result::Result<Vec<Str
             return Err(format!("seqnet does not build {setting} = {v}"));
         }
     }
+    if class == "Bidirectional" {
+        check_backward_copy(c)?;
+    }
     let mut args = Vec::new();
     for p in layer.params {
         let v = &c[p.name];
@@ -466,6 +501,57 @@ fn layer_args(class: &str, c: &serde_json::Value) -> std::result::Result<Vec<Str
         }
     }
     Ok(args)
+}
+
+/// A wrapped layer's config (`{"class_name": "LSTM", "config": {…}}`) as its `sequential!`
+/// entry: `LSTM(8, return_sequences = true)`. Its name and `zero_output_for_mask` are left
+/// out: Bidirectional names its copies and sets that flag itself, as Keras does.
+fn wrapped_layer(v: &serde_json::Value) -> std::result::Result<String, String> {
+    let class = v["class_name"]
+        .as_str()
+        .ok_or("the wrapped layer has no class_name")?;
+    let config = wrapped_config(&v["config"]);
+    let args = layer_args(class, &config).map_err(|e| format!("its {class}: {e}"))?;
+    Ok(match args.is_empty() {
+        true => class.to_string(),
+        false => format!("{class}({})", args.join(", ")),
+    })
+}
+
+/// A wrapped layer's config without what Bidirectional decides for it (name,
+/// `zero_output_for_mask`).
+fn wrapped_config(config: &serde_json::Value) -> serde_json::Value {
+    let mut config = config.clone();
+    if let Some(map) = config.as_object_mut() {
+        map.remove("name");
+        map.remove("zero_output_for_mask");
+    }
+    config
+}
+
+/// Bidirectional's `backward_layer` must be Keras' own copy of `layer` (`go_backwards`
+/// flipped), the one the macro builds: a backward layer of one's own is not built. The two are
+/// compared as the source seqnet writes for them, which holds every setting it builds
+/// (initializers, which Keras serializes apart per copy, are not among them).
+fn check_backward_copy(c: &serde_json::Value) -> std::result::Result<(), String> {
+    let (forward, backward) = (&c["layer"], &c["backward_layer"]);
+    if backward.is_null() {
+        return Ok(());
+    }
+    let mut copy = forward.clone();
+    let backwards = copy["config"]["go_backwards"].as_bool() == Some(true);
+    if let Some(config) = copy["config"].as_object_mut() {
+        config.insert("go_backwards".into(), (!backwards).into());
+    }
+    if wrapped_layer(&copy)? == wrapped_layer(backward)? {
+        Ok(())
+    } else {
+        Err(
+            "seqnet builds the backward layer as Keras' go-backwards copy of `layer`; this \
+             backward_layer is a layer of its own"
+                .into(),
+        )
+    }
 }
 
 /// Whether a config value is Keras' `want`.
@@ -534,6 +620,7 @@ fn source_value(p: &Param, v: &serde_json::Value) -> std::result::Result<String,
             Some(a) if nn_keras::activations::get(a).is_some() => a.to_string(),
             _ => return Err(format!("seqnet does not build {name} = {v}")),
         },
+        Form::Layer => wrapped_layer(v)?,
         Form::Numbers => match (v.as_f64(), v.as_array()) {
             (Some(x), _) => format!("{x}"),
             (None, Some(a)) => {

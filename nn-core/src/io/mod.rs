@@ -19,7 +19,7 @@ mod safetensors_file;
 use crate::error::{Error, Mismatch, Result};
 use crate::network::Network;
 use crate::optim::Optimizer;
-use crate::spec::ModelSpec;
+use crate::spec::{ModelSpec, WeightSpec};
 use std::path::Path;
 
 /// The file formats seqnet reads and writes.
@@ -95,9 +95,9 @@ pub(crate) struct Checked {
     pub state: Vec<f32>,
 }
 
-/// `layer/weight`, the name a weight goes by in files.
-pub(crate) fn tensor_name(layer: &str, weight: &str) -> String {
-    format!("{layer}/{weight}")
+/// `layer/weight` (`layer/owner/weight` for a sub-layer's), the name a weight goes by in files.
+pub(crate) fn tensor_name(layer: &str, weight: &WeightSpec) -> String {
+    format!("{layer}/{}", weight.local_name())
 }
 
 /// Prefix of optimizer tensors in seqnet's files.
@@ -145,7 +145,7 @@ pub(crate) fn check(
     };
     let mut used = vec![false; contents.tensors.len()];
     for place in spec.weight_places() {
-        let name = tensor_name(&place.layer.name, place.weight.name);
+        let name = tensor_name(&place.layer.name, place.weight);
         let Some(i) = contents.tensors.iter().position(|t| t.name == name) else {
             return Err(mismatch(name, Mismatch::Missing));
         };
@@ -441,7 +441,7 @@ pub(crate) fn model_tensors<'a, N: Network>(
                 "a weight outside its buffer"
             );
             (
-                tensor_name(&place.layer.name, place.weight.name),
+                tensor_name(&place.layer.name, place.weight),
                 place.weight.shape.clone(),
                 values,
                 place.weight.dtype,

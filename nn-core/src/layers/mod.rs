@@ -13,6 +13,7 @@
 
 mod activation;
 mod batch_norm;
+mod bidirectional;
 mod conv;
 mod conv1d;
 mod dense;
@@ -29,6 +30,7 @@ mod reshape;
 
 pub use activation::ActivationLayer;
 pub use batch_norm::BatchNormalization;
+pub use bidirectional::{merge_mode, Bidirectional};
 pub use conv::Conv2D;
 pub use conv1d::Conv1D;
 
@@ -323,5 +325,6 @@ pub(crate) fn weight(name: &'static str, shape: Vec<usize>, trainable: bool) -> 
         shape,
         trainable,
         dtype: crate::spec::Dtype::Float32,
+        owner: "",
     }
 }

@@ -7,7 +7,7 @@
 //! z, r, h), the kernel `(F, G·U)`, the recurrent kernel `(U, G·U)`, the bias `(G·U)`, or
 //! `(2, 3·U)` for GRU with `reset_after` (an input and a recurrent bias). A masked step carries
 //! the state on and repeats the previous output, as Keras' `backend.rnn` does without
-//! `zero_output_for_mask`; `go_backwards` reads the steps last to first and returns the outputs
+//! `zero_output_for_mask`, or outputs zero with it; `go_backwards` reads the steps last to first and returns the outputs
 //! in that order.
 //!
 //! What a pass keeps on its scratch (all per batch, `rows` sequences of `T` steps):
@@ -68,6 +68,10 @@ pub struct Recurrent<
     pub recurrent_activation: RA,
     /// LSTM's `unit_forget_bias`: the forget gate's bias starts at 1.
     pub unit_forget_bias: bool,
+    /// Keras' `zero_output_for_mask`: with `return_sequences`, a masked step's output is zero
+    /// instead of the previous output (the state still carries on). Bidirectional sets it on
+    /// both its layers when they return sequences.
+    pub zero_output_for_mask: bool,
 }
 
 /// A layer's weights: kernel, recurrent kernel, input bias, recurrent bias (GRU `reset_after`).
@@ -135,7 +139,21 @@ impl<
             activation,
             recurrent_activation,
             unit_forget_bias,
+            zero_output_for_mask: false,
         }
+    }
+
+    /// The layer with Keras' `zero_output_for_mask` set to `on`.
+    pub const fn zero_output_for_mask(mut self, on: bool) -> Self {
+        self.zero_output_for_mask = on;
+        self
+    }
+
+    /// Whether processing step `s` of row `r` outputs zero: a masked step of a sequence
+    /// output with `zero_output_for_mask`.
+    #[inline(always)]
+    fn zero_output(&self, mask: &[f32], r: usize, s: usize) -> bool {
+        SEQ && self.zero_output_for_mask && Self::masked(mask, r, Self::position(s))
     }
 
     /// Scratch values for `rows` sequences.
@@ -353,6 +371,13 @@ impl<
         for (r, out) in y.chunks_exact_mut(if SEQ { T * u } else { u }).enumerate() {
             let from = if SEQ { r * T * u } else { (r * T + T - 1) * u };
             out.copy_from_slice(&hs[from..][..out.len()]);
+            if SEQ && self.zero_output_for_mask {
+                for (s, step) in out.chunks_exact_mut(u).enumerate() {
+                    if self.zero_output(mask, r, s) {
+                        step.fill(0.0);
+                    }
+                }
+            }
         }
     }
 
@@ -440,7 +465,8 @@ impl<
             for r in 0..rows {
                 let dh = &mut dh_carry[r * u..][..u];
                 let from = if SEQ {
-                    Some((r * T + s) * u)
+                    // A zeroed output step does not depend on the state.
+                    (!self.zero_output(mask, r, s)).then_some((r * T + s) * u)
                 } else if s == T - 1 {
                     Some(r * u)
                 } else {

@@ -11,6 +11,7 @@
 
 mod activation;
 mod batch_normalization;
+mod bidirectional;
 mod conv1d;
 mod conv2d;
 mod dense;
@@ -136,6 +137,7 @@ pub const ALL: &[&Description] = &[
     &recurrent::SIMPLE_RNN,
     &recurrent::LSTM,
     &recurrent::GRU,
+    &bidirectional::BIDIRECTIONAL,
 ];
 
 /// The description of a layer name.
@@ -519,11 +521,13 @@ mod tests {
                 "Embedding",
                 "SimpleRNN",
                 "LSTM",
-                "GRU"
+                "GRU",
+                "Bidirectional"
             ]
         );
         assert!(known_names().contains(&"Normalization"));
-        assert!(keras_only_names().contains(&"Bidirectional"));
+        assert!(keras_only_names().contains(&"TimeDistributed"));
+        assert!(!keras_only_names().contains(&"Bidirectional"));
         assert!(!keras_only_names().contains(&"LSTM"));
         assert!(!keras_only_names().contains(&"Dense"));
     }

@@ -5,6 +5,7 @@
 use super::{Built, Cx, Description, MaskRule};
 use crate::args::{positive_int, ActivationPlan, Bound};
 use crate::dims::Dim;
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 pub const SIMPLE_RNN: Description = Description {
@@ -29,6 +30,77 @@ pub const GRU: Description = Description {
 };
 
 fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>, kind: &str) -> Option<Built> {
+    let plan = plan(cx, args, shape, kind)?;
+    Some(Built {
+        ty: plan.ty(cx, plan.backwards),
+        value: plan.value(cx, plan.zero_output_for_mask),
+        output_shape: plan.output_shape(),
+        adapts: false,
+    })
+}
+
+/// A recurrent layer as its arguments and input shape decide it, for its own entry or inside
+/// Bidirectional (which builds two from one).
+pub struct Plan {
+    kind: proc_macro2::Ident,
+    steps: Dim,
+    features: usize,
+    pub units: usize,
+    activation: (TokenStream, TokenStream),
+    recurrent: (TokenStream, TokenStream),
+    use_bias: bool,
+    pub sequences: bool,
+    pub backwards: bool,
+    unit_forget_bias: bool,
+    zero_output_for_mask: bool,
+}
+
+impl Plan {
+    /// The runtime type, going backwards or not.
+    pub fn ty(&self, cx: &Cx<'_>, backwards: bool) -> TokenStream {
+        let rt = cx.rt;
+        let Plan {
+            kind,
+            steps,
+            features,
+            units,
+            use_bias,
+            sequences,
+            ..
+        } = self;
+        let (a_ty, r_ty) = (&self.activation.0, &self.recurrent.0);
+        quote!(#rt::layers::Recurrent<
+            { #rt::layers::recurrent_kind::#kind }, #steps, #features, #units, #a_ty, #r_ty,
+            #sequences, #backwards, #use_bias
+        >)
+    }
+
+    /// The runtime value, with `zero_output_for_mask` as given.
+    pub fn value(&self, cx: &Cx<'_>, zero_output_for_mask: bool) -> TokenStream {
+        let rt = cx.rt;
+        let (a_val, r_val) = (&self.activation.1, &self.recurrent.1);
+        let unit_forget_bias = self.unit_forget_bias;
+        quote!(#rt::layers::Recurrent::new(#a_val, #r_val, #unit_forget_bias)
+            .zero_output_for_mask(#zero_output_for_mask))
+    }
+
+    /// (steps, units) returning sequences, else (units).
+    pub fn output_shape(&self) -> Vec<Dim> {
+        if self.sequences {
+            vec![self.steps, Dim::Lit(self.units)]
+        } else {
+            vec![Dim::Lit(self.units)]
+        }
+    }
+
+    /// The steps of its input.
+    pub fn steps(&self) -> Dim {
+        self.steps
+    }
+}
+
+/// Checks a recurrent layer's arguments and input shape (`kind`: SIMPLE_RNN, LSTM or GRU).
+pub fn plan(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>, kind: &str) -> Option<Plan> {
     let name = cx.name();
     let units = cx
         .required(args, "units", &format!("{name}(64)"))
@@ -46,6 +118,7 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>, kind: &str) -
     let use_bias = cx.flag(args, "use_bias");
     let sequences = cx.flag(args, "return_sequences");
     let backwards = cx.flag(args, "go_backwards");
+    let zero_output_for_mask = cx.flag(args, "zero_output_for_mask");
     let unit_forget_bias = kind == "LSTM" && cx.flag(args, "unit_forget_bias");
     let kind = if kind == "GRU" && !cx.flag(args, "reset_after") {
         "GRU_V1"
@@ -80,22 +153,18 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>, kind: &str) -
         cx.error(format!("{name} kernel is too large"));
         return None;
     }
-    let (a_ty, a_val) = cx.activation_tokens(&activation);
-    let (r_ty, r_val) = cx.activation_tokens(&recurrent);
-    let rt = cx.rt;
-    let kind = format_ident!("{kind}");
-    Some(Built {
-        ty: quote!(#rt::layers::Recurrent<
-            { #rt::layers::recurrent_kind::#kind }, #steps, #features, #units, #a_ty, #r_ty,
-            #sequences, #backwards, #use_bias
-        >),
-        value: quote!(#rt::layers::Recurrent::new(#a_val, #r_val, #unit_forget_bias)),
-        output_shape: if sequences {
-            vec![steps, Dim::Lit(units)]
-        } else {
-            vec![Dim::Lit(units)]
-        },
-        adapts: false,
+    Some(Plan {
+        kind: format_ident!("{kind}"),
+        steps,
+        features,
+        units,
+        activation: cx.activation_tokens(&activation),
+        recurrent: cx.activation_tokens(&recurrent),
+        use_bias,
+        sequences,
+        backwards,
+        unit_forget_bias,
+        zero_output_for_mask,
     })
 }
 
