@@ -179,19 +179,40 @@ sequential! {
     }
 }
 
+sequential! {
+    /// Every dropout path: LSTM's shared input mask (no recurrent dropout), GRU's per-gate
+    /// masks in both forms, recurrent dropout alone, both copies of a Bidirectional LSTM.
+    struct DroppedStack {
+        Input(shape = (6,), dtype = "int32"),
+        Embedding(9, 3, mask_zero = true),
+        LSTM(3, dropout = 0.3, return_sequences = true),
+        GRU(3, dropout = 0.2, recurrent_dropout = 0.4, reset_after = false, return_sequences = true),
+        GRU(3, recurrent_dropout = 0.3, return_sequences = true),
+        Bidirectional(LSTM(2, dropout = 0.5, recurrent_dropout = 0.5)),
+        Dense(2),
+    }
+}
+
 #[test]
 fn masked_backward_recurrent_gradients_match_finite_differences() {
-    finite_differences("masked recurrent stack", MaskedStack::new(3));
+    finite_differences("masked recurrent stack", MaskedStack::new(3), false);
 }
 
 #[test]
 fn bidirectional_gradients_match_finite_differences() {
-    finite_differences("bidirectional stack", BiStack::new(3));
+    finite_differences("bidirectional stack", BiStack::new(3), false);
+}
+
+/// In training, with this pass's dropout masks (the same at every parameter: they depend on
+/// the seed, the step and the row, not on the weights).
+#[test]
+fn dropout_gradients_match_finite_differences() {
+    finite_differences("recurrent dropout", DroppedStack::new(3), true);
 }
 
 /// Back-propagation through time against central finite differences of the loss, every
-/// parameter, on the padded rows.
-fn finite_differences<N: Network>(what: &str, model: N)
+/// parameter, on the padded rows: the inference loss, or the training pass's (`training`).
+fn finite_differences<N: Network>(what: &str, model: N, training: bool)
 where
     [i32; 6]: seqnet::network::InputOf<N>,
 {
@@ -208,7 +229,10 @@ where
             let mut p = params.clone();
             p[i] = v;
             model.set_params(&p).unwrap();
-            model.evaluate(&x, &y[..]).unwrap().loss
+            match training {
+                true => model.loss_and_gradients(&x, &y[..]).unwrap().0,
+                false => model.evaluate(&x, &y[..]).unwrap().loss,
+            }
         };
         let fd = ((at(params[i] + h) - at(params[i] - h)) / (2.0 * h as f64)) as f32;
         let err = (analytic[i] - fd).abs();
@@ -365,5 +389,133 @@ fn keras2seqnet_writes_the_recurrent_layers() {
     assert!(
         rnn.contains("SimpleRNN(6, activation = tanh, go_backwards = true"),
         "{rnn}"
+    );
+    let bigru = source("bigru", serde_json::json!([null, 6, 4]));
+    assert!(
+        bigru.contains(
+            "        Bidirectional(GRU(4, activation = tanh, recurrent_activation = sigmoid)),\n"
+        ),
+        "{bigru}"
+    );
+    // Dropout and its seed, as a Keras config holds them (the golden cases have none).
+    let mut with_dropout = config("bigru", serde_json::json!([null, 6, 4]));
+    let inner = &mut with_dropout["config"]["layers"][1]["config"];
+    for side in ["layer", "backward_layer"] {
+        inner[side]["config"]["dropout"] = 0.25.into();
+        inner[side]["config"]["recurrent_dropout"] = 0.5.into();
+        inner[side]["config"]["seed"] = 7.into();
+    }
+    let source = seqnet::keras::source_from_config(&with_dropout, "M").unwrap();
+    assert!(
+        source.contains("dropout = 0.25, recurrent_dropout = 0.5, seed = 7"),
+        "{source}"
+    );
+    // A backward layer that is not the layer's copy is not built.
+    with_dropout["config"]["layers"][1]["config"]["backward_layer"]["config"]["units"] = 5.into();
+    let err = seqnet::keras::source_from_config(&with_dropout, "M").unwrap_err();
+    assert!(err.to_string().contains("backward_layer"), "{err}");
+}
+
+sequential! {
+    /// DroppedStack without its dropout.
+    struct UndroppedStack {
+        Input(shape = (6,), dtype = "int32"),
+        Embedding(9, 3, mask_zero = true),
+        LSTM(3, return_sequences = true),
+        GRU(3, reset_after = false, return_sequences = true),
+        GRU(3, return_sequences = true),
+        Bidirectional(LSTM(2)),
+        Dense(2),
+    }
+}
+
+#[test]
+fn recurrent_dropout_acts_in_training_only_and_is_reproducible() {
+    let x = padded_ids();
+    let y: Vec<f32> = (0..10).map(|i| (i % 3) as f32 / 3.0).collect();
+    let dropped = DroppedStack::new(4);
+    let mut plain = UndroppedStack::new(9);
+    plain.set_weights(&dropped.get_weights()).unwrap();
+    // Inference: dropout does nothing.
+    assert_eq!(dropped.predict(&x).unwrap(), plain.predict(&x).unwrap());
+    // Training: it changes the loss, the same way for the same seed, and anew each step.
+    let mut dropped = dropped.compile(SGD::new(0.0), Loss::MeanSquaredError, []);
+    let mut plain = plain.compile(SGD::new(0.0), Loss::MeanSquaredError, []);
+    let (with, without) = (
+        dropped.loss_and_gradients(&x, &y[..]).unwrap().0,
+        plain.loss_and_gradients(&x, &y[..]).unwrap().0,
+    );
+    assert!((with - without).abs() > 1e-4, "{with} vs {without}");
+    let mut again = DroppedStack::new(4).compile(SGD::new(0.0), Loss::MeanSquaredError, []);
+    assert_eq!(again.loss_and_gradients(&x, &y[..]).unwrap().0, with);
+    let steps: Vec<f64> = (0..3)
+        .map(|_| dropped.train_on_batch(&x, &y[..]).unwrap())
+        .collect();
+    assert!(steps[0] != steps[1] && steps[1] != steps[2], "{steps:?}");
+    // Bit-identical on one and two threads (200 rows: several chunks).
+    let rows: Vec<[i32; 6]> = (0..200)
+        .map(|r| {
+            std::array::from_fn(|t| {
+                if t < r % 4 {
+                    0
+                } else {
+                    ((r + 2 * t) % 9) as i32
+                }
+            })
+        })
+        .collect();
+    let targets: Vec<f32> = (0..400).map(|i| (i % 5) as f32 / 5.0).collect();
+    let train = |threads| {
+        common::on_threads(threads, || {
+            let mut m = DroppedStack::new(6).compile(Adam::new(0.01), Loss::MeanSquaredError, []);
+            for _ in 0..3 {
+                m.train_on_batch(&rows, &targets[..]).unwrap();
+            }
+            m.get_weights()
+        })
+    };
+    assert_eq!(train(1), train(2));
+}
+
+#[test]
+fn bidirectional_weights_round_trip_under_their_owners() {
+    let model = BiStack::new(21);
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = vec![dir.path().join("bi.safetensors")];
+    if cfg!(feature = "keras") {
+        files.push(dir.path().join("bi.weights.h5"));
+    }
+    for path in &files {
+        model.save_weights(path).unwrap();
+        let mut back = BiStack::new(22);
+        assert_ne!(back.get_weights(), model.get_weights());
+        back.load_weights(path).unwrap();
+        assert_eq!(
+            back.get_weights(),
+            model.get_weights(),
+            "{}",
+            path.display()
+        );
+    }
+    let spec = <BiStack as Network>::spec();
+    let bi = &spec.layers[1];
+    assert_eq!(bi.class_name, "Bidirectional");
+    let names: Vec<String> = bi.weights.iter().map(|w| w.local_name()).collect();
+    assert_eq!(
+        names,
+        [
+            "forward_layer/kernel",
+            "forward_layer/recurrent_kernel",
+            "forward_layer/bias",
+            "backward_layer/kernel",
+            "backward_layer/recurrent_kernel",
+            "backward_layer/bias"
+        ]
+    );
+    // concat doubles the units; the other modes keep them.
+    let s = model.summary_string();
+    assert!(
+        s.contains("(None, 6, 3)") && s.contains("(None, 6, 2)") && s.contains("(None, 6, 4)"),
+        "{s}"
     );
 }

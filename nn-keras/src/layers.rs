@@ -418,8 +418,8 @@ macro_rules! recurrent_keywords {
     ($($own:expr),* $(,)?) => {
         &[
             $($own,)*
-            only(keyword("dropout", Is(Float(0.0)), Form::Float), &[Float(0.0)]),
-            only(keyword("recurrent_dropout", Is(Float(0.0)), Form::Float), &[Float(0.0)]),
+            keyword("dropout", Is(Float(0.0)), Form::Float),
+            keyword("recurrent_dropout", Is(Float(0.0)), Form::Float),
             keyword("seed", Is(Null), Form::Int),
             keyword("return_sequences", Is(Bool(false)), Form::Bool),
             keyword("return_state", Is(Bool(false)), Form::Bool),

@@ -202,7 +202,8 @@ fn plausible_layer() -> impl Strategy<Value = String> {
         pick(&[
             "Bidirectional(Dense(2))",
             "Bidirectional(GRU(3))",
-            "Bidirectional"
+            "Bidirectional",
+            "LSTM(2, dropout = 0.5, recurrent_dropout = 0.2, seed = 3)",
         ]),
     ]
 }

@@ -116,7 +116,7 @@ sequential! {
         Input(shape = (10, 3)),
         LSTM(4, return_state = true, return_sequences = true),
         GRU(4, stateful = true, return_sequences = true),
-        SimpleRNN(4, dropout = 0.2, activation = softmax),
+        SimpleRNN(4, dropout = 1.5, recurrent_dropout = -0.1, seed = -1, activation = softmax),
         Dense(1),
     }
 }

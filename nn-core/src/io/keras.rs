@@ -539,8 +539,9 @@ fn check_backward_copy(c: &serde_json::Value) -> std::result::Result<(), String>
         return Ok(());
     }
     let mut copy = forward.clone();
-    let backwards = copy["config"]["go_backwards"].as_bool() == Some(true);
-    if let Some(config) = copy["config"].as_object_mut() {
+    let config = copy.get_mut("config").and_then(|c| c.as_object_mut());
+    if let Some(config) = config {
+        let backwards = config.get("go_backwards").and_then(|g| g.as_bool()) == Some(true);
         config.insert("go_backwards".into(), (!backwards).into());
     }
     if wrapped_layer(&copy)? == wrapped_layer(backward)? {

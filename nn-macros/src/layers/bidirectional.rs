@@ -83,7 +83,12 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         plan.ty(&inner_cx, plan.backwards),
         plan.ty(&inner_cx, !plan.backwards),
     );
-    let (fw_val, bw_val) = (plan.value(&inner_cx, zero), plan.value(&inner_cx, zero));
+    // Each copy draws its own dropout masks, as Keras' two layers do.
+    let salt = 2 * cx.index as u64;
+    let (fw_val, bw_val) = (
+        plan.value(&inner_cx, zero, salt),
+        plan.value(&inner_cx, zero, salt + 1),
+    );
     let rt = cx.rt;
     let mode = format_ident!("{}", merge.to_uppercase());
     let steps = plan.steps();

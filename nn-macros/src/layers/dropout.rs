@@ -2,10 +2,9 @@
 //! the rest by 1 / (1 − rate); the identity in inference. Runtime: `nn_core::layers::Dropout`.
 
 use super::{per_step, row_width, Built, Cx, Description, MaskRule};
-use crate::args::{int_value, is_none, Bound};
+use crate::args::Bound;
 use crate::dims::Dim;
 use quote::quote;
-use syn::spanned::Spanned;
 
 pub const DROPOUT: Description = Description {
     keras: &nn_keras::layers::DROPOUT,
@@ -24,23 +23,10 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>) -> Option<Bui
         ),
         None => None,
     };
-    let seed = match args.get("seed") {
-        Some(s) if !is_none(s) => match int_value(s) {
-            Some(v) if (0..=u64::MAX as i128).contains(&v) => Some(Some(v as u64)),
-            _ => {
-                cx.errors
-                    .push(s.span(), "Dropout's seed must be an integer ≥ 0");
-                None
-            }
-        },
-        _ => Some(None),
-    };
+    let seed = cx.seed(args);
     let shape = shape?;
     let ((width, steps), rate, rt) = (row_width(shape), rate?, cx.rt);
-    let seed = match seed? {
-        Some(s) => quote!(::core::option::Option::Some(#s)),
-        None => quote!(::core::option::Option::None),
-    };
+    let seed = seed?;
     // Each Dropout of a model draws its own masks: its index salts the stream.
     let salt = cx.index as u64;
     let (ty, value) = per_step(

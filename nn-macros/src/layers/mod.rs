@@ -256,6 +256,25 @@ impl Cx<'_> {
         }
     }
 
+    /// `seed` (an integer ≥ 0, or `None`: the model's seed) as the tokens of an
+    /// `Option<u64>`, or `None` after an error.
+    pub fn seed(&mut self, args: &Bound<'_>) -> Option<TokenStream> {
+        match args.get("seed") {
+            Some(s) if !crate::args::is_none(s) => match crate::args::int_value(s) {
+                Some(v) if (0..=u64::MAX as i128).contains(&v) => {
+                    let v = v as u64;
+                    Some(quote!(::core::option::Option::Some(#v)))
+                }
+                _ => {
+                    let message = format!("{}'s seed must be an integer ≥ 0", self.name());
+                    self.errors.push(syn::spanned::Spanned::span(s), message);
+                    None
+                }
+            },
+            _ => Some(quote!(::core::option::Option::None)),
+        }
+    }
+
     /// An integer-or-pair parameter (`kernel_size`, `strides`), Keras' default when not given.
     pub fn pair(&mut self, args: &Bound<'_>, param: &str) -> Option<(usize, usize)> {
         match args.get(param) {

@@ -33,7 +33,7 @@ fn build(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>, kind: &str) -
     let plan = plan(cx, args, shape, kind)?;
     Some(Built {
         ty: plan.ty(cx, plan.backwards),
-        value: plan.value(cx, plan.zero_output_for_mask),
+        value: plan.value(cx, plan.zero_output_for_mask, 2 * cx.index as u64),
         output_shape: plan.output_shape(),
         adapts: false,
     })
@@ -53,6 +53,9 @@ pub struct Plan {
     pub backwards: bool,
     unit_forget_bias: bool,
     zero_output_for_mask: bool,
+    dropout: f64,
+    recurrent_dropout: f64,
+    seed: TokenStream,
 }
 
 impl Plan {
@@ -75,13 +78,21 @@ impl Plan {
         >)
     }
 
-    /// The runtime value, with `zero_output_for_mask` as given.
-    pub fn value(&self, cx: &Cx<'_>, zero_output_for_mask: bool) -> TokenStream {
+    /// The runtime value, with `zero_output_for_mask` as given; `salt` keeps its dropout
+    /// masks apart from every other layer's (its place in the model).
+    pub fn value(&self, cx: &Cx<'_>, zero_output_for_mask: bool, salt: u64) -> TokenStream {
         let rt = cx.rt;
         let (a_val, r_val) = (&self.activation.1, &self.recurrent.1);
-        let unit_forget_bias = self.unit_forget_bias;
+        let Plan {
+            unit_forget_bias,
+            dropout,
+            recurrent_dropout,
+            seed,
+            ..
+        } = self;
         quote!(#rt::layers::Recurrent::new(#a_val, #r_val, #unit_forget_bias)
-            .zero_output_for_mask(#zero_output_for_mask))
+            .zero_output_for_mask(#zero_output_for_mask)
+            .dropout(#dropout, #recurrent_dropout, #seed, #salt))
     }
 
     /// (steps, units) returning sequences, else (units).
@@ -119,6 +130,16 @@ pub fn plan(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>, kind: &str
     let sequences = cx.flag(args, "return_sequences");
     let backwards = cx.flag(args, "go_backwards");
     let zero_output_for_mask = cx.flag(args, "zero_output_for_mask");
+    let rate = |cx: &mut Cx<'_>, param| {
+        cx.number(
+            args,
+            param,
+            |v| (0.0..1.0).contains(&v),
+            "in [0, 1) (the fraction of values dropped)",
+        )
+    };
+    let (dropout, recurrent_dropout) = (rate(cx, "dropout"), rate(cx, "recurrent_dropout"));
+    let seed = cx.seed(args);
     let unit_forget_bias = kind == "LSTM" && cx.flag(args, "unit_forget_bias");
     let kind = if kind == "GRU" && !cx.flag(args, "reset_after") {
         "GRU_V1"
@@ -139,7 +160,7 @@ pub fn plan(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>, kind: &str
         ));
     }
     let (steps, features) = cx.steps(shape?)?;
-    let units = units?;
+    let (units, dropout, recurrent_dropout, seed) = (units?, dropout?, recurrent_dropout?, seed?);
     let gates = match kind {
         "SIMPLE_RNN" => 1,
         "LSTM" => 4,
@@ -165,6 +186,9 @@ pub fn plan(cx: &mut Cx<'_>, args: &Bound<'_>, shape: Option<&[Dim]>, kind: &str
         backwards,
         unit_forget_bias,
         zero_output_for_mask,
+        dropout,
+        recurrent_dropout,
+        seed,
     })
 }
 

@@ -29,7 +29,9 @@
 //! lengths panics on an index rather than reading out of bounds.
 #![allow(clippy::indexing_slicing)]
 
-use super::{head, head_mut, part, weight, Backward, Forward, Layer, Weights};
+mod dropout;
+
+use super::{head, head_mut, part, weight, Backward, Forward, Layer, TrainingPass, Weights};
 use crate::kernels::activations::{Activation, Linear};
 use crate::kernels::dense::{dense_forward_fused, DenseDims};
 use crate::kernels::gemm::{gemm, MatRef};
@@ -72,6 +74,14 @@ pub struct Recurrent<
     /// instead of the previous output (the state still carries on). Bidirectional sets it on
     /// both its layers when they return sequences.
     pub zero_output_for_mask: bool,
+    /// `dropout`: the rate of the input features each gate's kernel loses in training.
+    pub dropout: f64,
+    /// `recurrent_dropout`: the rate of the previous output each gate's recurrent kernel loses.
+    pub recurrent_dropout: f64,
+    /// `seed` of the masks; `None` draws from the model's seed, as Dropout does.
+    pub seed: Option<u64>,
+    /// Keeps this layer's masks apart from every other layer's (its place in the model).
+    pub salt: u64,
 }
 
 /// A layer's weights: kernel, recurrent kernel, input bias, recurrent bias (GRU `reset_after`).
@@ -140,7 +150,27 @@ impl<
             recurrent_activation,
             unit_forget_bias,
             zero_output_for_mask: false,
+            dropout: 0.0,
+            recurrent_dropout: 0.0,
+            seed: None,
+            salt: 0,
         }
+    }
+
+    /// The layer with Keras' `dropout` and `recurrent_dropout` (rates in [0, 1)), their
+    /// `seed`, and `salt` (its place in the model) to keep its masks its own.
+    pub const fn dropout(
+        mut self,
+        dropout: f64,
+        recurrent_dropout: f64,
+        seed: Option<u64>,
+        salt: u64,
+    ) -> Self {
+        self.dropout = dropout;
+        self.recurrent_dropout = recurrent_dropout;
+        self.seed = seed;
+        self.salt = salt;
+        self
     }
 
     /// The layer with Keras' `zero_output_for_mask` set to `on`.
@@ -239,6 +269,8 @@ impl<
     }
 
     /// The forward pass over `rows` sequences: writes the scratch parts and the output.
+    /// `training` draws the dropout masks, into the scratch after the parts.
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         params: &[f32],
@@ -247,6 +279,7 @@ impl<
         rows: usize,
         scratch: &mut [f32],
         y: &mut [f32],
+        training: Option<TrainingPass>,
     ) {
         let isa = Isa::current();
         let (gu, u) = (Self::GU, U);
@@ -256,16 +289,29 @@ impl<
             bias,
             recurrent_bias,
         } = Self::split(params);
+        let (scratch, rest) = scratch.split_at_mut(Self::scratch_for(rows).min(scratch.len()));
         let Parts {
             z, hs, extra, tmp, ..
         } = Self::parts(scratch, rows);
-        // Every step's input projection, one product: z = x·W + b (at input positions).
-        let dims = DenseDims {
-            rows: rows * T,
-            k: F,
-            n: gu,
-        };
-        dense_forward_fused(x, kernel, bias, &Linear, dims, z, None, None);
+        let mut masks = training.filter(|_| self.drops()).map(|pass| {
+            let mut masks = self.masks(rest, rows);
+            self.draw(pass, rows, &mut masks);
+            masks
+        });
+        // Every step's input projection, one product: z = x·W + b (at input positions); with
+        // input dropout, one per gate.
+        match masks.as_mut().filter(|m| !m.input.is_empty()) {
+            Some(m) => Self::project_masked(isa, x, kernel, bias, rows, z, m),
+            None => {
+                let dims = DenseDims {
+                    rows: rows * T,
+                    k: F,
+                    n: gu,
+                };
+                dense_forward_fused(x, kernel, bias, &Linear, dims, z, None, None);
+            }
+        }
+        let no_masks: &[f32] = &[];
         for s in 0..T {
             let p = Self::position(s);
             // The recurrent product of the state so far (zero before the first step).
@@ -273,6 +319,8 @@ impl<
             let tmp = head_mut(tmp, rows * rec_cols);
             if s == 0 {
                 tmp.fill(0.0);
+            } else if let Some(m) = masks.as_mut().filter(|m| !m.recurrent.is_empty()) {
+                Self::recurrent_masked(isa, recurrent, hs, rows, s, tmp, rec_cols, m);
             } else {
                 gemm(
                     isa,
@@ -282,6 +330,7 @@ impl<
                     false,
                 );
             }
+            let rec_masks: &[f32] = masks.as_ref().map_or(no_masks, |m| &*m.recurrent);
             for r in 0..rows {
                 let at = (r * T + s) * u;
                 let (before, now) = hs.split_at_mut(at);
@@ -353,7 +402,7 @@ impl<
                             zs[j] += rec[j];
                             zs[u + j] += rec[u + j];
                             let rg = act(&self.recurrent_activation, zs[u + j]);
-                            ex[j] = rg * hp(j);
+                            ex[j] = rg * hp(j) * Self::recurrent_mask(rec_masks, 2, rows, r, j);
                         }
                     }
                 }
@@ -441,6 +490,7 @@ impl<
         parts: Parts<'_>,
         d_recurrent: &mut [f32],
         mut d_recurrent_bias: Option<&mut [f32]>,
+        mut masks: Option<&mut dropout::Masks<'_>>,
     ) {
         let isa = Isa::current();
         let (gu, u) = (Self::GU, U);
@@ -585,6 +635,7 @@ impl<
                         d_recurrent,
                     },
                     mask,
+                    masks.as_deref().map_or(&[][..], |m| &*m.recurrent),
                 );
             }
             // The recurrent bias (GRU `reset_after`) gets every step's dz.
@@ -593,8 +644,23 @@ impl<
                     b.iter_mut().zip(dz).for_each(|(b, d)| *b += d);
                 }
             }
-            // dR += H_{s−1}ᵀ · dz and dL/dh_{s−1} += dz · Rᵀ (H_{−1} = 0: nothing for s = 0).
+            // dR += H_{s−1}ᵀ · dz and dL/dh_{s−1} += dz · Rᵀ (H_{−1} = 0: nothing for s = 0);
+            // with recurrent dropout, gate by gate through each gate's mask.
             if s > 0 {
+                if let Some(m) = masks.as_deref_mut().filter(|m| !m.recurrent.is_empty()) {
+                    Self::recurrent_masked_backward(
+                        isa,
+                        recurrent,
+                        hs,
+                        tmp,
+                        rows,
+                        s,
+                        d_recurrent,
+                        dh_carry,
+                        m,
+                    );
+                    continue;
+                }
                 let dz = MatRef::row_major(tmp, rows, gu);
                 gemm(isa, Self::h_before(hs, rows, s).t(), dz, d_recurrent, true);
                 gemm(isa, dz, Self::r_cols(recurrent, 0, gu).t(), dh_carry, true);
@@ -604,6 +670,7 @@ impl<
 
     /// GRU (`reset_after = false`), back through step `s`'s candidate: d(r·h) = dz_h · R_hᵀ
     /// gives the reset gate's gradient and part of dL/dh_{s−1}; dR_h += (r·h)ᵀ · dz_h.
+    #[allow(clippy::too_many_arguments)]
     fn gru_v1_reset_gradient(
         &self,
         isa: Isa,
@@ -612,6 +679,7 @@ impl<
         s: usize,
         b: GruV1Backward<'_>,
         mask: &[f32],
+        rec_masks: &[f32],
     ) {
         let (gu, u) = (Self::GU, U);
         let p = Self::position(s);
@@ -645,12 +713,14 @@ impl<
             let at = (r * T + s) * u;
             let zs = &mut z[(r * T + p) * gu..][..gu];
             for j in 0..u {
-                let h_prev = if s > 0 { hs[at - u + j] } else { 0.0 };
+                // The candidate reads r · (h_{s−1} ⊙ its recurrent dropout mask).
+                let keep = Self::recurrent_mask(rec_masks, 2, rows, r, j);
+                let h_prev = if s > 0 { hs[at - u + j] * keep } else { 0.0 };
                 let ra = &self.recurrent_activation;
                 let rg = ra.apply(zs[u + j]);
                 let drh = d_rh[r * u + j];
                 let dzr = drh * h_prev * ra.derivative(zs[u + j], rg);
-                dh[r * u + j] += drh * rg;
+                dh[r * u + j] += drh * rg * keep;
                 zs[u + j] = dzr;
                 tmp[r * gu + u + j] = dzr;
             }
@@ -729,8 +799,8 @@ impl<
         }
     }
 
-    fn scratch_len(&self, rows: usize, _training: bool) -> usize {
-        Self::scratch_for(rows)
+    fn scratch_len(&self, rows: usize, training: bool) -> usize {
+        Self::scratch_for(rows) + if training { self.masks_len(rows) } else { 0 }
     }
 
     fn forward(&self, weights: Weights<'_>, pass: Forward<'_>) {
@@ -741,6 +811,7 @@ impl<
             pass.rows,
             pass.scratch,
             pass.output,
+            pass.phase.training(),
         );
     }
 
@@ -758,7 +829,12 @@ impl<
         } else {
             (BIAS.then_some(d_bias), None)
         };
-        let parts = Self::parts(pass.scratch, rows);
+        let (scratch, rest) = pass
+            .scratch
+            .split_at_mut(Self::scratch_for(rows).min(pass.scratch.len()));
+        let parts = Self::parts(scratch, rows);
+        // The masks the training forward pass drew, where it dropped anything.
+        let mut masks = self.drops().then(|| self.masks(rest, rows));
         self.back_through_time(
             recurrent,
             pass.delta,
@@ -774,23 +850,44 @@ impl<
             },
             d_recurrent,
             d_recurrent_bias,
+            masks.as_mut(),
         );
-        // Every step's projection gradient at once: dW = Xᵀ·dZ, db = Σ dZ, dX = dZ·Wᵀ.
+        // Every step's projection gradient at once: dW = Xᵀ·dZ, db = Σ dZ, dX = dZ·Wᵀ; with
+        // input dropout, gate by gate through each gate's mask.
         let dz = MatRef::row_major(parts.z, rows * T, gu);
-        gemm(
-            isa,
-            MatRef::row_major(pass.input, rows * T, F).t(),
-            dz,
-            d_kernel,
-            false,
-        );
+        let input_masks = masks.as_mut().filter(|m| !m.input.is_empty());
+        let input_delta = match input_masks {
+            Some(m) => {
+                Self::project_masked_backward(
+                    isa,
+                    pass.input,
+                    kernel,
+                    parts.z,
+                    rows,
+                    d_kernel,
+                    pass.input_delta,
+                    m,
+                );
+                None
+            }
+            None => {
+                gemm(
+                    isa,
+                    MatRef::row_major(pass.input, rows * T, F).t(),
+                    dz,
+                    d_kernel,
+                    false,
+                );
+                pass.input_delta
+            }
+        };
         if let Some(db) = d_bias {
             db.fill(0.0);
             for row in parts.z.chunks_exact(gu) {
                 db.iter_mut().zip(row).for_each(|(b, d)| *b += d);
             }
         }
-        if let Some(dx) = pass.input_delta {
+        if let Some(dx) = input_delta {
             gemm(isa, dz, MatRef::row_major(kernel, F, gu).t(), dx, false);
         }
     }
@@ -806,7 +903,7 @@ impl<
             if buffer.len() < len {
                 buffer.resize(len, 0.0);
             }
-            self.run(weights.params, x, mask, 1, &mut buffer[..len], y);
+            self.run(weights.params, x, mask, 1, &mut buffer[..len], y, None);
         });
     }
 }
