@@ -97,13 +97,14 @@ sequential! {
 }
 
 sequential! {
-    /// The recurrent layers, masked: their one-row scratch is per thread, grown once.
+    /// The recurrent layers, masked, alone and wrapped: their one-row scratch is per thread,
+    /// grown once.
     struct Recurrent {
         Input(shape = (12,), dtype = "int32"),
         Embedding(50, 8, mask_zero = true),
         GRU(8, return_sequences = true, go_backwards = true),
-        LSTM(6, return_sequences = true),
-        SimpleRNN(4),
+        Bidirectional(LSTM(6, return_sequences = true, dropout = 0.5)),
+        Bidirectional(SimpleRNN(4), merge_mode = "ave"),
         Dense(2, activation = softmax),
     }
 }
