@@ -103,6 +103,7 @@ pub mod prelude {
     pub use nn_core::data::{load_csv, one_hot, train_test_split, StandardScaler};
     pub use nn_core::habits::CompileFirst;
     pub use nn_core::optim::Optimizer;
+    pub use nn_core::stream::{Stream, Streaming, Streams};
     pub use nn_core::train::{ProgressEvent, Verbose};
     pub use nn_core::{
         accuracy_score, Adagrad, Adam, AdamW, Callback, EarlyStopping, Error, Fit, History,

@@ -184,3 +184,36 @@ fn predict_one_allocates_nothing() {
         0
     );
 }
+
+#[test]
+fn stream_steps_allocate_nothing() {
+    let causal = StreamingText::new(3);
+    let mut stream = causal.stream();
+    let mut many = causal.streams(16);
+    let ids: Vec<[i32; 1]> = (0..16).map(|i| [i % 7]).collect();
+    stream.step(&[3]).unwrap();
+    many.step(&ids).unwrap();
+    assert_eq!(
+        allocations_in(|| {
+            for id in [0, 4, 9, 49, 1] {
+                stream.step(&[id]).unwrap();
+            }
+            many.step(&ids).unwrap();
+            stream.reset();
+        }),
+        0
+    );
+}
+
+sequential! {
+    /// A causal text model: masked Embedding, recurrent layers of every kind, per-step Dense.
+    struct StreamingText {
+        Input(shape = (12,), dtype = "int32"),
+        Embedding(50, 8, mask_zero = true),
+        GRU(8, return_sequences = true),
+        Dense(6, activation = relu),
+        LSTM(6, return_sequences = true, dropout = 0.5),
+        SimpleRNN(4),
+        Dense(2, activation = softmax),
+    }
+}

@@ -45,6 +45,7 @@ pub mod params;
 mod pass;
 pub mod rows;
 pub mod spec;
+pub mod stream;
 pub mod summary;
 mod tape;
 pub mod train;

@@ -1,6 +1,6 @@
 //! What one layer's pass reads and writes: Keras' `training` argument ([`Phase`]), the layer's
 //! slices of the model's weight buffers ([`Weights`]) and its buffers on the tape for a forward
-//! or backward pass ([`Forward`], [`Backward`]).
+//! or backward pass ([`Forward`], [`Backward`]), and a stream's step ([`Step`]).
 //!
 //! Plain data, below both the layers that take it and the [`Tape`](crate::network::Tape) that
 //! hands it out, so neither has to name the other for it. Re-exported from [`crate::layers`],
@@ -92,5 +92,25 @@ pub struct Backward<'a> {
     /// computed from logits, to the pre-activation.
     pub start: Delta,
     /// The forward pass's mask (see [`Forward::mask`]).
+    pub mask: &'a [f32],
+}
+
+/// The buffers of one timestep of `rows` streams (a stream: Keras' `stateful = True`, one
+/// step at a time), given to the layer built for one step.
+#[derive(Debug)]
+pub struct Step<'a> {
+    /// `rows × INPUT_WIDTH`: this step's input of each stream.
+    pub input: &'a [f32],
+    /// `rows × OUTPUT_WIDTH`, written.
+    pub output: &'a mut [f32],
+    /// `rows × STREAM_STATE`: what each stream carries from its previous step (zero after a
+    /// reset); the layer updates it.
+    pub state: &'a mut [f32],
+    /// `step_scratch_len(rows)` values of workspace.
+    pub scratch: &'a mut [f32],
+    /// Streams stepping together.
+    pub rows: usize,
+    /// Each stream's mask of this step (1 use, 0 masked), as [`Forward::mask`] for one step;
+    /// empty when no mask reaches the layer.
     pub mask: &'a [f32],
 }

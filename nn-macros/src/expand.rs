@@ -229,6 +229,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
         .collect();
 
     let predict_one = predict_one(rt, plan, &tys)?;
+    let stream = stream_impls(rt, plan, name, &decl_generics, &use_generics)?;
     let adapt = adapt_method(rt, plan, &tys);
     let input_impls = if steps {
         // Only the nested row: a flat one would be `[f32; T * F]`, not a type stable Rust has.
@@ -297,6 +298,8 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
         }
 
         #input_impls
+
+        #stream
 
         impl #decl_generics #name #use_generics {
             #(#consts)*
@@ -720,6 +723,143 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
             #rt::inference::checked_one(#rt::Row::as_flat(x), ids, |x: &[f32]| {
                 #buffer_decls
             })
+        }
+    })
+}
+
+/// `Streaming` for every model (its `Blocker` says why it cannot stream, or `Causal`), and for
+/// a model that streams, the layers built for one step and `Stepper`: the chain of their
+/// `step`s over `rows` streams, each layer's state a slice of the streams' state.
+fn stream_impls(
+    rt: &TokenStream,
+    plan: &Plan,
+    name: &syn::Ident,
+    decl_generics: &TokenStream,
+    use_generics: &TokenStream,
+) -> syn::Result<TokenStream> {
+    let blocker = format_ident!("{}", plan.stream_blocker);
+    let streaming = quote! {
+        impl #decl_generics #rt::stream::Streaming for #name #use_generics {
+            type Blocker = #rt::stream::why::#blocker;
+        }
+    };
+    let steps: Option<Vec<&(TokenStream, TokenStream)>> =
+        plan.layers.iter().map(|l| l.step.as_ref()).collect();
+    let Some(steps) = steps else {
+        return Ok(streaming);
+    };
+    let layer_trait = quote!(#rt::layers::Layer);
+    let step_row = match plan.input.shape.last() {
+        _ if plan.input.token_ids => quote!([i32; 1]),
+        Some(Dim::Lit(f)) if plan.input.shape.len() == 2 => quote!([f32; #f]),
+        _ => return Err(internal("a stream over an input that is not a sequence")),
+    };
+    let mut consts = Vec::new();
+    let mut checks = Vec::new();
+    let mut chain = Vec::new();
+    let mut splits = Vec::new();
+    let mut outputs = Vec::new();
+    let mut scratch = Vec::new();
+    let mut states = Vec::new();
+    let mut prev = quote!(x);
+    for (i, ((ty, value), layer)) in steps.iter().zip(&plan.layers).enumerate() {
+        let step_c = format_ident!("__STEP_{}", i);
+        let (_, p_c, s_c) = idents(i);
+        consts.push(quote! {
+            #[doc(hidden)]
+            const #step_c: #ty = #value;
+        });
+        // The layer built for one step has the model's weights, in the same layout.
+        let full = &layer.ty;
+        checks.push(quote! {
+            <#ty as #layer_trait>::PARAMS == <#full as #layer_trait>::PARAMS
+                && <#ty as #layer_trait>::STATE == <#full as #layer_trait>::STATE
+        });
+        let out = format_ident!("step_out_{}", i);
+        let state = format_ident!("step_state_{}", i);
+        outputs.push(quote!(<#ty as #layer_trait>::OUTPUT_WIDTH));
+        states.push(quote!(<#ty as #layer_trait>::STREAM_STATE));
+        scratch.push(quote!(#layer_trait::step_scratch_len(&Self::#step_c, rows)));
+        splits.push(quote! {
+            let (#out, ws) = ws.split_at_mut(rows * <#ty as #layer_trait>::OUTPUT_WIDTH);
+            let (#state, state) = state.split_at_mut(rows * <#ty as #layer_trait>::STREAM_STATE);
+        });
+        if layer.makes_mask {
+            let mask = format_ident!("step_mask_{}", i);
+            outputs.push(quote!(<#ty as #layer_trait>::MASK_STEPS));
+            splits.push(quote! {
+                let (#mask, ws) = ws.split_at_mut(rows * <#ty as #layer_trait>::MASK_STEPS);
+            });
+            chain.push(quote!(#layer_trait::compute_mask(&Self::#step_c, #prev, #mask);));
+        }
+        let mask = match layer.mask_from {
+            Some(from) => {
+                let m = format_ident!("step_mask_{}", from);
+                quote!(&*#m)
+            }
+            None => quote!(&[]),
+        };
+        chain.push(quote! {
+            let #out: &[f32] = if <#ty as #layer_trait>::RESHAPE_ONLY {
+                #prev
+            } else {
+                #layer_trait::step(
+                    &Self::#step_c,
+                    #rt::layers::Weights {
+                        params: &p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
+                        state: &s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
+                        packed: &[],
+                    },
+                    #rt::layers::Step {
+                        input: #prev,
+                        output: &mut *#out,
+                        state: #state,
+                        scratch: &mut *scratch,
+                        rows,
+                        mask: #mask,
+                    },
+                );
+                #out
+            };
+        });
+        prev = quote!(#out);
+    }
+    Ok(quote! {
+        #streaming
+
+        impl #decl_generics #name #use_generics {
+            #(#consts)*
+            #[doc(hidden)]
+            const __STEP_WEIGHTS: () = ::core::assert!(
+                true #(&& #checks)*,
+                "a layer built for one step has other weights than the model's"
+            );
+        }
+
+        impl #decl_generics #rt::stream::Stepper for #name #use_generics {
+            type StepRow = #step_row;
+            const STREAM_STATE: usize = 0 #(+ #states)*;
+
+            fn step_workspace_len(rows: usize) -> usize {
+                rows * (0 #(+ #outputs)*) + [0 #(, #scratch)*].into_iter().max().unwrap_or(0)
+            }
+
+            fn step_rows(
+                &self,
+                x: &[f32],
+                state: &mut [f32],
+                rows: usize,
+                ws: &mut [f32],
+                y: &mut [f32],
+            ) {
+                let () = Self::__STEP_WEIGHTS;
+                let (p, s) = (self.params.as_slice(), self.state.as_slice());
+                #(#splits)*
+                let _ = state;
+                let scratch = ws;
+                #(#chain)*
+                y.copy_from_slice(#prev);
+            }
         }
     })
 }

@@ -22,6 +22,7 @@ mod parse;
 #[cfg(test)]
 mod props;
 mod shape;
+mod stream;
 mod suggest;
 
 use proc_macro::TokenStream;

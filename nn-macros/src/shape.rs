@@ -17,6 +17,9 @@ use syn::Expr;
 pub struct Plan {
     pub input: InputPlan,
     pub layers: Vec<LayerPlan>,
+    /// Why the model cannot stream, or `Causal` when it can (then each layer's `step` is set):
+    /// a type of `nn_core::stream::why`.
+    pub stream_blocker: &'static str,
 }
 
 pub struct InputPlan {
@@ -39,6 +42,9 @@ pub struct LayerPlan {
     pub makes_mask: bool,
     /// The layer whose mask it uses, for a layer that uses one and is reached by one.
     pub mask_from: Option<usize>,
+    /// The layer a stream steps (built for one timestep), type and value; `None` in a model
+    /// that cannot stream.
+    pub step: Option<(TokenStream, TokenStream)>,
 }
 
 impl Plan {
@@ -105,6 +111,8 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
     }
 
     let mut layers: Vec<LayerPlan> = Vec::new();
+    let first_is_embedding = entries.peek().is_some_and(|l| l.kind == "Embedding");
+    let mut stream = crate::stream::StreamCheck::new(&input.shape, first_is_embedding);
     // The layer whose mask reaches the current layer, and its class, as Keras passes masks on.
     let mut live_mask: Option<(usize, &'static str)> = None;
     // The first Dense applied per step, and its input: where a model whose output stays a
@@ -227,6 +235,9 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
             rt,
         };
         let built = (description.build)(&mut cx, &args, shape.as_deref());
+        if let (Some(b), Some(s)) = (&built, shape.as_deref()) {
+            stream.layer(&mut cx, description, &args, s, b);
+        }
         match (built, shape.take()) {
             (Some(built), Some(_)) if errors.count() == before => {
                 let output_shape = built.output_shape;
@@ -261,6 +272,7 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
                     output_shape,
                     makes_mask: description.mask == MaskRule::Makes,
                     mask_from,
+                    step: None,
                 });
             }
             _ => shape = None,
@@ -322,7 +334,21 @@ pub fn check(model: &ModelDecl, rt: &TokenStream) -> syn::Result<Plan> {
             }
         }
     }
-    errors.into_result(Plan { input, layers })
+    let stream_blocker = match stream.blocker {
+        Some(why) => why,
+        None if stream.steps.len() == layers.len() => {
+            for (layer, step) in layers.iter_mut().zip(stream.steps) {
+                layer.step = Some(step);
+            }
+            "Causal"
+        }
+        None => "a_layer_over_the_steps_that_seqnet_does_not_step",
+    };
+    errors.into_result(Plan {
+        input,
+        layers,
+        stream_blocker,
+    })
 }
 
 /// Keras' dtypes an `Input` may name: any for token ids (Keras casts them to int32 in

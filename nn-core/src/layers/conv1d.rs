@@ -3,9 +3,10 @@
 //! padding), `kernels::dense` multiplies, adds the bias and applies the activation, and the
 //! backward pass sums the windows' gradients back onto the steps.
 
-use super::{head, head_mut, part, weight, Backward, Forward, Layer, Weights};
+use super::{head, head_mut, part, weight, Backward, Forward, Layer, Step, Weights};
 use crate::kernels::activations::Activation;
 use crate::kernels::conv1d::Conv1dShape;
+use crate::kernels::conv1d::CAUSAL;
 use crate::kernels::dense::{dense_backward_fused, dense_forward_fused, DenseDims, DenseGrads};
 use crate::params::InitRng;
 use crate::spec::WeightSpec;
@@ -165,6 +166,66 @@ impl<
                 Self::SHAPE.col2im(dp, dx);
             }
         }
+    }
+
+    /// A causal convolution's stream carries the last `(K − 1)·D` steps of its input (zeros
+    /// after a reset: Keras' causal padding).
+    const STREAM_STATE: usize = if PAD == CAUSAL { (K - 1) * D * C } else { 0 };
+
+    fn step_scratch_len(&self, rows: usize) -> usize {
+        rows * K * C
+    }
+
+    /// One step of a causal convolution (the layer built for `T` = 1): the window is the
+    /// carried steps and this one, at every D-th position back; then the carried steps move on
+    /// by one. Only causal padding streams (the macro builds no stream otherwise).
+    fn step(&self, weights: Weights<'_>, pass: Step<'_>) {
+        debug_assert!(
+            T == 1 && PAD == CAUSAL,
+            "streams step a causal Conv1D built for one step"
+        );
+        let history = (K - 1) * D * C;
+        let window = head_mut(pass.scratch, pass.rows * K * C);
+        for (r, (x, w)) in pass
+            .input
+            .chunks_exact(C)
+            .zip(window.chunks_exact_mut(K * C))
+            .enumerate()
+        {
+            let past = pass
+                .state
+                .get_mut(r * history..(r + 1) * history)
+                .unwrap_or_default();
+            // Tap k reads the step (K − 1 − k)·D before this one: the carried steps, oldest
+            // first, then this one.
+            for (k, tap) in w.chunks_exact_mut(C).enumerate() {
+                let from = k * D * C;
+                match past.get(from..from + C) {
+                    Some(carried) => tap.copy_from_slice(carried),
+                    None => tap.copy_from_slice(x),
+                }
+            }
+            if let Some(last) = history.checked_sub(C) {
+                past.copy_within(C.., 0);
+                if let Some(newest) = past.get_mut(last..) {
+                    newest.copy_from_slice(x);
+                }
+            }
+        }
+        dense_forward_fused(
+            window,
+            head(weights.params, Self::KERNEL_LEN),
+            BIAS.then(|| part(weights.params, Self::KERNEL_LEN, FL)),
+            &self.activation,
+            DenseDims {
+                rows: pass.rows,
+                k: K * C,
+                n: FL,
+            },
+            pass.output,
+            None,
+            None,
+        );
     }
 
     /// One sequence without a patch buffer: the same sums in tap order (within float rounding

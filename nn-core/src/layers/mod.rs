@@ -57,7 +57,7 @@ pub mod recurrent_kind {
 pub use rescaling::Rescaling;
 pub use reshape::{Flatten, Reshape};
 
-pub use crate::pass::{Backward, Forward, Phase, TrainingPass, Weights};
+pub use crate::pass::{Backward, Forward, Phase, Step, TrainingPass, Weights};
 
 use crate::kernels::dense::Delta;
 use crate::params::InitRng;
@@ -152,6 +152,34 @@ pub trait Layer: Copy + Send + Sync + 'static {
     /// (one value per input step, as [`Forward::mask`]); other layers ignore it.
     fn forward_one_masked(&self, weights: Weights<'_>, x: &[f32], _mask: &[f32], y: &mut [f32]) {
         self.forward_one(weights, x, y);
+    }
+
+    /// Values a stream of this layer carries from one timestep to the next (Keras'
+    /// `stateful = True`): a recurrent layer's state, a causal Conv1D's last inputs; 0 for a
+    /// layer whose step reads only its input. Streams run the layer built for one step (its
+    /// `T` = 1), which the macro makes beside the model's; see [`Layer::step`].
+    const STREAM_STATE: usize = 0;
+
+    /// Workspace of [`Layer::step`] for `rows` streams.
+    fn step_scratch_len(&self, rows: usize) -> usize {
+        self.scratch_len(rows, false)
+    }
+
+    /// One timestep of `pass.rows` streams, on the layer built for one step: the input, the
+    /// state each stream carried in, the output. A layer without stream state runs its
+    /// inference forward pass on the step.
+    fn step(&self, weights: Weights<'_>, pass: Step<'_>) {
+        self.forward(
+            weights,
+            Forward {
+                input: pass.input,
+                output: pass.output,
+                scratch: pass.scratch,
+                rows: pass.rows,
+                phase: Phase::Inference,
+                mask: pass.mask,
+            },
+        );
     }
 
     /// Folds what a training forward pass of `rows` rows left in `scratch` into the layer's

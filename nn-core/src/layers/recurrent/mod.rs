@@ -31,7 +31,7 @@
 
 mod dropout;
 
-use super::{head, head_mut, part, weight, Backward, Forward, Layer, TrainingPass, Weights};
+use super::{head, head_mut, part, weight, Backward, Forward, Layer, Step, TrainingPass, Weights};
 use crate::kernels::activations::{Activation, Linear};
 use crate::kernels::dense::{dense_forward_fused, DenseDims};
 use crate::kernels::gemm::{gemm, MatRef};
@@ -218,6 +218,23 @@ impl<
         }
     }
 
+    /// Values of a stream's state per row: h, and the LSTM's c after it.
+    const STATE_WIDTH: usize = if KIND == LSTM { 2 * U } else { U };
+
+    /// Row `r`'s h in a stream's state, if stepping from one.
+    fn initial_h(initial: Option<&[f32]>, r: usize) -> Option<&[f32]> {
+        initial.and_then(|st| st.get(r * Self::STATE_WIDTH..r * Self::STATE_WIDTH + U))
+    }
+
+    /// Row `r`'s LSTM c in a stream's state, if stepping from one.
+    fn initial_c(initial: Option<&[f32]>, r: usize) -> Option<&[f32]> {
+        match KIND {
+            LSTM => initial
+                .and_then(|st| st.get(r * Self::STATE_WIDTH + U..(r + 1) * Self::STATE_WIDTH)),
+            _ => None,
+        }
+    }
+
     /// Whether row `r`'s step at input position `p` is masked out.
     #[inline(always)]
     fn masked(mask: &[f32], r: usize, p: usize) -> bool {
@@ -280,6 +297,7 @@ impl<
         scratch: &mut [f32],
         y: &mut [f32],
         training: Option<TrainingPass>,
+        initial: Option<&[f32]>,
     ) {
         let isa = Isa::current();
         let (gu, u) = (Self::GU, U);
@@ -317,7 +335,17 @@ impl<
             // The recurrent product of the state so far (zero before the first step).
             let rec_cols = if KIND == GRU_V1 { 2 * u } else { gu };
             let tmp = head_mut(tmp, rows * rec_cols);
-            if s == 0 {
+            if let (0, Some(initial)) = (s, initial) {
+                // A stream's step: the state it carried in (h first in each row's state).
+                let h0 = MatRef {
+                    data: initial,
+                    rows,
+                    cols: u,
+                    rs: Self::STATE_WIDTH,
+                    cs: 1,
+                };
+                gemm(isa, h0, Self::r_cols(recurrent, 0, rec_cols), tmp, false);
+            } else if s == 0 {
                 tmp.fill(0.0);
             } else if let Some(m) = masks.as_mut().filter(|m| !m.recurrent.is_empty()) {
                 Self::recurrent_masked(isa, recurrent, hs, rows, s, tmp, rec_cols, m);
@@ -334,11 +362,15 @@ impl<
             for r in 0..rows {
                 let at = (r * T + s) * u;
                 let (before, now) = hs.split_at_mut(at);
-                let h_prev = if s == 0 { None } else { before.get(at - u..) };
+                let h_prev = if s == 0 {
+                    Self::initial_h(initial, r)
+                } else {
+                    before.get(at - u..)
+                };
                 let Some(h) = now.get_mut(..u) else { continue };
                 let (ex_before, ex_now) = extra.split_at_mut(at);
                 let ex_prev = if s == 0 {
-                    None
+                    Self::initial_c(initial, r)
                 } else {
                     ex_before.get(at - u..)
                 };
@@ -408,7 +440,7 @@ impl<
                 }
             }
             if KIND == GRU_V1 {
-                self.gru_v1_candidate(isa, recurrent, rows, s, z, hs, extra, tmp, mask);
+                self.gru_v1_candidate(isa, recurrent, rows, s, z, hs, extra, tmp, mask, initial);
             }
         }
         // The output: the whole (processed-order) sequence, or the last state (the initial,
@@ -444,6 +476,7 @@ impl<
         extra: &[f32],
         tmp: &mut [f32],
         mask: &[f32],
+        initial: Option<&[f32]>,
     ) {
         let (gu, u) = (Self::GU, U);
         let p = Self::position(s);
@@ -467,7 +500,11 @@ impl<
             }
             let at = (r * T + s) * u;
             let (before, now) = hs.split_at_mut(at);
-            let h_prev = if s == 0 { None } else { before.get(at - u..) };
+            let h_prev = if s == 0 {
+                Self::initial_h(initial, r)
+            } else {
+                before.get(at - u..)
+            };
             let zs = &mut z[(r * T + p) * gu..][..gu];
             for j in 0..u {
                 zs[2 * u + j] += tmp[r * u + j];
@@ -812,6 +849,7 @@ impl<
             pass.scratch,
             pass.output,
             pass.phase.training(),
+            None,
         );
     }
 
@@ -892,6 +930,41 @@ impl<
         }
     }
 
+    /// h (and the LSTM's c) of each stream.
+    const STREAM_STATE: usize = Self::STATE_WIDTH;
+
+    fn step_scratch_len(&self, rows: usize) -> usize {
+        Self::scratch_for(rows)
+    }
+
+    /// One step (this is the layer built for `T` = 1) from each stream's state: the forward
+    /// pass's code with the carried state in place of the zero one, then the new state back.
+    /// A masked step leaves the state as it was.
+    fn step(&self, weights: Weights<'_>, pass: Step<'_>) {
+        debug_assert_eq!(T, 1, "streams step the layer built for one step");
+        let rows = pass.rows;
+        let scratch = head_mut(pass.scratch, Self::scratch_for(rows));
+        let state = &*pass.state;
+        self.run(
+            weights.params,
+            pass.input,
+            pass.mask,
+            rows,
+            scratch,
+            pass.output,
+            None,
+            Some(state),
+        );
+        let Parts { hs, extra, .. } = Self::parts(scratch, rows);
+        for (r, st) in pass.state.chunks_exact_mut(Self::STATE_WIDTH).enumerate() {
+            let (h, c) = st.split_at_mut(U);
+            h.copy_from_slice(&hs[r * T * U..][..U]);
+            if KIND == LSTM {
+                c.copy_from_slice(&extra[r * T * U..][..U]);
+            }
+        }
+    }
+
     fn forward_one(&self, weights: Weights<'_>, x: &[f32], y: &mut [f32]) {
         self.forward_one_masked(weights, x, &[], y);
     }
@@ -903,7 +976,16 @@ impl<
             if buffer.len() < len {
                 buffer.resize(len, 0.0);
             }
-            self.run(weights.params, x, mask, 1, &mut buffer[..len], y, None);
+            self.run(
+                weights.params,
+                x,
+                mask,
+                1,
+                &mut buffer[..len],
+                y,
+                None,
+                None,
+            );
         });
     }
 }
