@@ -95,12 +95,17 @@ struct Split<'a> {
 /// The scratch of a pass, cut into its parts.
 struct Parts<'a> {
     z: &'a mut [f32],
+    /// `rows × T × G·U`, beside `z`: the gates' activations (LSTM i, f, g, o; GRU z, r and
+    /// the candidate), which the backward pass reads instead of recomputing them.
+    gates: &'a mut [f32],
     hs: &'a mut [f32],
     extra: &'a mut [f32],
     tmp: &'a mut [f32],
     carry: &'a mut [f32],
     /// `U × U`: GRU (`reset_after = false`)'s step gradient of R_h.
     square: &'a mut [f32],
+    /// `G·U`: one row's temporary (the LSTM's tanh(c) in the backward pass).
+    row: &'a mut [f32],
 }
 
 thread_local! {
@@ -108,10 +113,12 @@ thread_local! {
     static ONE_ROW: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// act(z) + z·0: NaN for a non-finite z (see the module docs).
+/// `gates` = act(`z`), eight lanes at a time, as act(z) + z·0: NaN for a non-finite z (see the
+/// module docs).
 #[inline(always)]
-fn act<A: Activation>(a: &A, z: f32) -> f32 {
-    a.apply(z) + z * 0.0
+fn activated<A: Activation>(a: &A, gates: &mut [f32], z: &[f32]) {
+    gates.copy_from_slice(z);
+    a.apply_slice(gates);
 }
 
 impl<
@@ -188,23 +195,27 @@ impl<
 
     /// Scratch values for `rows` sequences.
     fn scratch_for(rows: usize) -> usize {
-        rows * (T * Self::GU + 2 * T * U + Self::GU + 2 * U) + U * U
+        rows * (2 * T * Self::GU + 2 * T * U + Self::GU + 2 * U) + U * U + Self::GU
     }
 
     fn parts(scratch: &mut [f32], rows: usize) -> Parts<'_> {
         let (z, rest) = scratch.split_at_mut((rows * T * Self::GU).min(scratch.len()));
+        let (gates, rest) = rest.split_at_mut((rows * T * Self::GU).min(rest.len()));
         let (hs, rest) = rest.split_at_mut((rows * T * U).min(rest.len()));
         let (extra, rest) = rest.split_at_mut((rows * T * U).min(rest.len()));
         let (tmp, rest) = rest.split_at_mut((rows * Self::GU).min(rest.len()));
         let (carry, rest) = rest.split_at_mut((2 * rows * U).min(rest.len()));
-        let square = head_mut(rest, U * U);
+        let (square, rest) = rest.split_at_mut((U * U).min(rest.len()));
+        let row = head_mut(rest, Self::GU);
         Parts {
             z,
+            gates,
             hs,
             extra,
             tmp,
             carry,
             square,
+            row,
         }
     }
 
@@ -309,7 +320,12 @@ impl<
         } = Self::split(params);
         let (scratch, rest) = scratch.split_at_mut(Self::scratch_for(rows).min(scratch.len()));
         let Parts {
-            z, hs, extra, tmp, ..
+            z,
+            gates,
+            hs,
+            extra,
+            tmp,
+            ..
         } = Self::parts(scratch, rows);
         let mut masks = training.filter(|_| self.drops()).map(|pass| {
             let mut masks = self.masks(rest, rows);
@@ -390,57 +406,70 @@ impl<
                     continue;
                 }
                 let zs = &mut z[(r * T + p) * gu..][..gu];
+                let gs = &mut gates[(r * T + p) * gu..][..gu];
                 let rec = &tmp[r * rec_cols..][..rec_cols];
                 let hp = |j: usize| h_prev.map_or(0.0, |h| h[j]);
+                let (ra, a) = (&self.recurrent_activation, &self.activation);
                 match KIND {
                     SIMPLE_RNN => {
-                        for j in 0..u {
-                            zs[j] += rec[j];
-                            h[j] = act(&self.activation, zs[j]);
+                        for ((h, z), rec) in h.iter_mut().zip(zs.iter_mut()).zip(rec) {
+                            *z += rec;
+                            *h = *z;
                         }
+                        a.apply_slice(h);
                     }
                     LSTM => {
                         for (total, rec) in zs.iter_mut().zip(rec) {
                             *total += rec;
                         }
+                        activated(ra, &mut gs[..2 * u], &zs[..2 * u]);
+                        activated(a, &mut gs[2 * u..3 * u], &zs[2 * u..3 * u]);
+                        activated(ra, &mut gs[3 * u..], &zs[3 * u..]);
+                        let (i, rest) = gs.split_at(u);
+                        let (f, rest) = rest.split_at(u);
+                        let (g, o) = rest.split_at(u);
                         for j in 0..u {
-                            let i = act(&self.recurrent_activation, zs[j]);
-                            let f = act(&self.recurrent_activation, zs[u + j]);
-                            let g = act(&self.activation, zs[2 * u + j]);
-                            let o = act(&self.recurrent_activation, zs[3 * u + j]);
                             let c_prev = ex_prev.map_or(0.0, |c| c[j]);
-                            let c = f * c_prev + i * g;
-                            ex[j] = c;
-                            h[j] = o * act(&self.activation, c);
+                            ex[j] = f[j] * c_prev + i[j] * g[j];
                         }
+                        h.copy_from_slice(ex);
+                        a.apply_slice(h);
+                        h.iter_mut().zip(o).for_each(|(h, o)| *h *= o);
                     }
                     GRU => {
+                        let rb = |k: usize| recurrent_bias.map_or(0.0, |b| b[k]);
                         for j in 0..u {
-                            let rb = |k: usize| recurrent_bias.map_or(0.0, |b| b[k]);
                             zs[j] += rec[j] + rb(j);
                             zs[u + j] += rec[u + j] + rb(u + j);
-                            let zg = act(&self.recurrent_activation, zs[j]);
-                            let rg = act(&self.recurrent_activation, zs[u + j]);
-                            let rec_h = rec[2 * u + j] + rb(2 * u + j);
-                            ex[j] = rec_h;
-                            zs[2 * u + j] += rg * rec_h;
-                            let hh = act(&self.activation, zs[2 * u + j]);
+                            ex[j] = rec[2 * u + j] + rb(2 * u + j);
+                        }
+                        activated(ra, &mut gs[..2 * u], &zs[..2 * u]);
+                        for j in 0..u {
+                            zs[2 * u + j] += gs[u + j] * ex[j];
+                        }
+                        activated(a, &mut gs[2 * u..], &zs[2 * u..]);
+                        for j in 0..u {
+                            let (zg, hh) = (gs[j], gs[2 * u + j]);
                             h[j] = zg * hp(j) + (1.0 - zg) * hh;
                         }
                     }
                     _ => {
                         // GRU without reset_after: r·h goes through the candidate's kernel.
-                        for j in 0..u {
+                        for j in 0..2 * u {
                             zs[j] += rec[j];
-                            zs[u + j] += rec[u + j];
-                            let rg = act(&self.recurrent_activation, zs[u + j]);
-                            ex[j] = rg * hp(j) * Self::recurrent_mask(rec_masks, 2, rows, r, j);
+                        }
+                        activated(ra, &mut gs[..2 * u], &zs[..2 * u]);
+                        for j in 0..u {
+                            ex[j] =
+                                gs[u + j] * hp(j) * Self::recurrent_mask(rec_masks, 2, rows, r, j);
                         }
                     }
                 }
             }
             if KIND == GRU_V1 {
-                self.gru_v1_candidate(isa, recurrent, rows, s, z, hs, extra, tmp, mask, initial);
+                self.gru_v1_candidate(
+                    isa, recurrent, rows, s, z, gates, hs, extra, tmp, mask, initial,
+                );
             }
         }
         // The output: the whole (processed-order) sequence, or the last state (the initial,
@@ -472,6 +501,7 @@ impl<
         rows: usize,
         s: usize,
         z: &mut [f32],
+        gates: &mut [f32],
         hs: &mut [f32],
         extra: &[f32],
         tmp: &mut [f32],
@@ -506,10 +536,13 @@ impl<
                 before.get(at - u..)
             };
             let zs = &mut z[(r * T + p) * gu..][..gu];
+            let gs = &mut gates[(r * T + p) * gu..][..gu];
             for j in 0..u {
                 zs[2 * u + j] += tmp[r * u + j];
-                let zg = act(&self.recurrent_activation, zs[j]);
-                let hh = act(&self.activation, zs[2 * u + j]);
+            }
+            activated(&self.activation, &mut gs[2 * u..], &zs[2 * u..]);
+            for j in 0..u {
+                let (zg, hh) = (gs[j], gs[2 * u + j]);
                 now[j] = zg * h_prev.map_or(0.0, |h| h[j]) + (1.0 - zg) * hh;
             }
         }
@@ -533,11 +566,13 @@ impl<
         let (gu, u) = (Self::GU, U);
         let Parts {
             z,
+            gates,
             hs,
             extra,
             tmp,
             carry,
             square,
+            row,
         } = parts;
         let (dh_carry, dc_carry) = carry.split_at_mut(rows * u);
         dh_carry.fill(0.0);
@@ -570,6 +605,7 @@ impl<
             let tmp = head_mut(tmp, rows * gu);
             for r in 0..rows {
                 let zs = &mut z[(r * T + p) * gu..][..gu];
+                let gs = &gates[(r * T + p) * gu..][..gu];
                 let dz = &mut tmp[r * gu..][..gu];
                 let dh = &mut dh_carry[r * u..][..u];
                 let dc = &mut dc_carry[r * u..][..u];
@@ -592,18 +628,16 @@ impl<
                         }
                     }
                     LSTM => {
+                        // tanh(c) as the forward pass computed it.
+                        let tcs = &mut row[..u];
+                        activated(&self.activation, tcs, &extra[at..at + u]);
                         for j in 0..u {
                             let (zi, zf, zg, zo) = (zs[j], zs[u + j], zs[2 * u + j], zs[3 * u + j]);
                             let ra = &self.recurrent_activation;
-                            let (i, f, g, o) = (
-                                ra.apply(zi),
-                                ra.apply(zf),
-                                self.activation.apply(zg),
-                                ra.apply(zo),
-                            );
+                            let (i, f, g, o) = (gs[j], gs[u + j], gs[2 * u + j], gs[3 * u + j]);
                             let c = extra[at + j];
                             let c_prev = if s > 0 { extra[at - u + j] } else { 0.0 };
-                            let tc = self.activation.apply(c);
+                            let tc = tcs[j];
                             let d_o = dh[j] * tc;
                             let dcj = dc[j] + dh[j] * o * self.activation.derivative(c, tc);
                             let (di, dg, df) = (dcj * g, dcj * i, dcj * c_prev);
@@ -620,8 +654,7 @@ impl<
                         for j in 0..u {
                             let ra = &self.recurrent_activation;
                             let (zz, zr, zh) = (zs[j], zs[u + j], zs[2 * u + j]);
-                            let (zg, rg, hh) =
-                                (ra.apply(zz), ra.apply(zr), self.activation.apply(zh));
+                            let (zg, rg, hh) = (gs[j], gs[u + j], gs[2 * u + j]);
                             let rec_h = extra[at + j];
                             let dhh = dh[j] * (1.0 - zg);
                             let dzh = dhh * self.activation.derivative(zh, hh);
@@ -641,7 +674,7 @@ impl<
                         for j in 0..u {
                             let ra = &self.recurrent_activation;
                             let (zz, zh) = (zs[j], zs[2 * u + j]);
-                            let (zg, hh) = (ra.apply(zz), self.activation.apply(zh));
+                            let (zg, hh) = (gs[j], gs[2 * u + j]);
                             let dzh = dh[j] * (1.0 - zg) * self.activation.derivative(zh, hh);
                             zs[j] = dh[j] * (hp(j) - hh) * ra.derivative(zz, zg);
                             zs[2 * u + j] = dzh;
@@ -663,6 +696,7 @@ impl<
                     s,
                     GruV1Backward {
                         z,
+                        gates,
                         hs,
                         extra,
                         tmp,
@@ -722,6 +756,7 @@ impl<
         let p = Self::position(s);
         let GruV1Backward {
             z,
+            gates,
             hs,
             extra,
             tmp,
@@ -754,7 +789,7 @@ impl<
                 let keep = Self::recurrent_mask(rec_masks, 2, rows, r, j);
                 let h_prev = if s > 0 { hs[at - u + j] * keep } else { 0.0 };
                 let ra = &self.recurrent_activation;
-                let rg = ra.apply(zs[u + j]);
+                let rg = gates[(r * T + p) * gu + u + j];
                 let drh = d_rh[r * u + j];
                 let dzr = drh * h_prev * ra.derivative(zs[u + j], rg);
                 dh[r * u + j] += drh * rg * keep;
@@ -768,6 +803,7 @@ impl<
 /// The buffers GRU (`reset_after = false`) needs back through one step's candidate.
 struct GruV1Backward<'a> {
     z: &'a mut [f32],
+    gates: &'a [f32],
     hs: &'a [f32],
     extra: &'a [f32],
     tmp: &'a mut [f32],
@@ -880,6 +916,8 @@ impl<
             rows,
             Parts {
                 z: &mut *parts.z,
+                gates: &mut *parts.gates,
+                row: &mut *parts.row,
                 hs: &mut *parts.hs,
                 extra: &mut *parts.extra,
                 tmp: &mut *parts.tmp,
