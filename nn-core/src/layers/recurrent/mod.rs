@@ -34,7 +34,7 @@ mod dropout;
 use super::{head, head_mut, part, weight, Backward, Forward, Layer, Step, TrainingPass, Weights};
 use crate::kernels::activations::{Activation, Linear};
 use crate::kernels::dense::{dense_forward_fused, DenseDims};
-use crate::kernels::gemm::{gemm, MatRef};
+use crate::kernels::gemm::{gemm, gemv, MatRef};
 use crate::kernels::isa::Isa;
 use crate::params::InitRng;
 use crate::spec::WeightSpec;
@@ -351,7 +351,17 @@ impl<
             // The recurrent product of the state so far (zero before the first step).
             let rec_cols = if KIND == GRU_V1 { 2 * u } else { gu };
             let tmp = head_mut(tmp, rows * rec_cols);
-            if let (0, Some(initial)) = (s, initial) {
+            let no_recurrent_masks = masks.as_ref().is_none_or(|m| m.recurrent.is_empty());
+            let previous = match (s, initial) {
+                (0, Some(initial)) => initial.get(..u),
+                (0, None) => None,
+                _ => hs.get((s - 1) * u..s * u),
+            };
+            if let (1, true, true, Some(h)) = (rows, rec_cols == gu, no_recurrent_masks, previous) {
+                // One sequence: the recurrent kernel streams through once per step, a GEMV
+                // (the bound is reading it, not the multiply-adds).
+                gemv(isa, h, recurrent, None, tmp);
+            } else if let (0, Some(initial)) = (s, initial) {
                 // A stream's step: the state it carried in (h first in each row's state).
                 let h0 = MatRef {
                     data: initial,
