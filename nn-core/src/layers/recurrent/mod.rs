@@ -34,7 +34,9 @@ mod dropout;
 use super::{head, head_mut, part, weight, Backward, Forward, Layer, Step, TrainingPass, Weights};
 use crate::kernels::activations::{Activation, Linear};
 use crate::kernels::dense::{dense_forward_fused, DenseDims};
-use crate::kernels::gemm::{gemm, gemv, MatRef};
+use crate::kernels::gemm::{
+    gemm, gemm_fused_packed, gemv, pack_b_once, packed_len_bound, Epilogue, MatRef, PackedB,
+};
 use crate::kernels::isa::Isa;
 use crate::params::InitRng;
 use crate::spec::WeightSpec;
@@ -106,11 +108,30 @@ struct Parts<'a> {
     square: &'a mut [f32],
     /// `G·U`: one row's temporary (the LSTM's tanh(c) in the backward pass).
     row: &'a mut [f32],
+    /// `PACKED_LEN`: the recurrent kernel's GEMM panels for this pass.
+    packed: &'a mut [f32],
 }
 
 thread_local! {
     /// The scratch of a `forward_one`, grown once per thread.
     static ONE_ROW: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// C = A·B (or C += A·B), B read from `packed` when given (bit-identical either way).
+fn product(
+    isa: Isa,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    packed: Option<PackedB<'_>>,
+    c: &mut [f32],
+    accumulate: bool,
+) {
+    let epilogue = Epilogue {
+        bias: None,
+        activation: &Linear,
+        pre_activation: None,
+    };
+    gemm_fused_packed(isa, a, b, packed, c, accumulate, epilogue);
 }
 
 /// `gates` = act(`z`), eight lanes at a time, as act(z) + z·0: NaN for a non-finite z (see the
@@ -195,8 +216,16 @@ impl<
 
     /// Scratch values for `rows` sequences.
     fn scratch_for(rows: usize) -> usize {
-        rows * (2 * T * Self::GU + 2 * T * U + Self::GU + 2 * U) + U * U + Self::GU
+        rows * (2 * T * Self::GU + 2 * T * U + Self::GU + 2 * U)
+            + U * U
+            + Self::GU
+            + Self::PACKED_LEN
     }
+
+    /// The recurrent kernel packed once per pass for the GEMM (R, and R_h apart for GRU
+    /// without reset_after), then Rᵀ for the backward pass: every step's product reads the
+    /// same panels instead of packing them again.
+    const PACKED_LEN: usize = packed_len_bound(U, Self::GU) + packed_len_bound(Self::GU, U);
 
     fn parts(scratch: &mut [f32], rows: usize) -> Parts<'_> {
         let (z, rest) = scratch.split_at_mut((rows * T * Self::GU).min(scratch.len()));
@@ -206,7 +235,8 @@ impl<
         let (tmp, rest) = rest.split_at_mut((rows * Self::GU).min(rest.len()));
         let (carry, rest) = rest.split_at_mut((2 * rows * U).min(rest.len()));
         let (square, rest) = rest.split_at_mut((U * U).min(rest.len()));
-        let row = head_mut(rest, Self::GU);
+        let (row, rest) = rest.split_at_mut(Self::GU.min(rest.len()));
+        let packed = head_mut(rest, Self::PACKED_LEN);
         Parts {
             z,
             gates,
@@ -216,6 +246,7 @@ impl<
             carry,
             square,
             row,
+            packed,
         }
     }
 
@@ -325,8 +356,20 @@ impl<
             hs,
             extra,
             tmp,
+            packed,
             ..
         } = Self::parts(scratch, rows);
+        // Several rows over several steps: the recurrent kernel's panels, packed once for every
+        // step (one row takes the GEMV, which reads the kernel as it is; a stream's single step
+        // would pack it for one product).
+        let rec_cols = if KIND == GRU_V1 { 2 * U } else { Self::GU };
+        let (packed_r, packed_h) =
+            packed.split_at_mut(packed_len_bound(U, Self::GU).min(packed.len()));
+        let packs = rows > 1 && T > 1;
+        let packed_r =
+            packs.then(|| pack_b_once(isa, Self::r_cols(recurrent, 0, rec_cols), packed_r));
+        let packed_h = (packs && KIND == GRU_V1)
+            .then(|| pack_b_once(isa, Self::r_cols(recurrent, 2 * U, U), packed_h));
         let mut masks = training.filter(|_| self.drops()).map(|pass| {
             let mut masks = self.masks(rest, rows);
             self.draw(pass, rows, &mut masks);
@@ -349,7 +392,6 @@ impl<
         for s in 0..T {
             let p = Self::position(s);
             // The recurrent product of the state so far (zero before the first step).
-            let rec_cols = if KIND == GRU_V1 { 2 * u } else { gu };
             let tmp = head_mut(tmp, rows * rec_cols);
             let no_recurrent_masks = masks.as_ref().is_none_or(|m| m.recurrent.is_empty());
             let previous = match (s, initial) {
@@ -376,10 +418,11 @@ impl<
             } else if let Some(m) = masks.as_mut().filter(|m| !m.recurrent.is_empty()) {
                 Self::recurrent_masked(isa, recurrent, hs, rows, s, tmp, rec_cols, m);
             } else {
-                gemm(
+                product(
                     isa,
                     Self::h_before(hs, rows, s),
                     Self::r_cols(recurrent, 0, rec_cols),
+                    packed_r,
                     tmp,
                     false,
                 );
@@ -478,7 +521,7 @@ impl<
             }
             if KIND == GRU_V1 {
                 self.gru_v1_candidate(
-                    isa, recurrent, rows, s, z, gates, hs, extra, tmp, mask, initial,
+                    isa, recurrent, packed_h, rows, s, z, gates, hs, extra, tmp, mask, initial,
                 );
             }
         }
@@ -508,6 +551,7 @@ impl<
         &self,
         isa: Isa,
         recurrent: &[f32],
+        packed_h: Option<PackedB<'_>>,
         rows: usize,
         s: usize,
         z: &mut [f32],
@@ -521,7 +565,7 @@ impl<
         let (gu, u) = (Self::GU, U);
         let p = Self::position(s);
         let tmp = head_mut(tmp, rows * u);
-        gemm(
+        product(
             isa,
             MatRef {
                 data: extra.get(s * u..).unwrap_or_default(),
@@ -531,6 +575,7 @@ impl<
                 cs: 1,
             },
             Self::r_cols(recurrent, 2 * u, u),
+            packed_h,
             tmp,
             false,
         );
@@ -583,7 +628,11 @@ impl<
             carry,
             square,
             row,
+            packed,
         } = parts;
+        // dL/dh₋₁ += dz·Rᵀ at every step: Rᵀ's panels packed once.
+        let (_, packed_t) = packed.split_at_mut(packed_len_bound(U, gu).min(packed.len()));
+        let packed_t = pack_b_once(isa, Self::r_cols(recurrent, 0, gu).t(), packed_t);
         let (dh_carry, dc_carry) = carry.split_at_mut(rows * u);
         dh_carry.fill(0.0);
         dc_carry.fill(0.0);
@@ -744,7 +793,8 @@ impl<
                 }
                 let dz = MatRef::row_major(tmp, rows, gu);
                 gemm(isa, Self::h_before(hs, rows, s).t(), dz, d_recurrent, true);
-                gemm(isa, dz, Self::r_cols(recurrent, 0, gu).t(), dh_carry, true);
+                let rt = Self::r_cols(recurrent, 0, gu).t();
+                product(isa, dz, rt, Some(packed_t), dh_carry, true);
             }
         }
     }
@@ -928,6 +978,7 @@ impl<
                 z: &mut *parts.z,
                 gates: &mut *parts.gates,
                 row: &mut *parts.row,
+                packed: &mut *parts.packed,
                 hs: &mut *parts.hs,
                 extra: &mut *parts.extra,
                 tmp: &mut *parts.tmp,
