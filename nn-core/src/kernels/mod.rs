@@ -2,6 +2,8 @@
 //! it, activations, and the naive references they are tested against.
 
 pub mod activations;
+#[cfg(feature = "bench-internals")]
+pub mod bandwidth;
 pub mod conv;
 pub mod conv1d;
 pub mod dense;
