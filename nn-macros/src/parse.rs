@@ -94,7 +94,7 @@ pub fn layer_entry(expr: Expr) -> syn::Result<LayerDecl> {
 
 /// Splits `key = value` from a positional value.
 pub fn argument(expr: Expr) -> syn::Result<Arg> {
-    match expr {
+    match ungroup(expr) {
         Expr::Assign(assign) => match *assign.left {
             Expr::Path(p) if p.path.get_ident().is_some() => Ok(Arg {
                 key: p.path.get_ident().cloned(),
@@ -107,4 +107,50 @@ pub fn argument(expr: Expr) -> syn::Result<Arg> {
         },
         value => Ok(Arg { key: None, value }),
     }
+}
+
+/// `expr` without the invisible groups a `macro_rules!` fragment arrives in (`$steps:literal`
+/// passed to `sequential!` from another macro is `Expr::Group`), at any depth, so that the
+/// checks see the literal the user wrote.
+fn ungroup(expr: Expr) -> Expr {
+    match expr {
+        Expr::Group(g) => ungroup(*g.expr),
+        Expr::Paren(mut p) => {
+            *p.expr = ungroup(*p.expr);
+            Expr::Paren(p)
+        }
+        Expr::Unary(mut u) => {
+            *u.expr = ungroup(*u.expr);
+            Expr::Unary(u)
+        }
+        Expr::Binary(mut b) => {
+            *b.left = ungroup(*b.left);
+            *b.right = ungroup(*b.right);
+            Expr::Binary(b)
+        }
+        Expr::Assign(mut a) => {
+            *a.left = ungroup(*a.left);
+            *a.right = ungroup(*a.right);
+            Expr::Assign(a)
+        }
+        Expr::Tuple(mut t) => {
+            t.elems.iter_mut().for_each(ungroup_in_place);
+            Expr::Tuple(t)
+        }
+        Expr::Array(mut a) => {
+            a.elems.iter_mut().for_each(ungroup_in_place);
+            Expr::Array(a)
+        }
+        Expr::Call(mut c) => {
+            c.args.iter_mut().for_each(ungroup_in_place);
+            Expr::Call(c)
+        }
+        other => other,
+    }
+}
+
+/// [`ungroup`] on an expression in place.
+fn ungroup_in_place(expr: &mut Expr) {
+    let taken = std::mem::replace(expr, Expr::Verbatim(proc_macro2::TokenStream::new()));
+    *expr = ungroup(taken);
 }
