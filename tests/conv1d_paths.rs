@@ -22,12 +22,37 @@ macro_rules! conv_case {
 
 conv_case!(ValidOdd, 13, 3, Conv1D(5, 4, activation = relu));
 conv_case!(ValidStride, 17, 2, Conv1D(3, 3, strides = 2));
-conv_case!(SameStrideOverKernel, 11, 3, Conv1D(4, 1, strides = 3, padding = "same"));
-conv_case!(SameOdd, 9, 5, Conv1D(7, 4, padding = "same", activation = sigmoid));
-conv_case!(SameStride, 10, 2, Conv1D(3, 3, strides = 2, padding = "same"));
+conv_case!(
+    SameStrideOverKernel,
+    11,
+    3,
+    Conv1D(4, 1, strides = 3, padding = "same")
+);
+conv_case!(
+    SameOdd,
+    9,
+    5,
+    Conv1D(7, 4, padding = "same", activation = sigmoid)
+);
+conv_case!(
+    SameStride,
+    10,
+    2,
+    Conv1D(3, 3, strides = 2, padding = "same")
+);
 conv_case!(CausalOne, 7, 1, Conv1D(2, 1, padding = "causal"));
-conv_case!(CausalWide, 8, 3, Conv1D(4, 5, padding = "causal", activation = tanh));
-conv_case!(CausalDilated, 12, 2, Conv1D(3, 3, padding = "causal", dilation_rate = 3));
+conv_case!(
+    CausalWide,
+    8,
+    3,
+    Conv1D(4, 5, padding = "causal", activation = tanh)
+);
+conv_case!(
+    CausalDilated,
+    12,
+    2,
+    Conv1D(3, 3, padding = "causal", dilation_rate = 3)
+);
 conv_case!(SoftmaxSteps, 6, 2, Conv1D(4, 2, activation = softmax));
 
 fn check<N: Network, const T: usize, const F: usize>(name: &str, model: N)
@@ -42,10 +67,14 @@ where
             })
         })
         .collect();
-    let batch = model.predict_flat(<[[f32; F]; T] as seqnet::Row>::flat(&x)).unwrap();
+    let batch = model
+        .predict_flat(<[[f32; F]; T] as seqnet::Row>::flat(&x))
+        .unwrap();
     for (row, want) in x.iter().zip(batch.chunks(N::OUTPUT_WIDTH)) {
         let one = model
-            .predict_flat(<[[f32; F]; T] as seqnet::Row>::flat(std::slice::from_ref(row)))
+            .predict_flat(<[[f32; F]; T] as seqnet::Row>::flat(std::slice::from_ref(
+                row,
+            )))
             .unwrap();
         assert_close(name, &one, want, 1e-5, 1e-6);
     }

@@ -36,7 +36,11 @@ fn dir() -> &'static str {
 
 fn golden() -> (Vec<[i32; 12]>, Vec<f32>) {
     let text = std::fs::read_to_string(format!("{}/text.json", dir())).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    ids_and_predictions(&serde_json::from_str(&text).unwrap())
+}
+
+/// A predictions file's token-id rows (`x`) and Keras' outputs for them (`predict`), flat.
+fn ids_and_predictions(v: &serde_json::Value) -> (Vec<[i32; 12]>, Vec<f32>) {
     let x = v["x"]
         .as_array()
         .unwrap()
@@ -51,18 +55,7 @@ fn golden() -> (Vec<[i32; 12]>, Vec<f32>) {
             ids.try_into().unwrap()
         })
         .collect();
-    let p = v["predict"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| {
-            row.as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p.as_f64().unwrap() as f32)
-        })
-        .collect();
-    (x, p)
+    (x, common::flat(&v["predict"]))
 }
 
 #[test]
@@ -117,22 +110,9 @@ fn the_weights_seqnet_writes_have_keras_layout_and_read_back() {
 }
 
 fn seq_text_golden() -> Option<(Vec<[i32; 12]>, Vec<f32>)> {
-    let v = load_reference("seq_text_predictions.json")?;
-    let x = v["x"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            let ids: Vec<i32> = row
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|id| id.as_i64().unwrap() as i32)
-                .collect();
-            ids.try_into().unwrap()
-        })
-        .collect();
-    Some((x, common::flat(&v["predict"])))
+    Some(ids_and_predictions(&load_reference(
+        "seq_text_predictions.json",
+    )?))
 }
 
 #[test]

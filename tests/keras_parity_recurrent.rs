@@ -297,22 +297,7 @@ fn predict_one_matches_the_batch_and_threads_change_nothing() {
 #[test]
 fn recurrent_weights_round_trip_and_sit_under_the_cell() {
     let model = MaskedStack::new(11);
-    let dir = tempfile::tempdir().unwrap();
-    let mut files = vec![dir.path().join("m.safetensors")];
-    if cfg!(feature = "keras") {
-        files.push(dir.path().join("m.weights.h5"));
-    }
-    for path in &files {
-        model.save_weights(path).unwrap();
-        let mut back = MaskedStack::new(12);
-        back.load_weights(path).unwrap();
-        assert_eq!(
-            back.get_weights(),
-            model.get_weights(),
-            "{}",
-            path.display()
-        );
-    }
+    let (_dir, files) = round_trip(&model, || MaskedStack::new(12));
     #[cfg(feature = "keras")]
     {
         let layout = seqnet::keras::weights_h5_layout(&files[1]).unwrap();
@@ -480,23 +465,7 @@ fn recurrent_dropout_acts_in_training_only_and_is_reproducible() {
 #[test]
 fn bidirectional_weights_round_trip_under_their_owners() {
     let model = BiStack::new(21);
-    let dir = tempfile::tempdir().unwrap();
-    let mut files = vec![dir.path().join("bi.safetensors")];
-    if cfg!(feature = "keras") {
-        files.push(dir.path().join("bi.weights.h5"));
-    }
-    for path in &files {
-        model.save_weights(path).unwrap();
-        let mut back = BiStack::new(22);
-        assert_ne!(back.get_weights(), model.get_weights());
-        back.load_weights(path).unwrap();
-        assert_eq!(
-            back.get_weights(),
-            model.get_weights(),
-            "{}",
-            path.display()
-        );
-    }
+    round_trip(&model, || BiStack::new(22));
     let spec = <BiStack as Network>::spec();
     let bi = &spec.layers[1];
     assert_eq!(bi.class_name, "Bidirectional");
@@ -518,4 +487,31 @@ fn bidirectional_weights_round_trip_under_their_owners() {
         s.contains("(None, 6, 3)") && s.contains("(None, 6, 2)") && s.contains("(None, 6, 4)"),
         "{s}"
     );
+}
+
+/// Saves `model` as safetensors (and `.weights.h5` with feature `keras`) and loads each file
+/// into a model `other` makes, which must then hold the same weights; the directory (kept
+/// alive by the caller) and the files.
+fn round_trip<N: Network>(
+    model: &N,
+    other: impl Fn() -> N,
+) -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = vec![dir.path().join("m.safetensors")];
+    if cfg!(feature = "keras") {
+        files.push(dir.path().join("m.weights.h5"));
+    }
+    for path in &files {
+        model.save_weights(path).unwrap();
+        let mut back = other();
+        assert_ne!(back.get_weights(), model.get_weights());
+        back.load_weights(path).unwrap();
+        assert_eq!(
+            back.get_weights(),
+            model.get_weights(),
+            "{}",
+            path.display()
+        );
+    }
+    (dir, files)
 }
