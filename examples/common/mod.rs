@@ -1,8 +1,10 @@
 //! What more than one program needs (the examples, and `tests/learning.rs`, which
-//! holds them to their accuracies): the path of a data set in `../shared/data/` and the
-//! time-series archives' baseline (1-nearest neighbour).
+//! holds them to their accuracies): the path of a data set in `../shared/data/`, the
+//! time-series archives' baseline (1-nearest neighbour), and `word_order`'s synthetic sentences.
 #![allow(dead_code)] // each program uses part of it
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use seqnet::Row;
 
 /// The path of `../shared/data/NAME`, beside the repository.
@@ -36,3 +38,29 @@ pub fn one_nn<R: Row>(train: &[R], train_y: &[f32], test: &[R], test_y: &[f32]) 
     correct as f64 / test.len() as f64
 }
 
+/// Ids of [`a_before_b`]'s sentences: 0 (padding), 1 (`A`), 2 (`B`) and 27 filler words.
+pub const VOCABULARY: usize = 30;
+/// The longest of [`a_before_b`]'s sentences.
+pub const MAX_WORDS: usize = 20;
+
+/// A synthetic task only word order decides: `count` sentences and their labels, seeded. Each is
+/// 2 to `MAX_WORDS` ids long and holds `A` (id 1) once and `B` (id 2) once, at two random
+/// places, and filler words (ids 3–29) elsewhere; its label is 1.0 when `A` comes first. Both
+/// classes hold the same words in the same numbers: what a sentence holds says nothing of its
+/// label.
+pub fn a_before_b(count: usize, seed: u64) -> (Vec<Vec<i32>>, Vec<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| {
+            let len = rng.random_range(2..=MAX_WORDS);
+            let mut words: Vec<i32> = (0..len)
+                .map(|_| rng.random_range(3..VOCABULARY as i32))
+                .collect();
+            let a = rng.random_range(0..len);
+            let b = (a + rng.random_range(1..len)) % len; // any other place
+            words[a] = 1;
+            words[b] = 2;
+            (words, f32::from(a < b))
+        })
+        .unzip()
+}
