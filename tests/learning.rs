@@ -189,9 +189,12 @@ fn iris_reaches_93_percent() {
     assert!(accuracy >= 0.93, "iris test accuracy {accuracy}");
 }
 
+/// `(x_train, x_test, y_train, y_test)`, as `train_test_split` returns them.
+type Split<R> = (Vec<R>, Vec<R>, Vec<f32>, Vec<f32>);
+
 /// The digits as the examples read them: pixels / 16, scikit-learn's 80/20 split of seed 42,
 /// each image as rows of type `R` (an 8×8×1 image, or 8 steps of 8 pixels).
-fn digits_split<R: Row + Clone>() -> Option<(Vec<R>, Vec<R>, Vec<f32>, Vec<f32>)> {
+fn digits_split<R: Row + Clone>() -> Option<Split<R>> {
     let data = dataset("digits8x8.csv")?;
     let mut images: Vec<R> = data.rows().unwrap();
     for pixel in R::flat_mut(&mut images) {
