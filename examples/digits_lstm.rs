@@ -3,8 +3,8 @@
 //! of these images. Pixels / 16, scikit-learn's 80/20 split with a fixed seed (as
 //! `examples/digits.rs`, whose CNN reaches 0.983 on the same rows), `LSTM(32)` →
 //! `Dense(10, softmax)`, Adam(0.01), 20 epochs of 32 images. Reads
-//! `../shared/data/digits8x8.csv`; test accuracy ≥ 0.95 (0.989 here, the same on the AVX2 and
-//! portable kernel paths; seeds 1–8 gave 0.961–0.992). `tests/learning.rs` holds it
+//! `../shared/data/digits8x8.csv`; test accuracy ≥ 0.95 (0.989 here, the same on the AVX-512,
+//! AVX2 and portable kernel paths; seeds 1–8 gave 0.961–0.992). `tests/learning.rs` holds it
 //! to 0.95.
 //!
 //! Run: `cargo run --release --example digits_lstm`

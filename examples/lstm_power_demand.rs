@@ -5,8 +5,8 @@
 //!
 //! The model reads the day hour by hour: `LSTM(16)` → `Dense(2, softmax)`, Adam(0.01) with
 //! `ReduceLROnPlateau` halving the rate when the training loss stalls, 150 epochs of 16 rows.
-//! Test accuracy here: LSTM 0.960, 1-NN 0.955 (the same on the AVX2 and portable kernel paths;
-//! seeds 1–8 gave 0.958–0.964); `examples/time_series.rs`' Conv1D reaches 0.974.
+//! Test accuracy here: LSTM 0.960, 1-NN 0.955 (the same on the AVX-512, AVX2 and portable kernel
+//! paths; seeds 1–8 gave 0.958–0.964); `examples/time_series.rs`' Conv1D reaches 0.974.
 //! `tests/learning.rs` holds the LSTM to the baseline.
 //!
 //! Run: `cargo run --release --example lstm_power_demand`

@@ -387,10 +387,11 @@ sequential! {
     }
 }
 
-/// `examples/lstm_power_demand.rs`: 0.960 here on the AVX2 and portable paths (seeds 1–8:
-/// 0.958–0.964), against 1-NN's 0.955. `ReduceLROnPlateau` ends the run at a small learning
-/// rate, which is what keeps the result steady across seeds and paths (at a constant 0.01 it
-/// ranged over 0.943–0.966 for seeds 1–8, 120–180 epochs, both paths).
+/// `examples/lstm_power_demand.rs`: 0.960 here on the AVX-512, AVX2 and portable paths (seeds
+/// 1–8: 0.958–0.964 on AVX2 and portable), against 1-NN's 0.955. `ReduceLROnPlateau` ends the
+/// run at a small learning rate, which is what keeps the result steady across seeds and paths
+/// (at a constant 0.01 it ranged over 0.943–0.966 for seeds 1–8, 120–180 epochs, AVX2 and
+/// portable).
 #[test]
 fn lstm_matches_or_beats_one_nearest_neighbour_on_italy_power_demand() {
     let (Some(train), Some(test)) = (
@@ -430,8 +431,8 @@ fn lstm_matches_or_beats_one_nearest_neighbour_on_italy_power_demand() {
     );
 }
 
-/// `examples/digits_lstm.rs`: 0.989 here on the AVX2 and portable paths (seeds 1–8:
-/// 0.961–0.992).
+/// `examples/digits_lstm.rs`: 0.989 here on the AVX-512, AVX2 and portable paths (seeds 1–8:
+/// 0.961–0.992 on AVX2 and portable).
 #[test]
 fn lstm_reading_digit_rows_reaches_95_percent() {
     let Some((x_train, x_test, y_train, y_test)) = digits_split::<[[f32; 8]; 8]>() else {
@@ -461,7 +462,7 @@ fn lstm_reading_digit_rows_reaches_95_percent() {
 
 /// `examples/word_order.rs`, the synthetic word-order task: the LSTM 1.000 here, the bag of
 /// words 0.518 (eight other data and model seeds: LSTM 0.997–1.000, bag of words 0.471–0.522,
-/// the same on the AVX2 and portable paths). No data file needed.
+/// the same on the AVX2 and portable paths; seed 1 the same on AVX-512). No data file needed.
 #[test]
 fn lstm_on_padded_tokens_solves_word_order_where_a_bag_of_words_cannot() {
     let (train, y_train) = a_before_b(2000, 1);
