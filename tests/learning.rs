@@ -8,7 +8,7 @@ mod common;
 #[path = "../examples/common/mod.rs"]
 mod examples_common;
 
-use examples_common::{a_before_b, one_nn, MAX_WORDS};
+use examples_common::{a_before_b, one_nn, Split, MAX_WORDS};
 use seqnet::data::tutorial_data;
 use seqnet::prelude::*;
 use seqnet::Row;
@@ -189,18 +189,11 @@ fn iris_reaches_93_percent() {
     assert!(accuracy >= 0.93, "iris test accuracy {accuracy}");
 }
 
-/// `(x_train, x_test, y_train, y_test)`, as `train_test_split` returns them.
-type Split<R> = (Vec<R>, Vec<R>, Vec<f32>, Vec<f32>);
-
-/// The digits as the examples read them: pixels / 16, scikit-learn's 80/20 split of seed 42,
-/// each image as rows of type `R` (an 8×8×1 image, or 8 steps of 8 pixels).
+/// The digits as the examples read them (`examples/common`), or `None` with a message when the
+/// file is not there.
 fn digits_split<R: Row + Clone>() -> Option<Split<R>> {
-    let data = dataset("digits8x8.csv")?;
-    let mut images: Vec<R> = data.rows().unwrap();
-    for pixel in R::flat_mut(&mut images) {
-        *pixel /= 16.0;
-    }
-    Some(train_test_split(&images, &data.labels, 0.2, 42).unwrap())
+    dataset("digits8x8.csv")?;
+    Some(examples_common::digits().unwrap())
 }
 
 #[test]

@@ -1,15 +1,32 @@
 //! What more than one program needs (the examples, and `tests/learning.rs`, which
-//! holds them to their accuracies): the path of a data set in `../shared/data/`, the
-//! time-series archives' baseline (1-nearest neighbour), and `word_order`'s synthetic sentences.
+//! holds them to their accuracies): the path of a data set in `../shared/data/`, the digits'
+//! train/test split, the time-series archives' baseline (1-nearest neighbour), and
+//! `word_order`'s synthetic sentences.
 #![allow(dead_code)] // each program uses part of it
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use seqnet::prelude::*;
 use seqnet::Row;
 
 /// The path of `../shared/data/NAME`, beside the repository.
 pub fn data(name: &str) -> String {
     format!("{}/../shared/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `(x_train, x_test, y_train, y_test)`, as `train_test_split` returns them.
+pub type Split<R> = (Vec<R>, Vec<R>, Vec<f32>, Vec<f32>);
+
+/// The UCI digits (`digits8x8.csv`) as `examples/digits.rs` reads them: pixels / 16 (they are
+/// 0–16), scikit-learn's 80/20 split of seed 42; each image a row of type `R` (an 8×8×1 image,
+/// or 8 steps of 8 pixels).
+pub fn digits<R: Row + Clone>() -> Result<Split<R>> {
+    let digits = load_csv(data("digits8x8.csv"))?;
+    let mut images: Vec<R> = digits.rows()?;
+    for pixel in R::flat_mut(&mut images) {
+        *pixel /= 16.0;
+    }
+    train_test_split(&images, &digits.labels, 0.2, 42)
 }
 
 /// Test accuracy of 1-nearest neighbour by Euclidean distance on the flattened series, the
