@@ -3,7 +3,8 @@
 //! BENCHMARKS.md records.
 //!
 //! Run: `cargo run --release --example bench_table` (`matrixmultiply` runs on one thread unless
-//! `MATMUL_NUM_THREADS` says otherwise; `SEQNET_ISA=avx2` runs the model rows on a lower path).
+//! `MATMUL_NUM_THREADS` says otherwise; `SEQNET_ISA=avx2` runs the model rows on a lower path;
+//! `-- conv` or `-- lstm` runs the FMA peak and those sections only).
 //! Timings are the best of many runs: on a shared machine the best is the least disturbed.
 
 #[path = "../benches/common/mod.rs"]
@@ -69,14 +70,23 @@ fn main() {
     }
     let top_peak = peak[&top];
 
-    // `-- conv` prints only the convolution sections (Conv2D, Conv1D).
-    if !std::env::args().skip(1).any(|a| a == "conv") {
+    // `-- conv` prints only the convolution sections (Conv2D, Conv1D), `-- lstm` only the LSTM
+    // rows; both together, both.
+    let only = |name: &str| std::env::args().skip(1).any(|a| a == name);
+    let (conv, lstm) = (only("conv"), only("lstm"));
+    let all = !conv && !lstm;
+    if all {
         dense_sections(&one, &two, &paths, &peak);
     }
     let models = Isa::current();
     let models_peak = peak.get(&models).copied().unwrap_or(top_peak);
-    conv_sections(&one, &two, models, models_peak);
-    conv1d_section(&one, &two, models, models_peak);
+    if all || conv {
+        conv_sections(&one, &two, models, models_peak);
+        conv1d_section(&one, &two, models, models_peak);
+    }
+    if all || lstm {
+        lstm_section(&one, &two, models, models_peak);
+    }
 }
 
 /// The GEMM, tutorial-model and 784-wide rows.
@@ -452,4 +462,69 @@ fn conv_sections(one: &rayon::ThreadPool, two: &rayon::ThreadPool, isa: Isa, pea
             );
         }
     }
+}
+
+/// The LSTM rows: LSTM(128) over 50 steps of 32 features (`LstmRow` in `benches/common`), one
+/// sequence (`predict_one`), a forward pass of 64 (`predict`) and a training step of 64
+/// (`train_on_batch`, Adam, mean squared error), as GFLOP/s of the LSTM layer's products
+/// against the FMA peak. `tools/peers.py --models lstm` times the same work in onnxruntime and
+/// PyTorch (BENCHMARKS.md sets them side by side).
+fn lstm_section(one: &rayon::ThreadPool, two: &rayon::ThreadPool, isa: Isa, peak: f64) {
+    const BATCH: usize = 64;
+    let x = lstm_sequences(BATCH, 5);
+    let y: Vec<f32> = (0..BATCH).map(|r| (r % 5) as f32 / 4.0).collect();
+    let model = LstmRow::new(3);
+    let mut trained = LstmRow::new(3).compile(Adam::new(1e-4), Loss::MeanSquaredError, []);
+    println!(
+        "\n## LSTM({LSTM_UNITS}) over {LSTM_STEPS} steps × {LSTM_FEATURES} features, then Dense(1), {} \
+         (µs; GFLOP/s of the layer's products; % of peak)",
+        isa.name()
+    );
+    println!("| pass | one thread | two threads |");
+    let cell = |t: f64, flops: f64| {
+        let g = flops / t / 1e9;
+        format!(
+            "{:8.1} µs, {g:5.1} GFLOP/s ({:3.0}%)",
+            t * 1e6,
+            100.0 * g / peak
+        )
+    };
+    // One sequence runs on the calling thread whatever the pool: one column.
+    let t = best(50, || {
+        std::hint::black_box(
+            model
+                .predict_one(std::hint::black_box(&x[0]))
+                .expect("a prediction"),
+        );
+    });
+    println!(
+        "| one sequence (predict_one) | {} | - |",
+        cell(t, lstm_forward_flops(1))
+    );
+    let forward = |p: &rayon::ThreadPool| {
+        p.install(|| {
+            best(20, || {
+                std::hint::black_box(model.predict(&x).expect("a prediction"));
+            })
+        })
+    };
+    let (f1, f2) = (forward(one), forward(two));
+    println!(
+        "| forward, batch {BATCH} (predict) | {} | {} |",
+        cell(f1, lstm_forward_flops(BATCH)),
+        cell(f2, lstm_forward_flops(BATCH))
+    );
+    let mut step = |p: &rayon::ThreadPool| {
+        p.install(|| {
+            best(10, || {
+                trained.train_on_batch(&x, &y[..]).expect("a step");
+            })
+        })
+    };
+    let (s1, s2) = (step(one), step(two));
+    println!(
+        "| training step, batch {BATCH} (train_on_batch) | {} | {} |",
+        cell(s1, lstm_train_flops(BATCH)),
+        cell(s2, lstm_train_flops(BATCH))
+    );
 }

@@ -11,6 +11,9 @@
 //!
 //! Run: `cargo run --release --example time_series`
 
+mod common;
+
+use common::{data, one_nn};
 use seqnet::prelude::*;
 
 sequential! {
@@ -37,41 +40,10 @@ sequential! {
     }
 }
 
-use seqnet::Row;
-
 /// A day of ItalyPowerDemand: 24 steps of one value.
 type Day = [[f32; 1]; 24];
 /// A BasicMotions series: 100 steps of 6 channels.
 type Motion = [[f32; 6]; 100];
-
-fn data(name: &str) -> String {
-    format!("{}/../shared/data/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Test accuracy of 1-nearest neighbour by Euclidean distance on the flattened series.
-fn one_nn<R: Row>(train: &[R], train_y: &[f32], test: &[R], test_y: &[f32]) -> f64 {
-    let correct = test
-        .iter()
-        .zip(test_y)
-        .filter(|(t, &label)| {
-            let nearest = train
-                .iter()
-                .zip(train_y)
-                .map(|(s, &l)| {
-                    let d: f32 = s
-                        .as_flat()
-                        .iter()
-                        .zip(t.as_flat())
-                        .map(|(a, b)| (a - b) * (a - b))
-                        .sum();
-                    (d, l)
-                })
-                .min_by(|a, b| a.0.total_cmp(&b.0));
-            nearest.is_some_and(|(_, l)| l == label)
-        })
-        .count();
-    correct as f64 / test.len() as f64
-}
 
 fn main() -> Result<()> {
     let train = load_csv(data("italypowerdemand_train.csv"))?;

@@ -100,7 +100,9 @@ pub mod keras {
 pub mod prelude {
     pub use crate::sequential;
     #[cfg(feature = "data")]
-    pub use nn_core::data::{load_csv, one_hot, train_test_split, StandardScaler};
+    pub use nn_core::data::{
+        load_csv, one_hot, pad_sequences, train_test_split, Padding, StandardScaler,
+    };
     pub use nn_core::habits::CompileFirst;
     pub use nn_core::optim::Optimizer;
     pub use nn_core::stream::{Stream, Streaming, Streams};

@@ -435,3 +435,44 @@ pub fn digit_images(count: usize, seed: u64) -> (Vec<DigitImage>, Vec<f32>) {
         .collect();
     (images, classes(count, 10, seed + 1))
 }
+
+/// The LSTM rows' sizes: LSTM(128) over 50 steps of 32 features.
+pub const LSTM_STEPS: usize = 50;
+/// Features per step of the LSTM rows.
+pub const LSTM_FEATURES: usize = 32;
+/// Units of the LSTM rows.
+pub const LSTM_UNITS: usize = 128;
+
+sequential! {
+    /// The LSTM rows' model: LSTM(128) over 50 steps of 32 features, then Dense(1) (128
+    /// multiply-adds against the LSTM's 4.1 M per sequence).
+    pub struct LstmRow {
+        Input(shape = (50, 32)),
+        LSTM(128),
+        Dense(1),
+    }
+}
+
+/// `count` sequences of `LSTM_STEPS × LSTM_FEATURES` values uniform in [-1, 1), seeded.
+pub fn lstm_sequences(count: usize, seed: u64) -> Vec<[[f32; LSTM_FEATURES]; LSTM_STEPS]> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| std::array::from_fn(|_| std::array::from_fn(|_| rng.random_range(-1.0..1.0))))
+        .collect()
+}
+
+/// Flops (2 · multiply-adds) of the LSTM layer's forward pass over `rows` sequences: per step
+/// the input and recurrent products, `F·4U + U·4U` multiply-adds (the gates' element-wise work
+/// is not counted).
+pub fn lstm_forward_flops(rows: usize) -> f64 {
+    let (t, f, u) = (LSTM_STEPS, LSTM_FEATURES, LSTM_UNITS);
+    2.0 * (rows * t * 4 * u * (f + u)) as f64
+}
+
+/// Flops of a training step's LSTM work: the forward pass, then back through time, per step the
+/// recurrent kernel's gradient and dh through it (`2 · U·4U`) and the kernel's gradient (`F·4U`);
+/// the layer is the model's first, so no dX.
+pub fn lstm_train_flops(rows: usize) -> f64 {
+    let (t, f, u) = (LSTM_STEPS, LSTM_FEATURES, LSTM_UNITS);
+    lstm_forward_flops(rows) + 2.0 * (rows * t * 4 * u * (f + 2 * u)) as f64
+}

@@ -1,14 +1,16 @@
 //! Data helpers a Keras tutorial reaches for: scikit-learn's `train_test_split` and
-//! `StandardScaler`, one-hot labels, a CSV loader for `../shared/data/`, and the tutorial's
-//! synthetic data set.
+//! `StandardScaler`, one-hot labels, Keras' `pad_sequences` for token ids, a CSV loader for
+//! `../shared/data/`, and the tutorial's synthetic data set.
 
 mod csv_file;
 mod mt19937;
+mod pad;
 mod scale;
 mod split;
 mod synthetic;
 
 pub use csv_file::{load_csv, load_csv_bytes, Dataset};
+pub use pad::{pad_sequences, Padding};
 pub use scale::StandardScaler;
 pub use split::train_test_split;
 pub use synthetic::tutorial_data;
