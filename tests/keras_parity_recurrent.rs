@@ -298,6 +298,7 @@ fn predict_one_matches_the_batch_and_threads_change_nothing() {
 fn recurrent_weights_round_trip_and_sit_under_the_cell() {
     let model = MaskedStack::new(11);
     let (_dir, files) = round_trip(&model, || MaskedStack::new(12));
+    let _ = &files; // read below with feature `keras` only
     #[cfg(feature = "keras")]
     {
         let layout = seqnet::keras::weights_h5_layout(&files[1]).unwrap();
