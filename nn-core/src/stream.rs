@@ -74,7 +74,8 @@ pub mod why {
     #[allow(non_camel_case_types)]
     #[derive(Debug)]
     pub struct Flatten_or_Reshape_mixes_the_time_axis_into_the_features;
-    /// A layer seqnet does not step (BatchNormalization over steps, Normalization, Rescaling).
+    /// A layer over the steps that the macro has no one-step form for (none of Keras' per-step
+    /// layers: those step; this names anything else a future layer might be).
     #[allow(non_camel_case_types)]
     #[derive(Debug)]
     pub struct a_layer_over_the_steps_that_seqnet_does_not_step;

@@ -14,11 +14,19 @@
 //! - `z`, `rows × T × G·U` at each step's input position: first the input projection, then the
 //!   gates' total pre-activations; the backward pass overwrites it with their gradients, which
 //!   give dW, db and dX in one product each;
+//! - `gates`, `rows × T × G·U` beside `z`: the gates' activations, computed eight lanes at a
+//!   time and read back by the backward pass instead of recomputed;
 //! - `hs`, `rows × T × U`: the output after each processed step (the layer's output sequence);
 //! - `extra`, `rows × T × U`: the LSTM's cell state; GRU's recurrent part of its candidate
 //!   (`reset_after`) or `r·h` (`reset_after = false`);
 //! - `tmp`, `rows × G·U`: one step's recurrent product (backward: its gradient);
-//! - `carry`, `2 × rows × U`: dL/dh and the LSTM's dL/dc flowing to the previous step.
+//! - `carry`, `2 × rows × U`: dL/dh and the LSTM's dL/dc flowing to the previous step;
+//! - `square` (`U × U`, GRU without reset_after's dR_h), `row` (`G·U`, the LSTM's tanh(c) in the
+//!   backward pass) and `packed`: the recurrent kernel's GEMM panels, packed once per pass
+//!   (R forward, Rᵀ backward) instead of once per step; one row takes the GEMV instead.
+//!
+//! A training pass with dropout keeps its masks after these parts (`dropout.rs`). A stream's
+//! step runs the same forward code from the carried state (`run(.., initial)`).
 //!
 //! Activations are applied as act(z) + z·0, as every kernel of the crate applies them, so an
 //! overflow inside the recurrence reaches the output as NaN instead of saturating away.
