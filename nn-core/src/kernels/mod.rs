@@ -16,4 +16,6 @@ pub mod peak;
 pub mod pool;
 #[cfg(feature = "bench-internals")]
 pub mod reference;
+#[cfg(target_arch = "x86_64")]
+mod simd;
 pub mod vmath;

@@ -19,6 +19,7 @@
 use super::{Conv2dShape, ConvGrads, ConvTensors, GroupBackward};
 use crate::kernels::activations::{Activation, InRegister};
 use crate::kernels::dense::Delta;
+use crate::kernels::simd::{by_rows, live, load, store};
 use crate::par::prelude::*;
 use std::arch::x86_64::*;
 use std::cell::RefCell;
@@ -430,32 +431,7 @@ unsafe fn forward_tile_dispatch<A: Activation>(
     act: &A,
 ) {
     // SAFETY: the caller's contract is forward_tile's.
-    unsafe {
-        match (rows, full) {
-            (6, true) => forward_tile::<6, true, A>(t, act),
-            (6, false) => forward_tile::<6, false, A>(t, act),
-            (5, true) => forward_tile::<5, true, A>(t, act),
-            (5, false) => forward_tile::<5, false, A>(t, act),
-            (4, true) => forward_tile::<4, true, A>(t, act),
-            (4, false) => forward_tile::<4, false, A>(t, act),
-            (3, true) => forward_tile::<3, true, A>(t, act),
-            (3, false) => forward_tile::<3, false, A>(t, act),
-            (2, true) => forward_tile::<2, true, A>(t, act),
-            (2, false) => forward_tile::<2, false, A>(t, act),
-            (_, true) => forward_tile::<1, true, A>(t, act),
-            (_, false) => forward_tile::<1, false, A>(t, act),
-        }
-    }
-}
-
-/// Lanes `0..count` (at most 8) of a vector, as a `vmaskmovps` mask.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-fn live(count: usize) -> __m256i {
-    _mm256_cmpgt_epi32(
-        _mm256_set1_epi32(count.min(8) as i32),
-        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-    )
+    unsafe { by_rows!(rows, full, forward_tile::<_, _, A>(t, act)) }
 }
 
 /// R positions × up to 16 filters: one FMA chain per output over the patch columns, then
@@ -475,20 +451,6 @@ unsafe fn forward_tile<const R: usize, const FULL: bool, A: Activation>(
     // SAFETY (whole body): reads and writes stay within what the caller guarantees; masked-off
     // lanes are neither read nor written; pointers that may pass the end are wrapping_add.
     unsafe {
-        let load = |at: *const f32, mask: __m256i| {
-            if FULL {
-                _mm256_loadu_ps(at)
-            } else {
-                _mm256_maskload_ps(at, mask)
-            }
-        };
-        let store = |at: *mut f32, mask: __m256i, v: __m256| {
-            if FULL {
-                _mm256_storeu_ps(at, v)
-            } else {
-                _mm256_maskstore_ps(at, mask, v)
-            }
-        };
         let mut acc = [[_mm256_setzero_ps(); 2]; R];
         let mut b = t.panel;
         for &off in t.offsets {
@@ -502,8 +464,12 @@ unsafe fn forward_tile<const R: usize, const FULL: bool, A: Activation>(
                 acc[1] = _mm256_fmadd_ps(av, b1, acc[1]);
             }
         }
-        let bias =
-            (!t.bias.is_null()).then(|| (load(t.bias, m0), load(t.bias.wrapping_add(8), m1)));
+        let bias = (!t.bias.is_null()).then(|| {
+            (
+                load::<FULL>(t.bias, m0),
+                load::<FULL>(t.bias.wrapping_add(8), m1),
+            )
+        });
         let relu = A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE;
         for (r, acc) in acc.iter().enumerate() {
             let at = r * t.ldc;
@@ -514,8 +480,8 @@ unsafe fn forward_tile<const R: usize, const FULL: bool, A: Activation>(
                 v1 = _mm256_add_ps(v1, b1);
             }
             if !t.z.is_null() {
-                store(t.z.add(at), m0, v0);
-                store(t.z.add(at).wrapping_add(8), m1, v1);
+                store::<FULL>(t.z.add(at), m0, v0);
+                store::<FULL>(t.z.add(at).wrapping_add(8), m1, v1);
             }
             if relu {
                 // relu(v) + v·0: NaN for a non-finite v (see `activations`).
@@ -524,8 +490,8 @@ unsafe fn forward_tile<const R: usize, const FULL: bool, A: Activation>(
                 v1 = _mm256_fmadd_ps(v1, zero, _mm256_max_ps(v1, zero));
             }
             let c = t.y.add(at);
-            store(c, m0, v0);
-            store(c.wrapping_add(8), m1, v1);
+            store::<FULL>(c, m0, v0);
+            store::<FULL>(c.wrapping_add(8), m1, v1);
             if A::IN_REGISTER == InRegister::AfterStore && !A::ROW_WISE {
                 act.apply_slice(std::slice::from_raw_parts_mut(c, t.cols));
             }
@@ -677,22 +643,7 @@ struct WeightTile<'a> {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn weight_tile_dispatch(rows: usize, full: bool, t: WeightTile<'_>) {
     // SAFETY: the caller's contract is weight_tile's.
-    unsafe {
-        match (rows, full) {
-            (6, true) => weight_tile::<6, true>(t),
-            (6, false) => weight_tile::<6, false>(t),
-            (5, true) => weight_tile::<5, true>(t),
-            (5, false) => weight_tile::<5, false>(t),
-            (4, true) => weight_tile::<4, true>(t),
-            (4, false) => weight_tile::<4, false>(t),
-            (3, true) => weight_tile::<3, true>(t),
-            (3, false) => weight_tile::<3, false>(t),
-            (2, true) => weight_tile::<2, true>(t),
-            (2, false) => weight_tile::<2, false>(t),
-            (_, true) => weight_tile::<1, true>(t),
-            (_, false) => weight_tile::<1, false>(t),
-        }
-    }
+    unsafe { by_rows!(rows, full, weight_tile::<_, _>(t)) }
 }
 
 /// R patch columns × up to 16 filters of dW over a block of positions: one FMA chain per
@@ -708,18 +659,11 @@ unsafe fn weight_tile<const R: usize, const FULL: bool>(t: WeightTile<'_>) {
     // SAFETY (whole body): as the caller guarantees; masked-off lanes are not touched, and
     // pointers that may pass the end of dZ are formed with wrapping_add.
     unsafe {
-        let load = |at: *const f32, mask: __m256i| {
-            if FULL {
-                _mm256_loadu_ps(at)
-            } else {
-                _mm256_maskload_ps(at, mask)
-            }
-        };
         let mut acc = [[_mm256_setzero_ps(); 2]; R];
         let mut d = t.dz;
         for &origin in t.origins {
-            let b0 = load(d, m0);
-            let b1 = load(d.wrapping_add(8), m1);
+            let b0 = load::<FULL>(d, m0);
+            let b1 = load::<FULL>(d.wrapping_add(8), m1);
             d = d.wrapping_add(t.ldz);
             let base = t.images.add(origin);
             for (r, acc) in acc.iter_mut().enumerate() {
@@ -733,16 +677,11 @@ unsafe fn weight_tile<const R: usize, const FULL: bool>(t: WeightTile<'_>) {
             let hi = out.wrapping_add(8);
             let (mut v0, mut v1) = (acc[0], acc[1]);
             if t.accumulate {
-                v0 = _mm256_add_ps(load(out, m0), v0);
-                v1 = _mm256_add_ps(load(hi, m1), v1);
+                v0 = _mm256_add_ps(load::<FULL>(out, m0), v0);
+                v1 = _mm256_add_ps(load::<FULL>(hi, m1), v1);
             }
-            if FULL {
-                _mm256_storeu_ps(out, v0);
-                _mm256_storeu_ps(hi, v1);
-            } else {
-                _mm256_maskstore_ps(out, m0, v0);
-                _mm256_maskstore_ps(hi, m1, v1);
-            }
+            store::<FULL>(out, m0, v0);
+            store::<FULL>(hi, m1, v1);
         }
     }
 }
@@ -808,22 +747,7 @@ struct InputTile<'a> {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn input_tile_dispatch(rows: usize, contiguous: bool, t: InputTile<'_>) {
     // SAFETY: the caller's contract is input_tile's.
-    unsafe {
-        match (rows, contiguous) {
-            (6, true) => input_tile::<6, true>(t),
-            (6, false) => input_tile::<6, false>(t),
-            (5, true) => input_tile::<5, true>(t),
-            (5, false) => input_tile::<5, false>(t),
-            (4, true) => input_tile::<4, true>(t),
-            (4, false) => input_tile::<4, false>(t),
-            (3, true) => input_tile::<3, true>(t),
-            (3, false) => input_tile::<3, false>(t),
-            (2, true) => input_tile::<2, true>(t),
-            (2, false) => input_tile::<2, false>(t),
-            (_, true) => input_tile::<1, true>(t),
-            (_, false) => input_tile::<1, false>(t),
-        }
-    }
+    unsafe { by_rows!(rows, contiguous, input_tile::<_, _>(t)) }
 }
 
 /// R positions × up to 16 patch columns of dZ·Wᵀ, one FMA chain each over the filters, then

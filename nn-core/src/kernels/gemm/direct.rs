@@ -10,6 +10,8 @@
 use super::MatRef;
 use super::{Output, KC};
 use crate::kernels::activations::{Activation, InRegister};
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::simd::{by_rows, lanes16, live, load, store};
 
 /// Largest m·k·n taken by the direct path.
 pub(super) const DIRECT_MAX_MACS: usize = 1 << 20;
@@ -113,8 +115,7 @@ unsafe fn tile<const R: usize, A: Activation>(
     (a, b, out, i0, j0, cols, accumulate, bias): TileArgs<'_>,
 ) {
     use std::arch::x86_64::*;
-    let lanes = |count: usize| ((1u32 << count.min(16)) - 1) as __mmask16;
-    let (m0, m1) = (lanes(cols), lanes(cols.saturating_sub(16)));
+    let (m0, m1) = (lanes16(cols), lanes16(cols.saturating_sub(16)));
     // SAFETY (whole body): A is read at (i0 + r, p) for r < R, p < k; B at (p, j0 + j) for
     // j < cols through masks; C at (i0 + r, j0 + j) through the same masks: all inside the
     // views and the output, as direct_avx512's caller guarantees.
@@ -197,16 +198,7 @@ pub(super) unsafe fn direct_avx2<A: Activation>(
             // SAFETY: as in direct_avx512, with AVX2 and FMA present (caller).
             unsafe {
                 let args = (a, b, out, i0, j0, cols, accumulate, bias);
-                macro_rules! by_shape {
-                ($($r:literal)*) => {
-                    match (rows, cols == 16) {
-                        $(($r, true) => tile_avx2::<$r, true, A>(args),
-                          ($r, false) => tile_avx2::<$r, false, A>(args),)*
-                        _ => unreachable!("1 to 6 rows"),
-                    }
-                };
-            }
-                by_shape!(6 5 4 3 2 1);
+                by_rows!(rows, cols == 16, tile_avx2::<_, _, A>(args));
             }
         },
     );
@@ -220,37 +212,17 @@ unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
     (a, b, out, i0, j0, cols, accumulate, bias): TileArgs<'_>,
 ) {
     use std::arch::x86_64::*;
-    let live = |count: usize| {
-        _mm256_cmpgt_epi32(
-            _mm256_set1_epi32(count.min(8) as i32),
-            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-        )
-    };
     let (m0, m1) = (live(cols), live(cols.saturating_sub(8)));
     // SAFETY (whole body): as in `tile`; masked-off lanes are neither read nor written, and
     // pointers that may pass the end of a row are formed with wrapping_add.
     unsafe {
-        let load = |at: *const f32, mask: __m256i| {
-            if FULL {
-                _mm256_loadu_ps(at)
-            } else {
-                _mm256_maskload_ps(at, mask)
-            }
-        };
-        let store = |at: *mut f32, mask: __m256i, v: __m256| {
-            if FULL {
-                _mm256_storeu_ps(at, v)
-            } else {
-                _mm256_maskstore_ps(at, mask, v)
-            }
-        };
         let a0 = a.data.as_ptr().add(i0 * a.rs);
         let b0 = b.data.as_ptr().add(j0);
         let mut acc = [[_mm256_setzero_ps(); 2]; R];
         for p in 0..a.cols {
             let row = b0.add(p * b.rs);
-            let bv0 = load(row, m0);
-            let bv1 = load(row.wrapping_add(8), m1);
+            let bv0 = load::<FULL>(row, m0);
+            let bv1 = load::<FULL>(row.wrapping_add(8), m1);
             let ap = a0.add(p * a.cs);
             for (r, acc) in acc.iter_mut().enumerate() {
                 let av = _mm256_set1_ps(*ap.add(r * a.rs));
@@ -260,7 +232,7 @@ unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
         }
         let bias = bias.map(|bias| {
             let at = bias.as_ptr().add(j0);
-            (load(at, m0), load(at.wrapping_add(8), m1))
+            (load::<FULL>(at, m0), load::<FULL>(at.wrapping_add(8), m1))
         });
         let relu = A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE;
         for (r, acc) in acc.iter().enumerate() {
@@ -268,8 +240,8 @@ unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
             let c = out.c.add(at);
             let (mut v0, mut v1) = (acc[0], acc[1]);
             if accumulate {
-                v0 = _mm256_add_ps(v0, load(c, m0));
-                v1 = _mm256_add_ps(v1, load(c.wrapping_add(8), m1));
+                v0 = _mm256_add_ps(v0, load::<FULL>(c, m0));
+                v1 = _mm256_add_ps(v1, load::<FULL>(c.wrapping_add(8), m1));
             }
             // Output::finish's operations in its order, as in `tile`.
             if let Some((b0, b1)) = bias {
@@ -277,8 +249,8 @@ unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
                 v1 = _mm256_add_ps(v1, b1);
             }
             if let Some(z) = out.z {
-                store(z.add(at), m0, v0);
-                store(z.add(at).wrapping_add(8), m1, v1);
+                store::<FULL>(z.add(at), m0, v0);
+                store::<FULL>(z.add(at).wrapping_add(8), m1, v1);
             }
             if relu {
                 // relu(v) + v·0: NaN for a non-finite v (see `activations`).
@@ -286,8 +258,8 @@ unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
                 v0 = _mm256_fmadd_ps(v0, zero, _mm256_max_ps(v0, zero));
                 v1 = _mm256_fmadd_ps(v1, zero, _mm256_max_ps(v1, zero));
             }
-            store(c, m0, v0);
-            store(c.wrapping_add(8), m1, v1);
+            store::<FULL>(c, m0, v0);
+            store::<FULL>(c.wrapping_add(8), m1, v1);
         }
     }
 }

@@ -12,6 +12,8 @@ use crate::kernels::activations::Activation;
 #[cfg(target_arch = "x86_64")]
 use crate::kernels::activations::InRegister;
 use crate::kernels::isa::Isa;
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::simd::{lanes16, live};
 
 /// y = act(x·W + b) for a layer whose widths are compile-time constants (`predict_one`): the
 /// loops unroll; on AVX-512 with N ≤ 256 the accumulators stay in registers and relu or linear
@@ -67,14 +69,13 @@ unsafe fn gemv_fixed_avx512<const K: usize, const N: usize, A: Activation>(
     y: &mut [f32],
 ) {
     use std::arch::x86_64::*;
-    let lanes = |count: usize| ((1u32 << count.min(16)) - 1) as __mmask16;
     if N == 1 {
         // y = Σ x_p w_p: sixteen products per FMA, then one horizontal sum.
         // SAFETY: masked loads stay below K in x and in w (K × 1).
         let dot = unsafe {
             let mut acc = _mm512_setzero_ps();
             for p in (0..K).step_by(16) {
-                let m = lanes(K - p);
+                let m = lanes16(K - p);
                 let xv = _mm512_maskz_loadu_ps(m, x.as_ptr().add(p));
                 let wv = _mm512_maskz_loadu_ps(m, w.as_ptr().add(p));
                 acc = _mm512_fmadd_ps(xv, wv, acc);
@@ -92,7 +93,7 @@ unsafe fn gemv_fixed_avx512<const K: usize, const N: usize, A: Activation>(
         let regs = N.div_ceil(16);
         // Enough independent chains to cover the FMA latency, within 16 accumulators.
         let chains = (16 / regs).clamp(1, 4);
-        let mask = |v: usize| lanes(N.saturating_sub(v * 16));
+        let mask = |v: usize| lanes16(N.saturating_sub(v * 16));
         // SAFETY (this block): loads and stores are masked to lanes < N of rows < K, inside
         // the slices gemv_fixed checked.
         unsafe {
@@ -160,13 +161,7 @@ unsafe fn gemv_fixed_avx2<const K: usize, const N: usize, A: Activation>(
     let chains = (12 / regs).clamp(1, 4);
     // Lanes < N − 8v are live in register v; the mask is all ones for every register but the
     // last partial one.
-    let live = |v: usize| {
-        let count = N.saturating_sub(v * 8).min(8) as i32;
-        _mm256_cmpgt_epi32(
-            _mm256_set1_epi32(count),
-            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-        )
-    };
+    let live = |v: usize| live(N.saturating_sub(v * 8));
     let full = |v: usize| (v + 1) * 8 <= N;
     // SAFETY (this block): full registers read and write lanes below N; the partial one goes
     // through vmaskmovps with only the live lanes enabled; rows p < K. All inside the slices
@@ -297,10 +292,7 @@ unsafe fn gemv_avx512(x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32])
     // Column blocks of 64 (four registers); the last block's partial registers are masked.
     for j0 in (0..n).step_by(64) {
         let width = 64.min(n - j0);
-        let masks: [__mmask16; 4] = std::array::from_fn(|v| {
-            let lanes = width.saturating_sub(v * 16).min(16);
-            ((1u32 << lanes) - 1) as __mmask16
-        });
+        let masks: [__mmask16; 4] = std::array::from_fn(|v| lanes16(width.saturating_sub(v * 16)));
         // SAFETY (this block): every load and store is masked to lanes j0 + 16v + l < n (and to
         // rows p < k of W), all inside the slices whose lengths gemv checked.
         unsafe {

@@ -1,0 +1,89 @@
+//! The x86 vector toolbox the kernels share: lane masks for a partial register, loads and stores
+//! through them, and the dispatch from a run-time tile height to a const-generic tile.
+//!
+//! A kernel's last tile of a row is usually narrower than its register width. AVX-512 masks
+//! such a tile with a mask register; AVX2 has none, so its partial registers go through
+//! `vmaskmovps` with a lane mask built here. Tiles whose columns are all live take plain
+//! loads and stores instead (`FULL`), which is what makes the common case as fast as before.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// Lanes `0..count` (at most 16) of a 16-lane register, as an AVX-512 mask.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) fn lanes16(count: usize) -> __mmask16 {
+    ((1u32 << count.min(16)) - 1) as __mmask16
+}
+
+/// Lanes `0..count` (at most 8) of an eight-lane register, as a `vmaskmovps` mask.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) fn live(count: usize) -> __m256i {
+    _mm256_cmpgt_epi32(
+        _mm256_set1_epi32(count.min(8) as i32),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    )
+}
+
+/// Eight lanes at `at`: all of them when `FULL` (the mask is then ignored), else the lanes `mask`
+/// enables, zeros elsewhere.
+///
+/// # Safety
+/// The CPU has AVX2; the enabled lanes (all eight when `FULL`) are readable.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn load<const FULL: bool>(at: *const f32, mask: __m256i) -> __m256 {
+    // SAFETY: the caller guarantees the lanes read are readable; masked-off lanes are not read.
+    unsafe {
+        if FULL {
+            _mm256_loadu_ps(at)
+        } else {
+            _mm256_maskload_ps(at, mask)
+        }
+    }
+}
+
+/// Stores `v` at `at`: all eight lanes when `FULL`, else the lanes `mask` enables.
+///
+/// # Safety
+/// The CPU has AVX2; the enabled lanes (all eight when `FULL`) are writable.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn store<const FULL: bool>(at: *mut f32, mask: __m256i, v: __m256) {
+    // SAFETY: the caller guarantees the lanes written are writable; masked-off lanes are not
+    // written.
+    unsafe {
+        if FULL {
+            _mm256_storeu_ps(at, v)
+        } else {
+            _mm256_maskstore_ps(at, mask, v)
+        }
+    }
+}
+
+/// Calls `tile::<R, FLAG, ..>(args)` for a run-time row count (1 to 6, the AVX2 tiles' MR) and a
+/// run-time flag: the tiles keep their accumulators in an `[_; R]` array, which stays in
+/// registers only when R is a constant. A count outside 2..=6 takes the one-row tile.
+macro_rules! by_rows {
+    ($rows:expr, $flag:expr, $tile:ident::<_, _ $(, $g:ty)*>($($arg:expr),*)) => {
+        match ($rows, $flag) {
+            (6, true) => $tile::<6, true $(, $g)*>($($arg),*),
+            (6, false) => $tile::<6, false $(, $g)*>($($arg),*),
+            (5, true) => $tile::<5, true $(, $g)*>($($arg),*),
+            (5, false) => $tile::<5, false $(, $g)*>($($arg),*),
+            (4, true) => $tile::<4, true $(, $g)*>($($arg),*),
+            (4, false) => $tile::<4, false $(, $g)*>($($arg),*),
+            (3, true) => $tile::<3, true $(, $g)*>($($arg),*),
+            (3, false) => $tile::<3, false $(, $g)*>($($arg),*),
+            (2, true) => $tile::<2, true $(, $g)*>($($arg),*),
+            (2, false) => $tile::<2, false $(, $g)*>($($arg),*),
+            (_, true) => $tile::<1, true $(, $g)*>($($arg),*),
+            (_, false) => $tile::<1, false $(, $g)*>($($arg),*),
+        }
+    };
+}
+pub(crate) use by_rows;
