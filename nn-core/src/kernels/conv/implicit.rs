@@ -19,7 +19,7 @@
 use super::{Conv2dShape, ConvGrads, ConvTensors, GroupBackward};
 use crate::kernels::activations::{Activation, InRegister};
 use crate::kernels::dense::Delta;
-use crate::kernels::simd::{by_rows, live, load, store};
+use crate::kernels::simd::{by_rows, live, load_lanes, store_lanes};
 use crate::par::prelude::*;
 use std::arch::x86_64::*;
 use std::cell::RefCell;
@@ -466,8 +466,8 @@ unsafe fn forward_tile<const R: usize, const FULL: bool, A: Activation>(
         }
         let bias = (!t.bias.is_null()).then(|| {
             (
-                load::<FULL>(t.bias, m0),
-                load::<FULL>(t.bias.wrapping_add(8), m1),
+                load_lanes!(FULL, t.bias, m0),
+                load_lanes!(FULL, t.bias.wrapping_add(8), m1),
             )
         });
         let relu = A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE;
@@ -480,8 +480,8 @@ unsafe fn forward_tile<const R: usize, const FULL: bool, A: Activation>(
                 v1 = _mm256_add_ps(v1, b1);
             }
             if !t.z.is_null() {
-                store::<FULL>(t.z.add(at), m0, v0);
-                store::<FULL>(t.z.add(at).wrapping_add(8), m1, v1);
+                store_lanes!(FULL, t.z.add(at), m0, v0);
+                store_lanes!(FULL, t.z.add(at).wrapping_add(8), m1, v1);
             }
             if relu {
                 // relu(v) + v·0: NaN for a non-finite v (see `activations`).
@@ -490,8 +490,8 @@ unsafe fn forward_tile<const R: usize, const FULL: bool, A: Activation>(
                 v1 = _mm256_fmadd_ps(v1, zero, _mm256_max_ps(v1, zero));
             }
             let c = t.y.add(at);
-            store::<FULL>(c, m0, v0);
-            store::<FULL>(c.wrapping_add(8), m1, v1);
+            store_lanes!(FULL, c, m0, v0);
+            store_lanes!(FULL, c.wrapping_add(8), m1, v1);
             if A::IN_REGISTER == InRegister::AfterStore && !A::ROW_WISE {
                 act.apply_slice(std::slice::from_raw_parts_mut(c, t.cols));
             }
@@ -662,8 +662,8 @@ unsafe fn weight_tile<const R: usize, const FULL: bool>(t: WeightTile<'_>) {
         let mut acc = [[_mm256_setzero_ps(); 2]; R];
         let mut d = t.dz;
         for &origin in t.origins {
-            let b0 = load::<FULL>(d, m0);
-            let b1 = load::<FULL>(d.wrapping_add(8), m1);
+            let b0 = load_lanes!(FULL, d, m0);
+            let b1 = load_lanes!(FULL, d.wrapping_add(8), m1);
             d = d.wrapping_add(t.ldz);
             let base = t.images.add(origin);
             for (r, acc) in acc.iter_mut().enumerate() {
@@ -677,11 +677,11 @@ unsafe fn weight_tile<const R: usize, const FULL: bool>(t: WeightTile<'_>) {
             let hi = out.wrapping_add(8);
             let (mut v0, mut v1) = (acc[0], acc[1]);
             if t.accumulate {
-                v0 = _mm256_add_ps(load::<FULL>(out, m0), v0);
-                v1 = _mm256_add_ps(load::<FULL>(hi, m1), v1);
+                v0 = _mm256_add_ps(load_lanes!(FULL, out, m0), v0);
+                v1 = _mm256_add_ps(load_lanes!(FULL, hi, m1), v1);
             }
-            store::<FULL>(out, m0, v0);
-            store::<FULL>(hi, m1, v1);
+            store_lanes!(FULL, out, m0, v0);
+            store_lanes!(FULL, hi, m1, v1);
         }
     }
 }

@@ -11,7 +11,7 @@ use super::MatRef;
 use super::{Output, KC};
 use crate::kernels::activations::{Activation, InRegister};
 #[cfg(target_arch = "x86_64")]
-use crate::kernels::simd::{by_rows, lanes16, live, load, store};
+use crate::kernels::simd::{by_rows, lanes16, live, load_lanes, store_lanes};
 
 /// Largest m·k·n taken by the direct path.
 pub(super) const DIRECT_MAX_MACS: usize = 1 << 20;
@@ -221,8 +221,8 @@ unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
         let mut acc = [[_mm256_setzero_ps(); 2]; R];
         for p in 0..a.cols {
             let row = b0.add(p * b.rs);
-            let bv0 = load::<FULL>(row, m0);
-            let bv1 = load::<FULL>(row.wrapping_add(8), m1);
+            let bv0 = load_lanes!(FULL, row, m0);
+            let bv1 = load_lanes!(FULL, row.wrapping_add(8), m1);
             let ap = a0.add(p * a.cs);
             for (r, acc) in acc.iter_mut().enumerate() {
                 let av = _mm256_set1_ps(*ap.add(r * a.rs));
@@ -232,7 +232,10 @@ unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
         }
         let bias = bias.map(|bias| {
             let at = bias.as_ptr().add(j0);
-            (load::<FULL>(at, m0), load::<FULL>(at.wrapping_add(8), m1))
+            (
+                load_lanes!(FULL, at, m0),
+                load_lanes!(FULL, at.wrapping_add(8), m1),
+            )
         });
         let relu = A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE;
         for (r, acc) in acc.iter().enumerate() {
@@ -240,8 +243,8 @@ unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
             let c = out.c.add(at);
             let (mut v0, mut v1) = (acc[0], acc[1]);
             if accumulate {
-                v0 = _mm256_add_ps(v0, load::<FULL>(c, m0));
-                v1 = _mm256_add_ps(v1, load::<FULL>(c.wrapping_add(8), m1));
+                v0 = _mm256_add_ps(v0, load_lanes!(FULL, c, m0));
+                v1 = _mm256_add_ps(v1, load_lanes!(FULL, c.wrapping_add(8), m1));
             }
             // Output::finish's operations in its order, as in `tile`.
             if let Some((b0, b1)) = bias {
@@ -249,8 +252,8 @@ unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
                 v1 = _mm256_add_ps(v1, b1);
             }
             if let Some(z) = out.z {
-                store::<FULL>(z.add(at), m0, v0);
-                store::<FULL>(z.add(at).wrapping_add(8), m1, v1);
+                store_lanes!(FULL, z.add(at), m0, v0);
+                store_lanes!(FULL, z.add(at).wrapping_add(8), m1, v1);
             }
             if relu {
                 // relu(v) + v·0: NaN for a non-finite v (see `activations`).
@@ -258,8 +261,8 @@ unsafe fn tile_avx2<const R: usize, const FULL: bool, A: Activation>(
                 v0 = _mm256_fmadd_ps(v0, zero, _mm256_max_ps(v0, zero));
                 v1 = _mm256_fmadd_ps(v1, zero, _mm256_max_ps(v1, zero));
             }
-            store::<FULL>(c, m0, v0);
-            store::<FULL>(c.wrapping_add(8), m1, v1);
+            store_lanes!(FULL, c, m0, v0);
+            store_lanes!(FULL, c.wrapping_add(8), m1, v1);
         }
     }
 }
