@@ -5,19 +5,17 @@
 //! such a tile with a mask register; AVX2 has none, so its partial registers go through
 //! `vmaskmovps` with a lane mask built here. Tiles whose columns are all live take plain
 //! loads and stores instead (`FULL`), which is what makes the common case as fast as before.
+//! x86_64 only: `kernels/mod.rs` compiles this module for that target alone.
 
-#[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
 /// Lanes `0..count` (at most 16) of a 16-lane register, as an AVX-512 mask.
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(crate) fn lanes16(count: usize) -> __mmask16 {
     ((1u32 << count.min(16)) - 1) as __mmask16
 }
 
 /// Lanes `0..count` (at most 8) of an eight-lane register, as a `vmaskmovps` mask.
-#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 pub(crate) fn live(count: usize) -> __m256i {

@@ -161,7 +161,7 @@ unsafe fn gemv_fixed_avx2<const K: usize, const N: usize, A: Activation>(
     let chains = (12 / regs).clamp(1, 4);
     // Lanes < N − 8v are live in register v; the mask is all ones for every register but the
     // last partial one.
-    let live = |v: usize| live(N.saturating_sub(v * 8));
+    let register_mask = |v: usize| live(N.saturating_sub(v * 8));
     let full = |v: usize| (v + 1) * 8 <= N;
     // SAFETY (this block): full registers read and write lanes below N; the partial one goes
     // through vmaskmovps with only the live lanes enabled; rows p < K. All inside the slices
@@ -171,7 +171,7 @@ unsafe fn gemv_fixed_avx2<const K: usize, const N: usize, A: Activation>(
             if full(v) {
                 _mm256_loadu_ps(at)
             } else {
-                _mm256_maskload_ps(at, live(v))
+                _mm256_maskload_ps(at, register_mask(v))
             }
         };
         let mut acc = [[_mm256_setzero_ps(); 12]; 4];
@@ -210,7 +210,7 @@ unsafe fn gemv_fixed_avx2<const K: usize, const N: usize, A: Activation>(
             if full(v) {
                 _mm256_storeu_ps(at, out);
             } else {
-                _mm256_maskstore_ps(at, live(v), out);
+                _mm256_maskstore_ps(at, register_mask(v), out);
             }
         }
     }
