@@ -13,7 +13,7 @@
 //! overflow from the non-finite checks at the model's output (`linear` passes ±∞ and NaN as they
 //! are). The reference keeps that rule: NaN for every non-finite z but linear's.
 //!
-//! What each activation's own formula (`apply`, `apply_x8`, Keras' formulas, so a backend
+//! What each activation's own formula (`apply`, `apply_lane`, Keras' formulas, so a backend
 //! computing them in f32 gives the same) makes of the special values; the kernels give NaN for
 //! every one of these but linear's:
 //!

@@ -6,7 +6,6 @@
 //! pass, so activations whose derivative is cheapest from the output (sigmoid, tanh) reuse it.
 
 use super::vmath;
-use wide::f32x8;
 
 /// What a kernel may do with an activation while the outputs are still in vector registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,37 +37,29 @@ pub trait Activation: Copy + Send + Sync + std::fmt::Debug + 'static {
     /// d act / dz at `z`, where `y = act(z)`, for element-wise activations.
     fn derivative(&self, z: f32, y: f32) -> f32;
 
-    /// act on eight lanes; overridden where `wide` has the operation natively.
+    /// act(z) as one lane of a run ([`apply_slice`](Self::apply_slice)): a branch-free formula
+    /// the compiler vectorises (`kernels/vmath.rs`), where the activation has one; the default
+    /// is [`apply`](Self::apply).
     #[inline(always)]
-    fn apply_x8(&self, z: f32x8) -> f32x8 {
-        let mut lanes = z.to_array();
-        for v in &mut lanes {
-            *v = self.apply(*v);
-        }
-        f32x8::new(lanes)
+    fn apply_lane(&self, z: f32) -> f32 {
+        self.apply(z)
     }
 
-    /// Applies the (element-wise) activation to a run of values in place, eight lanes at a time,
+    /// Applies the (element-wise) activation to a run of values in place, vectorised,
     /// as act(z) + z·0: the activation's value for a finite z (z·0 is ±0, which changes no
     /// bits), NaN for a NaN or ±∞ z, which an activation would otherwise saturate to a finite
     /// number (`sigmoid(+∞)` = 1, `relu(−∞)` = 0) and so hide an overflow. `linear` leaves the
     /// values as they are (±∞ stays ±∞). This is the form every kernel applies (the fused relu
-    /// in registers does the same, `fma(v, 0, max(v, 0))`); `apply` and `apply_x8` are the
+    /// in registers does the same, `fma(v, 0, max(v, 0))`); `apply` and `apply_lane` are the
     /// activation's own formula, Keras' values at ±∞ included.
-    #[inline]
+    #[inline(always)]
     fn apply_slice(&self, values: &mut [f32]) {
         if Self::IN_REGISTER == InRegister::Identity {
             // linear: the values are the outputs, ±∞ and NaN included.
             return;
         }
-        let (chunks, rest) = values.as_chunks_mut::<8>();
-        for chunk in chunks {
-            let z = f32x8::new(*chunk);
-            let v = self.apply_x8(z) + z * f32x8::ZERO;
-            chunk.copy_from_slice(v.as_array());
-        }
-        for v in rest {
-            *v = self.apply(*v) + *v * 0.0;
+        for v in values {
+            *v = self.apply_lane(*v) + *v * 0.0;
         }
     }
 
@@ -217,7 +208,7 @@ impl Activation for Linear {
         1.0
     }
     #[inline(always)]
-    fn apply_x8(&self, z: f32x8) -> f32x8 {
+    fn apply_lane(&self, z: f32) -> f32 {
         z
     }
 }
@@ -238,8 +229,13 @@ impl Activation for Relu {
         }
     }
     #[inline(always)]
-    fn apply_x8(&self, z: f32x8) -> f32x8 {
-        z.max(f32x8::ZERO)
+    fn apply_lane(&self, z: f32) -> f32 {
+        // `maxps`'s rule (NaN gives 0), as a select.
+        if z > 0.0 {
+            z
+        } else {
+            0.0
+        }
     }
 }
 
@@ -273,7 +269,7 @@ impl Activation for Sigmoid {
         sigmoid(z)
     }
     #[inline(always)]
-    fn apply_x8(&self, z: f32x8) -> f32x8 {
+    fn apply_lane(&self, z: f32) -> f32 {
         vmath::sigmoid(z)
     }
     #[inline(always)]
@@ -289,7 +285,7 @@ impl Activation for Tanh {
         z.tanh()
     }
     #[inline(always)]
-    fn apply_x8(&self, z: f32x8) -> f32x8 {
+    fn apply_lane(&self, z: f32) -> f32 {
         vmath::tanh(z)
     }
     #[inline(always)]
@@ -417,7 +413,7 @@ impl Activation for Swish {
         z * sigmoid(z)
     }
     #[inline(always)]
-    fn apply_x8(&self, z: f32x8) -> f32x8 {
+    fn apply_lane(&self, z: f32) -> f32 {
         z * vmath::sigmoid(z)
     }
     #[inline(always)]
