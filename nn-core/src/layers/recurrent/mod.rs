@@ -95,6 +95,7 @@ pub struct Recurrent<
 }
 
 /// A layer's weights: kernel, recurrent kernel, input bias, recurrent bias (GRU `reset_after`).
+#[derive(Clone, Copy)]
 struct Split<'a> {
     kernel: &'a [f32],
     recurrent: &'a [f32],
@@ -118,6 +119,30 @@ struct Parts<'a> {
     row: &'a mut [f32],
     /// `PACKED_LEN`: the recurrent kernel's GEMM panels for this pass.
     packed: &'a mut [f32],
+}
+
+/// What every block of rows of a forward pass reads: the weights, and the recurrent kernel's
+/// GEMM panels (R, and R_h apart for GRU without reset_after) when the pass packed them.
+struct Shared<'a> {
+    split: Split<'a>,
+    packed_r: Option<PackedB<'a>>,
+    packed_h: Option<PackedB<'a>>,
+}
+
+/// A block of `rows` rows of a forward pass: their input sequences, mask (empty: none) and a
+/// stream's carried state, their rows of the scratch parts that keep rows (`z`, `gates`, `hs`,
+/// `extra`; `tmp`, one step's product) and their output rows.
+struct Block<'a> {
+    rows: usize,
+    x: &'a [f32],
+    mask: &'a [f32],
+    initial: Option<&'a [f32]>,
+    z: &'a mut [f32],
+    gates: &'a mut [f32],
+    hs: &'a mut [f32],
+    extra: &'a mut [f32],
+    tmp: &'a mut [f32],
+    y: &'a mut [f32],
 }
 
 thread_local! {
@@ -148,6 +173,29 @@ fn product(
 fn activated<A: Activation>(a: &A, gates: &mut [f32], z: &[f32]) {
     gates.copy_from_slice(z);
     a.apply_slice(gates);
+}
+
+/// The LSTM's cell state c = f·c₋₁ + i·g, from a zero c₋₁ at the start (f·0 kept: NaN stays
+/// NaN). A function of its own so the compiler knows `c` aliases none of its inputs (the
+/// arguments' `noalias` survives inlining), and two loops rather than a choice per unit: both
+/// vectorise.
+#[inline(always)]
+fn cell_state(c: &mut [f32], f: &[f32], i: &[f32], g: &[f32], c_prev: Option<&[f32]>) {
+    let n = c.len();
+    let (f, i, g) = (&f[..n], &i[..n], &g[..n]);
+    match c_prev {
+        Some(c_prev) => {
+            let c_prev = &c_prev[..n];
+            for j in 0..n {
+                c[j] = f[j] * c_prev[j] + i[j] * g[j];
+            }
+        }
+        None => {
+            for j in 0..n {
+                c[j] = f[j] * 0.0 + i[j] * g[j];
+            }
+        }
+    }
 }
 
 impl<
@@ -336,7 +384,11 @@ impl<
     }
 
     /// The forward pass over `rows` sequences: writes the scratch parts and the output.
-    /// `training` draws the dropout masks, into the scratch after the parts.
+    /// `training` draws the dropout masks, into the scratch after the parts. Without masks and
+    /// with several threads, the rows are cut into blocks that sweep through time on their own
+    /// threads (each part of the scratch keeps a row's values together, so a block's are one
+    /// slice); a row's values do not depend on the rows beside it, so any cut gives the same
+    /// bits.
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -350,13 +402,7 @@ impl<
         initial: Option<&[f32]>,
     ) {
         let isa = Isa::current();
-        let (gu, u) = (Self::GU, U);
-        let Split {
-            kernel,
-            recurrent,
-            bias,
-            recurrent_bias,
-        } = Self::split(params);
+        let split = Self::split(params);
         let (scratch, rest) = scratch.split_at_mut(Self::scratch_for(rows).min(scratch.len()));
         let Parts {
             z,
@@ -368,24 +414,154 @@ impl<
             ..
         } = Self::parts(scratch, rows);
         // Several rows over several steps: the recurrent kernel's panels, packed once for every
-        // step (one row takes the GEMV, which reads the kernel as it is; a stream's single step
-        // would pack it for one product).
+        // step and every block (one row takes the GEMV, which reads the kernel as it is; a
+        // stream's single step would pack it for one product).
         let rec_cols = if KIND == GRU_V1 { 2 * U } else { Self::GU };
         let (packed_r, packed_h) =
             packed.split_at_mut(packed_len_bound(U, Self::GU).min(packed.len()));
         let packs = rows > 1 && T > 1;
         let packed_r =
-            packs.then(|| pack_b_once(isa, Self::r_cols(recurrent, 0, rec_cols), packed_r));
+            packs.then(|| pack_b_once(isa, Self::r_cols(split.recurrent, 0, rec_cols), packed_r));
         let packed_h = (packs && KIND == GRU_V1)
-            .then(|| pack_b_once(isa, Self::r_cols(recurrent, 2 * U, U), packed_h));
+            .then(|| pack_b_once(isa, Self::r_cols(split.recurrent, 2 * U, U), packed_h));
+        let shared = Shared {
+            split,
+            packed_r,
+            packed_h,
+        };
         let mut masks = training.filter(|_| self.drops()).map(|pass| {
             let mut masks = self.masks(rest, rows);
             self.draw(pass, rows, &mut masks);
             masks
         });
+        let block = Block {
+            rows,
+            x,
+            mask,
+            initial,
+            z,
+            gates,
+            hs,
+            extra,
+            tmp,
+            y,
+        };
+        let block_rows = Self::block_rows(rows, crate::par::current_num_threads());
+        match (masks.as_mut(), block_rows) {
+            (None, Some(block_rows)) => self.sweep_blocks(&shared, block, block_rows),
+            (masks, _) => self.sweep(&shared, block, masks),
+        }
+    }
+
+    /// Rows per block when `rows` sequences sweep on `threads` threads: `None` for one block.
+    /// Blocks of at least `MIN_BLOCK_ROWS`, and no block of one row (one row takes the GEMV
+    /// instead of the GEMM, which need not round alike).
+    fn block_rows(rows: usize, threads: usize) -> Option<usize> {
+        const MIN_BLOCK_ROWS: usize = 8;
+        let blocks = threads.min(rows / MIN_BLOCK_ROWS);
+        if blocks < 2 || T == 0 || U == 0 {
+            return None;
+        }
+        let mut block_rows = rows.div_ceil(blocks);
+        while rows % block_rows == 1 {
+            block_rows += 1;
+        }
+        Some(block_rows)
+    }
+
+    /// [`sweep`](Self::sweep) on blocks of `block_rows` rows, in parallel.
+    fn sweep_blocks(&self, shared: &Shared<'_>, block: Block<'_>, block_rows: usize) {
+        use crate::par::prelude::*;
+        let (t, gu, u) = (T, Self::GU, U);
+        let Block {
+            rows,
+            x,
+            mask,
+            initial,
+            z,
+            gates,
+            hs,
+            extra,
+            tmp,
+            y,
+        } = block;
+        let out = y.len() / rows.max(1);
+        z.par_chunks_mut(block_rows * t * gu)
+            .zip(gates.par_chunks_mut(block_rows * t * gu))
+            .zip(hs.par_chunks_mut(block_rows * t * u))
+            .zip(extra.par_chunks_mut(block_rows * t * u))
+            .zip(tmp.par_chunks_mut(block_rows * gu))
+            .zip(y.par_chunks_mut(block_rows * out))
+            .enumerate()
+            .for_each(|(b, (((((z, gates), hs), extra), tmp), y))| {
+                let first = b * block_rows;
+                let rows = block_rows.min(rows - first);
+                let block = Block {
+                    rows,
+                    x: part(x, first * t * F, rows * t * F),
+                    mask: if mask.is_empty() {
+                        mask
+                    } else {
+                        part(mask, first * t, rows * t)
+                    },
+                    initial: initial
+                        .map(|st| part(st, first * Self::STATE_WIDTH, rows * Self::STATE_WIDTH)),
+                    z,
+                    gates,
+                    hs,
+                    extra,
+                    tmp,
+                    y,
+                };
+                self.sweep(shared, block, None);
+            });
+    }
+
+    crate::multiversion_method! {
+        /// The pass over one block of rows: every step's input projection, then the steps, then
+        /// the output. Compiled per instruction set: the gate loops are most of a batch's time
+        /// after the products.
+        fn sweep(
+            &self,
+            shared: &Shared<'_>,
+            block: Block<'_>,
+            masks: Option<&mut dropout::Masks<'_>>,
+        ) => sweep_in, sweep_avx512, sweep_avx2;
+    }
+
+    /// [`sweep`](Self::sweep)'s body.
+    #[inline(always)]
+    fn sweep_in(
+        &self,
+        shared: &Shared<'_>,
+        block: Block<'_>,
+        mut masks: Option<&mut dropout::Masks<'_>>,
+    ) {
+        let isa = Isa::current();
+        let (gu, u) = (Self::GU, U);
+        let rec_cols = if KIND == GRU_V1 { 2 * U } else { Self::GU };
+        let Split {
+            kernel,
+            recurrent,
+            bias,
+            recurrent_bias,
+        } = shared.split;
+        let (packed_r, packed_h) = (shared.packed_r, shared.packed_h);
+        let Block {
+            rows,
+            x,
+            mask,
+            initial,
+            z,
+            gates,
+            hs,
+            extra,
+            tmp,
+            y,
+        } = block;
         // Every step's input projection, one product: z = x·W + b (at input positions); with
         // input dropout, one per gate.
-        match masks.as_mut().filter(|m| !m.input.is_empty()) {
+        match masks.as_deref_mut().filter(|m| !m.input.is_empty()) {
             Some(m) => Self::project_masked(isa, x, kernel, bias, rows, z, m),
             None => {
                 let dims = DenseDims {
@@ -401,7 +577,7 @@ impl<
             let p = Self::position(s);
             // The recurrent product of the state so far (zero before the first step).
             let tmp = head_mut(tmp, rows * rec_cols);
-            let no_recurrent_masks = masks.as_ref().is_none_or(|m| m.recurrent.is_empty());
+            let no_recurrent_masks = masks.as_deref().is_none_or(|m| m.recurrent.is_empty());
             let previous = match (s, initial) {
                 (0, Some(initial)) => initial.get(..u),
                 (0, None) => None,
@@ -423,7 +599,7 @@ impl<
                 gemm(isa, h0, Self::r_cols(recurrent, 0, rec_cols), tmp, false);
             } else if s == 0 {
                 tmp.fill(0.0);
-            } else if let Some(m) = masks.as_mut().filter(|m| !m.recurrent.is_empty()) {
+            } else if let Some(m) = masks.as_deref_mut().filter(|m| !m.recurrent.is_empty()) {
                 Self::recurrent_masked(isa, recurrent, hs, rows, s, tmp, rec_cols, m);
             } else {
                 product(
@@ -435,7 +611,7 @@ impl<
                     false,
                 );
             }
-            let rec_masks: &[f32] = masks.as_ref().map_or(no_masks, |m| &*m.recurrent);
+            let rec_masks: &[f32] = masks.as_deref().map_or(no_masks, |m| &*m.recurrent);
             for r in 0..rows {
                 let at = (r * T + s) * u;
                 let (before, now) = hs.split_at_mut(at);
@@ -489,10 +665,7 @@ impl<
                         let (i, rest) = gs.split_at(u);
                         let (f, rest) = rest.split_at(u);
                         let (g, o) = rest.split_at(u);
-                        for j in 0..u {
-                            let c_prev = ex_prev.map_or(0.0, |c| c[j]);
-                            ex[j] = f[j] * c_prev + i[j] * g[j];
-                        }
+                        cell_state(ex, f, i, g, ex_prev);
                         h.copy_from_slice(ex);
                         a.apply_slice(h);
                         h.iter_mut().zip(o).for_each(|(h, o)| *h *= o);
@@ -611,10 +784,28 @@ impl<
         }
     }
 
-    /// Back through time: dL/d(total pre-activation) of every step into `z` (at input
-    /// positions), the recurrent kernel's and recurrent bias' gradients accumulated per step.
+    crate::multiversion_method! {
+        /// Back through time: dL/d(total pre-activation) of every step into `z` (at input
+        /// positions), the recurrent kernel's and recurrent bias' gradients accumulated per
+        /// step. Compiled per instruction set, as [`run`](Self::run).
+        #[allow(clippy::too_many_arguments)]
+        fn back_through_time(
+            &self,
+            recurrent: &[f32],
+            delta: &[f32],
+            mask: &[f32],
+            rows: usize,
+            parts: Parts<'_>,
+            d_recurrent: &mut [f32],
+            d_recurrent_bias: Option<&mut [f32]>,
+            masks: Option<&mut dropout::Masks<'_>>,
+        ) => back_through_time_in, back_through_time_avx512, back_through_time_avx2;
+    }
+
+    /// [`back_through_time`](Self::back_through_time)'s body.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn back_through_time(
+    fn back_through_time_in(
         &self,
         recurrent: &[f32],
         delta: &[f32],
