@@ -78,20 +78,22 @@ macro_rules! by_rows {
 pub(crate) use by_rows;
 
 /// `load_lanes!` for a sixteen-lane AVX-512 register: a mask register costs a load of all lanes
-/// nothing, so every load goes through the mask and `FULL` is ignored; the same arguments let
-/// one kernel template take either width. Zeros in the lanes the mask leaves off.
+/// nothing, so every load goes through the mask and `FULL` is ignored (evaluated, no more); the
+/// same arguments let one kernel template take either width. Zeros where the mask is off.
 macro_rules! load_lanes16 {
-    ($full:expr, $at:expr, $mask:expr) => {
+    ($full:expr, $at:expr, $mask:expr) => {{
+        let _ = $full;
         _mm512_maskz_loadu_ps($mask, $at)
-    };
+    }};
 }
 pub(crate) use load_lanes16;
 
 /// Stores the lanes of a sixteen-lane register that the mask enables; as `load_lanes16!`.
 macro_rules! store_lanes16 {
-    ($full:expr, $at:expr, $mask:expr, $v:expr) => {
+    ($full:expr, $at:expr, $mask:expr, $v:expr) => {{
+        let _ = $full;
         _mm512_mask_storeu_ps($at, $mask, $v)
-    };
+    }};
 }
 pub(crate) use store_lanes16;
 
