@@ -600,10 +600,9 @@ impl Output {
 
 /// One thread's share: `a.rows` rows × the B columns `b` names, at `out`: BLIS's five loops
 /// around the microkernel, numbered as BLIS and `matrixmultiply` number them. Loop 5 (jc) and
-/// loop 4 (pc) are here, loop 3 (ic) in `Part::row_block`, loops 2 (jr) and 1 (ir) in
-/// `Part::macro_kernel`, with the two innermost swapped against BLIS (ir outside, jr inside: the
-/// A panel stays in L1 and the B panels stream from L2, see the module notes), then the
-/// register tile in `Part::tile`.
+/// loop 4 (pc) are here, loop 3 (ic)'s body with loops 2 (jr) and 1 (ir) in `Part::row_block`,
+/// the two innermost swapped against BLIS (ir outside, jr inside: the A panel stays in L1 and
+/// the B panels stream from L2, see the module notes), then the register tile in `Part::tile`.
 ///
 /// # Safety
 /// `out.c` (and `out.z`) must be writable at `r · out.ldc + j` for r < a.rows, j < the part's
@@ -736,7 +735,9 @@ impl<A: Activation> Part<'_, A> {
     /// (the KC × MC block, 384 KB, lives in L2 or L3; MC mostly bounds the buffer), or, when the
     /// kernel reads a row-major A in place (the forward pass's X), as MLAS does, not packed at
     /// all: only a last partial panel is packed (into pa[0..]), since the kernel reads MR whole
-    /// rows.
+    /// rows. Then loops 1 and 2, BLIS's macro-kernel, inner loops swapped: for each MR-row panel
+    /// of A (ir; KC × MR, 12 KB with AVX-512's MR = 12, held in L1), a sweep over the NR-column
+    /// panels of B (jr; streamed from L2), one MR × NR register tile each.
     ///
     /// # Safety
     /// Rows ic..ic+mc and the block's columns of the output are the caller's (as `part`).
@@ -750,7 +751,7 @@ impl<A: Activation> Part<'_, A> {
         pa: &mut Vec<f32>,
         tile: &mut [f32; MAX_TILE],
     ) {
-        let (a, mr, pc, kc) = (self.a, K::MR, block.pc, block.kc);
+        let (a, mr, nr, pc, kc) = (self.a, K::MR, K::NR, block.pc, block.kc);
         let in_place = K::A_ROWS && a.cs == 1 && kc > 0;
         if !in_place {
             pack::pack_a::<K>(a, ic, mc, pc, kc, pa);
@@ -758,29 +759,7 @@ impl<A: Activation> Part<'_, A> {
             let full = mc / mr * mr;
             pack::pack_a::<K>(a, ic + full, mc - full, pc, kc, pa);
         }
-        // SAFETY: the caller's contract.
-        unsafe { self.macro_kernel::<K>(ic, mc, block, b, in_place, pa, tile) };
-    }
-
-    /// Loops 2 and 1, BLIS's macro-kernel, inner loops swapped: for each MR-row panel of A
-    /// (ir; KC × MR, 12 KB with AVX-512's MR = 12, held in L1), a sweep over the NR-column
-    /// panels of B (jr; streamed from L2), one MR × NR register tile each.
-    ///
-    /// # Safety
-    /// As `row_block`; `pa` holds the panels `row_block` packed.
-    #[inline]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn macro_kernel<K: Microkernel>(
-        &self,
-        ic: usize,
-        mc: usize,
-        block: KBlock,
-        b: BBlock<'_>,
-        in_place: bool,
-        pa: &[f32],
-        tile: &mut [f32; MAX_TILE],
-    ) {
-        let (a, mr, nr, pc, kc) = (self.a, K::MR, K::NR, block.pc, block.kc);
+        let pa: &[f32] = pa;
         // Loop 1 (ir): the MR-row panels of A.
         for ir in (0..mc).step_by(mr) {
             let rows = mr.min(mc - ir);
@@ -808,7 +787,8 @@ impl<A: Activation> Part<'_, A> {
                     cols: nr.min(b.nc - jr),
                 };
                 let bp = &b.panels[jr / nr * kc * nr..];
-                // SAFETY: the caller's contract covers the tile at `at`.
+                // SAFETY: the caller's contract covers the tile at `at`; the A panel is as set
+                // up above.
                 unsafe { self.tile::<K>(block, a_panel, bp, at, tile) };
             }
         }
@@ -820,7 +800,7 @@ impl<A: Activation> Part<'_, A> {
     ///
     /// # Safety
     /// The tile lies inside the caller's region of the output; the A panel reads as
-    /// `macro_kernel` set it up; `bp` holds the block's kc × NR panel.
+    /// `row_block` set it up; `bp` holds the block's kc × NR panel.
     #[inline]
     unsafe fn tile<K: Microkernel>(
         &self,
@@ -853,7 +833,7 @@ impl<A: Activation> Part<'_, A> {
                 relu: A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE,
             });
             // SAFETY: the A panel holds kc·MR values (packed, padded) or reads MR rows in place
-            // (macro_kernel); the packed B panel holds kc·NR values (pack_b pads to full
+            // (row_block); the packed B panel holds kc·NR values (pack_b pads to full
             // panels); the full tile lies inside our m × n region of C and Z, and bias[col..]
             // has NR values (it has n); the dispatch in gemm_fused chose K after detecting its
             // ISA.
