@@ -741,7 +741,10 @@ impl<A: Activation> Part<'_, A> {
     ///
     /// # Safety
     /// Rows ic..ic+mc and the block's columns of the output are the caller's (as `part`).
-    #[inline]
+    // `inline(always)` here and on `tile`: the loops were one function before they were named,
+    // and with a plain `inline` the 1024×512×512 AVX-512 product measured 0.93× of that
+    // (medians of six interleaved runs); forced inline it measures as before.
+    #[inline(always)]
     unsafe fn row_block<K: Microkernel>(
         &self,
         ic: usize,
@@ -801,7 +804,7 @@ impl<A: Activation> Part<'_, A> {
     /// # Safety
     /// The tile lies inside the caller's region of the output; the A panel reads as
     /// `row_block` set it up; `bp` holds the block's kc × NR panel.
-    #[inline]
+    #[inline(always)]
     unsafe fn tile<K: Microkernel>(
         &self,
         block: KBlock,
