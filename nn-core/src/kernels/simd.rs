@@ -76,3 +76,47 @@ macro_rules! by_rows {
     };
 }
 pub(crate) use by_rows;
+
+/// `load_lanes!` for a sixteen-lane AVX-512 register: a mask register costs a load of all lanes
+/// nothing, so every load goes through the mask and `FULL` is ignored (evaluated, no more); the
+/// same arguments let one kernel template take either width. Zeros where the mask is off.
+macro_rules! load_lanes16 {
+    ($full:expr, $at:expr, $mask:expr) => {{
+        let _ = $full;
+        _mm512_maskz_loadu_ps($mask, $at)
+    }};
+}
+pub(crate) use load_lanes16;
+
+/// Stores the lanes of a sixteen-lane register that the mask enables; as `load_lanes16!`.
+macro_rules! store_lanes16 {
+    ($full:expr, $at:expr, $mask:expr, $v:expr) => {{
+        let _ = $full;
+        _mm512_mask_storeu_ps($at, $mask, $v)
+    }};
+}
+pub(crate) use store_lanes16;
+
+/// `by_rows!` for the AVX-512 tiles (MR 12): a run-time row count 1 to 12 to a const R, `FULL`
+/// always false (the sixteen-lane loads and stores are masked whatever it says, see
+/// `load_lanes16!`), so one tile per row count, not two. A count outside 2..=12 takes the
+/// one-row tile.
+macro_rules! by_rows12 {
+    ($rows:expr, $flag:expr, $tile:ident::<_, _ $(, $g:ty)*>($($arg:expr),*)) => {
+        match $rows {
+            12 => $tile::<12, false $(, $g)*>($($arg),*),
+            11 => $tile::<11, false $(, $g)*>($($arg),*),
+            10 => $tile::<10, false $(, $g)*>($($arg),*),
+            9 => $tile::<9, false $(, $g)*>($($arg),*),
+            8 => $tile::<8, false $(, $g)*>($($arg),*),
+            7 => $tile::<7, false $(, $g)*>($($arg),*),
+            6 => $tile::<6, false $(, $g)*>($($arg),*),
+            5 => $tile::<5, false $(, $g)*>($($arg),*),
+            4 => $tile::<4, false $(, $g)*>($($arg),*),
+            3 => $tile::<3, false $(, $g)*>($($arg),*),
+            2 => $tile::<2, false $(, $g)*>($($arg),*),
+            _ => $tile::<1, false $(, $g)*>($($arg),*),
+        }
+    };
+}
+pub(crate) use by_rows12;

@@ -13,7 +13,7 @@ use crate::kernels::activations::Activation;
 use crate::kernels::activations::InRegister;
 use crate::kernels::isa::Isa;
 #[cfg(target_arch = "x86_64")]
-use crate::kernels::simd::{lanes16, live};
+use crate::kernels::simd::{lanes16, live, load_lanes, load_lanes16, store_lanes, store_lanes16};
 
 /// y = act(x·W + b) for a layer whose widths are compile-time constants (`predict_one`): the
 /// loops unroll; on AVX-512 with N ≤ 256 the accumulators stay in registers and relu or linear
@@ -38,8 +38,13 @@ pub fn gemv_fixed<const K: usize, const N: usize, A: Activation>(
     }
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx512 && N <= 256 && !A::ROW_WISE && is_x86_feature_detected!("avx512f") {
-        // SAFETY: AVX-512F detected; shapes checked above.
-        unsafe { gemv_fixed_avx512::<K, N, A>(x, w, bias, act, y) };
+        if N == 1 {
+            // SAFETY: AVX-512F detected; shapes checked above.
+            unsafe { dot_fixed_avx512::<K, A>(x, w, bias, act, y) };
+        } else {
+            // SAFETY: AVX-512F detected; shapes checked above.
+            unsafe { gemv_fixed_avx512::<K, N, A>(x, w, bias, act, y) };
+        }
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -59,9 +64,11 @@ pub fn gemv_fixed<const K: usize, const N: usize, A: Activation>(
     }
 }
 
+/// A one-output layer on AVX-512: y = Σ x_p w_p, sixteen products per FMA, then one horizontal
+/// sum (AVX2 takes `gemv`'s dot product instead).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn gemv_fixed_avx512<const K: usize, const N: usize, A: Activation>(
+unsafe fn dot_fixed_avx512<const K: usize, A: Activation>(
     x: &[f32],
     w: &[f32],
     bias: Option<&[f32]>,
@@ -69,155 +76,128 @@ unsafe fn gemv_fixed_avx512<const K: usize, const N: usize, A: Activation>(
     y: &mut [f32],
 ) {
     use std::arch::x86_64::*;
-    if N == 1 {
-        // y = Σ x_p w_p: sixteen products per FMA, then one horizontal sum.
-        // SAFETY: masked loads stay below K in x and in w (K × 1).
-        let dot = unsafe {
-            let mut acc = _mm512_setzero_ps();
-            for p in (0..K).step_by(16) {
-                let m = lanes16(K - p);
-                let xv = _mm512_maskz_loadu_ps(m, x.as_ptr().add(p));
-                let wv = _mm512_maskz_loadu_ps(m, w.as_ptr().add(p));
-                acc = _mm512_fmadd_ps(xv, wv, acc);
-            }
-            _mm512_reduce_add_ps(acc)
-        };
-        let z = dot + bias.map_or(0.0, |b| b[0]);
-        y[0] = if A::IN_REGISTER == InRegister::Relu {
-            // relu(z) + z·0: NaN for a non-finite z (see `activations`).
-            z.max(0.0) + z * 0.0
-        } else {
-            z
-        };
-    } else {
-        let regs = N.div_ceil(16);
-        // Enough independent chains to cover the FMA latency, within 16 accumulators.
-        let chains = (16 / regs).clamp(1, 4);
-        let mask = |v: usize| lanes16(N.saturating_sub(v * 16));
-        // SAFETY (this block): loads and stores are masked to lanes < N of rows < K, inside
-        // the slices gemv_fixed checked.
-        unsafe {
-            let mut acc = [[_mm512_setzero_ps(); 16]; 4];
-            // One row of W into chain c. Every index below is a constant once the loops over
-            // the (compile-time) chain and register counts unroll, so `acc` lives in registers.
-            let step = |acc: &mut [[__m512; 16]; 4], c: usize, p: usize| {
-                let xs = _mm512_set1_ps(*x.get_unchecked(p));
-                let row = w.as_ptr().add(p * N);
-                for (v, a) in acc[c].iter_mut().enumerate().take(regs) {
-                    let wv = _mm512_maskz_loadu_ps(mask(v), row.add(16 * v));
-                    *a = _mm512_fmadd_ps(xs, wv, *a);
-                }
-            };
-            let full = K - K % chains;
-            for p0 in (0..full).step_by(chains) {
-                for c in 0..chains {
-                    step(&mut acc, c, p0 + c);
-                }
-            }
-            for c in 0..K - full {
-                step(&mut acc, c, full + c);
-            }
-            for v in 0..regs {
-                let mut out = acc[0][v];
-                for chain in acc.iter().take(chains).skip(1) {
-                    out = _mm512_add_ps(out, chain[v]);
-                }
-                if let Some(b) = bias {
-                    out =
-                        _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask(v), b.as_ptr().add(16 * v)));
-                }
-                if A::IN_REGISTER == InRegister::Relu {
-                    // relu(v) + v·0: NaN for a non-finite v (see `activations`).
-                    let zero = _mm512_setzero_ps();
-                    out = _mm512_fmadd_ps(out, zero, _mm512_max_ps(out, zero));
-                }
-                _mm512_mask_storeu_ps(y.as_mut_ptr().add(16 * v), mask(v), out);
-            }
+    // SAFETY: masked loads stay below K in x and in w (K × 1).
+    let dot = unsafe {
+        let mut acc = _mm512_setzero_ps();
+        for p in (0..K).step_by(16) {
+            let m = lanes16(K - p);
+            let xv = _mm512_maskz_loadu_ps(m, x.as_ptr().add(p));
+            let wv = _mm512_maskz_loadu_ps(m, w.as_ptr().add(p));
+            acc = _mm512_fmadd_ps(xv, wv, acc);
         }
-    }
+        _mm512_reduce_add_ps(acc)
+    };
+    let z = dot + bias.map_or(0.0, |b| b[0]);
+    y[0] = if A::IN_REGISTER == InRegister::Relu {
+        // relu(z) + z·0: NaN for a non-finite z (see `activations`).
+        z.max(0.0) + z * 0.0
+    } else {
+        z
+    };
     if A::IN_REGISTER == InRegister::AfterStore {
         act.apply_slice(y);
     }
 }
+
+/// `gemv_fixed` for one instruction set: N outputs in ⌈N/LANES⌉ registers (at most `regs`
+/// accumulators per chain), k split into up to four interleaved chains. One template for AVX-512
+/// and AVX2: the same chains in the same order, differing in vector width, intrinsics, the
+/// accumulator budget and the lane masks (AVX-512 masks every register; AVX2 loads its full
+/// registers plainly and only the last partial one through `vmaskmovps`).
+macro_rules! gemv_fixed_kernel {
+    (
+        $(#[$doc:meta])*
+        $name:ident, feature = $feature:literal, lanes = $lanes:literal, regs = $regs:literal,
+        vector = $vector:ident, zero = $zero:ident, broadcast = $broadcast:ident,
+        fma = $fma:ident, add = $add:ident, max = $max:ident, mask = $mask:ident,
+        load = $load:ident, store = $store:ident
+    ) => {
+        $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        unsafe fn $name<const K: usize, const N: usize, A: Activation>(
+            x: &[f32],
+            w: &[f32],
+            bias: Option<&[f32]>,
+            act: &A,
+            y: &mut [f32],
+        ) {
+            use std::arch::x86_64::*;
+            let regs = N.div_ceil($lanes);
+            // Enough independent chains to cover the FMA latency, within the accumulators.
+            let chains = ($regs / regs).clamp(1, 4);
+            // Lanes < N − LANES·v are live in register v: all of them but in a last partial one.
+            let mask = |v: usize| $mask(N.saturating_sub(v * $lanes));
+            let full = |v: usize| (v + 1) * $lanes <= N;
+            // SAFETY (this block): loads and stores touch lanes < N (full registers, or the
+            // live lanes of a partial one through its mask) of rows p < K, inside the slices
+            // gemv_fixed checked.
+            unsafe {
+                let mut acc = [[$zero(); $regs]; 4];
+                // One row of W into chain c. Every index below is a constant once the loops over
+                // the (compile-time) chain and register counts unroll, so `acc` lives in
+                // registers.
+                let step = |acc: &mut [[$vector; $regs]; 4], c: usize, p: usize| {
+                    let xs = $broadcast(*x.get_unchecked(p));
+                    let row = w.as_ptr().add(p * N);
+                    for (v, a) in acc[c].iter_mut().enumerate().take(regs) {
+                        let wv = $load!(full(v), row.add($lanes * v), mask(v));
+                        *a = $fma(xs, wv, *a);
+                    }
+                };
+                let whole = K - K % chains;
+                for p0 in (0..whole).step_by(chains) {
+                    for c in 0..chains {
+                        step(&mut acc, c, p0 + c);
+                    }
+                }
+                for c in 0..K - whole {
+                    step(&mut acc, c, whole + c);
+                }
+                for v in 0..regs {
+                    let mut out = acc[0][v];
+                    for chain in acc.iter().take(chains).skip(1) {
+                        out = $add(out, chain[v]);
+                    }
+                    if let Some(b) = bias {
+                        out = $add(out, $load!(full(v), b.as_ptr().add($lanes * v), mask(v)));
+                    }
+                    if A::IN_REGISTER == InRegister::Relu {
+                        // relu(v) + v·0: NaN for a non-finite v (see `activations`).
+                        let zero = $zero();
+                        out = $fma(out, zero, $max(out, zero));
+                    }
+                    $store!(full(v), y.as_mut_ptr().add($lanes * v), mask(v), out);
+                }
+            }
+            if A::IN_REGISTER == InRegister::AfterStore {
+                act.apply_slice(y);
+            }
+        }
+    };
+}
+
+gemv_fixed_kernel!(
+    /// AVX-512: 2 ≤ N ≤ 256, up to 16 zmm accumulators per chain.
+    gemv_fixed_avx512, feature = "avx512f", lanes = 16, regs = 16, vector = __m512,
+    zero = _mm512_setzero_ps, broadcast = _mm512_set1_ps, fma = _mm512_fmadd_ps,
+    add = _mm512_add_ps, max = _mm512_max_ps, mask = lanes16, load = load_lanes16,
+    store = store_lanes16
+);
 
 /// Widest layer the AVX2 `gemv_fixed` keeps in registers: 12 of the 16 ymm registers hold
 /// accumulators (the rest a broadcast and the loaded weights).
 #[cfg(target_arch = "x86_64")]
 const AVX2_FIXED_MAX_N: usize = 96;
 
-/// `gemv_fixed_avx512` for AVX2 (eight lanes, no mask registers: the last partial register of a
-/// row is read and written with `vmaskmovps`). A one-output layer takes `gemv`'s dot product.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gemv_fixed_avx2<const K: usize, const N: usize, A: Activation>(
-    x: &[f32],
-    w: &[f32],
-    bias: Option<&[f32]>,
-    act: &A,
-    y: &mut [f32],
-) {
-    use std::arch::x86_64::*;
-    let regs = N.div_ceil(8);
-    let chains = (12 / regs).clamp(1, 4);
-    // Lanes < N − 8v are live in register v; the mask is all ones for every register but the
-    // last partial one.
-    let register_mask = |v: usize| live(N.saturating_sub(v * 8));
-    let full = |v: usize| (v + 1) * 8 <= N;
-    // SAFETY (this block): full registers read and write lanes below N; the partial one goes
-    // through vmaskmovps with only the live lanes enabled; rows p < K. All inside the slices
-    // gemv_fixed checked.
-    unsafe {
-        let load = |at: *const f32, v: usize| {
-            if full(v) {
-                _mm256_loadu_ps(at)
-            } else {
-                _mm256_maskload_ps(at, register_mask(v))
-            }
-        };
-        let mut acc = [[_mm256_setzero_ps(); 12]; 4];
-        // As in the AVX-512 version: with K and N constants the loops unroll and `acc` stays
-        // in registers.
-        let step = |acc: &mut [[__m256; 12]; 4], c: usize, p: usize| {
-            let xs = _mm256_set1_ps(*x.get_unchecked(p));
-            let row = w.as_ptr().add(p * N);
-            for (v, a) in acc[c].iter_mut().enumerate().take(regs) {
-                *a = _mm256_fmadd_ps(xs, load(row.add(8 * v), v), *a);
-            }
-        };
-        let whole = K - K % chains;
-        for p0 in (0..whole).step_by(chains) {
-            for c in 0..chains {
-                step(&mut acc, c, p0 + c);
-            }
-        }
-        for c in 0..K - whole {
-            step(&mut acc, c, whole + c);
-        }
-        for v in 0..regs {
-            let mut out = acc[0][v];
-            for chain in acc.iter().take(chains).skip(1) {
-                out = _mm256_add_ps(out, chain[v]);
-            }
-            if let Some(b) = bias {
-                out = _mm256_add_ps(out, load(b.as_ptr().add(8 * v), v));
-            }
-            if A::IN_REGISTER == InRegister::Relu {
-                // relu(v) + v·0: NaN for a non-finite v (see `activations`).
-                let zero = _mm256_setzero_ps();
-                out = _mm256_fmadd_ps(out, zero, _mm256_max_ps(out, zero));
-            }
-            let at = y.as_mut_ptr().add(8 * v);
-            if full(v) {
-                _mm256_storeu_ps(at, out);
-            } else {
-                _mm256_maskstore_ps(at, register_mask(v), out);
-            }
-        }
-    }
-    if A::IN_REGISTER == InRegister::AfterStore {
-        act.apply_slice(y);
-    }
-}
+gemv_fixed_kernel!(
+    /// AVX2: 2 ≤ N ≤ `AVX2_FIXED_MAX_N`, up to 12 ymm accumulators per chain (eight lanes, no
+    /// mask registers: the last partial register of a row goes through `vmaskmovps`).
+    gemv_fixed_avx2, feature = "avx2,fma", lanes = 8, regs = 12, vector = __m256,
+    zero = _mm256_setzero_ps, broadcast = _mm256_set1_ps, fma = _mm256_fmadd_ps,
+    add = _mm256_add_ps, max = _mm256_max_ps, mask = live, load = load_lanes,
+    store = store_lanes
+);
 
 /// y = x·W (+ b) for x of length k and W row-major k × n; `y` has n values.
 pub fn gemv(isa: Isa, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
@@ -284,6 +264,14 @@ fn gemv_portable(x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
     }
 }
 
+// `gemv_avx512` and `gemv_avx2` are not one template, unlike the fixed-width kernels above:
+// they form the same sums in the same order, but cover the columns differently. AVX-512 masks
+// the partial registers of a 64-wide block and writes each block's first KC sums straight to y;
+// AVX2 runs the whole 8-wide registers in 32-wide blocks after zeroing y, and the last n mod 8
+// columns as scalar FMA chains (no `vmaskmovps` per k step). Folding them together would change
+// one of them, which is a tuning question, not a refactor.
+
+/// `gemv` on AVX-512: blocks of 64 columns, the partial registers masked.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn gemv_avx512(x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
@@ -336,6 +324,7 @@ unsafe fn gemv_avx512(x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32])
     }
 }
 
+/// `gemv` on AVX2: whole registers in blocks of 32 columns, the last n mod 8 columns scalar.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn gemv_avx2(x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {

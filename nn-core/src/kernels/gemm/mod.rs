@@ -598,7 +598,11 @@ impl Output {
     }
 }
 
-/// One thread's share: `a.rows` rows × the B columns `b` names, at `out`.
+/// One thread's share: `a.rows` rows × the B columns `b` names, at `out`: BLIS's five loops
+/// around the microkernel, numbered as BLIS and `matrixmultiply` number them. Loop 5 (jc) and
+/// loop 4 (pc) are here, loop 3 (ic)'s body with loops 2 (jr) and 1 (ir) in `Part::row_block`,
+/// the two innermost swapped against BLIS (ir outside, jr inside: the A panel stays in L1 and
+/// the B panels stream from L2, see the module notes), then the register tile in `Part::tile`.
 ///
 /// # Safety
 /// `out.c` (and `out.z`) must be writable at `r · out.ldc + j` for r < a.rows, j < the part's
@@ -620,131 +624,245 @@ unsafe fn part<K: Microkernel, A: Activation>(
         BSource::Pack(view) => view.cols,
         BSource::Packed { cols, .. } => cols,
     };
-    let (mr, nr) = (K::MR, K::NR);
-    let ldc = out.ldc;
     // Scratch for edge tiles, on the stack: no allocation per call.
     let mut tile = [0.0f32; MAX_TILE];
     assert!(
-        mr * nr <= MAX_TILE,
+        K::MR * K::NR <= MAX_TILE,
         "microkernel tile larger than the scratch"
     );
     if let BSource::Pack(_) = b {
-        let need = NC.min(n).div_ceil(nr) * nr * KC.min(k);
+        let need = NC.min(n).div_ceil(K::NR) * K::NR * KC.min(k);
         if pb.len() < need {
             pb.resize(need, 0.0);
         }
     }
+    let part = Part {
+        a,
+        out,
+        accumulate,
+        bias,
+        activation,
+    };
+    // Loop 5 (jc): NC columns of B and C at a time, so that loop 4's packed KC × NC block of B
+    // (1 MB) fits the L2.
     for jc in (0..n).step_by(NC) {
         let nc = NC.min(n - jc);
-        // k = 0: no product; the tile is zero (or C as it is) before the epilogue.
+        // Loop 4 (pc): KC steps of k at a time (k = 0: one empty block; the tile is zero, or C
+        // as it is, before the epilogue). This block of B is packed (or found packed) once and
+        // stays in L2 while loop 3 runs every row of A past it; the first block writes C (adds
+        // to it with `accumulate`), the others add, and the last runs the epilogue.
         let k_blocks = if k == 0 { 1 } else { k.div_ceil(KC) };
         for kb in 0..k_blocks {
             let pc = kb * KC;
-            let kc = KC.min(k - pc.min(k));
-            let first = kb == 0;
-            let last = kb + 1 == k_blocks;
-            let b_block: &[f32] = match b {
-                BSource::Pack(view) => {
-                    pack::pack_b::<K>(view, pc, kc, jc, nc, pb);
-                    pb
-                }
-                BSource::Packed { packed, col0, .. } => {
-                    let width = packed.n.div_ceil(nr) * nr;
-                    &packed.data[pc * width + (col0 + jc) / nr * kc * nr..]
-                }
+            let block = KBlock {
+                pc,
+                kc: KC.min(k - pc.min(k)),
+                first: kb == 0,
+                last: kb + 1 == k_blocks,
             };
+            let panels = b_panels::<K>(b, block, jc, nc, pb);
+            let b_block = BBlock { panels, jc, nc };
+            // Loop 3 (ic): MC rows of A at a time.
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                // A row-major A (the forward pass's X) is read in place by kernels that can, as
-                // MLAS does: no transpose into panels; only a last partial panel is packed
-                // (into pa[0..]), since the kernel reads MR whole rows.
-                let in_place = K::A_ROWS && a.cs == 1 && kc > 0;
-                if !in_place {
-                    pack::pack_a::<K>(a, ic, mc, pc, kc, pa);
-                } else if mc % mr != 0 {
-                    let full = mc / mr * mr;
-                    pack::pack_a::<K>(a, ic + full, mc - full, pc, kc, pa);
-                }
-                for ir in (0..mc).step_by(mr) {
-                    let rows = mr.min(mc - ir);
-                    let a_rows = in_place && rows == mr;
-                    let ap: &[f32] = if a_rows {
-                        &a.data[(ic + ir) * a.rs + pc..]
-                    } else if in_place {
-                        pa
-                    } else {
-                        &pa[ir / mr * kc * mr..]
-                    };
-                    // With `a_rows`, the panel's rows ic+ir .. ic+ir+MR and columns pc .. pc+kc
-                    // lie inside the checked view: a[r·rs + p] is in `ap` for r < MR, p < kc.
-                    let a_panel = if a_rows {
-                        APanel::Rows(ap.as_ptr(), a.rs)
-                    } else {
-                        APanel::Packed(ap.as_ptr())
-                    };
-                    for jr in (0..nc).step_by(nr) {
-                        let cols = nr.min(nc - jr);
-                        let bp = &b_block[jr / nr * kc * nr..];
-                        let (row, col) = (ic + ir, jc + jr);
-                        let add = accumulate || !first;
-                        // SAFETY: the caller makes rows < m, columns < n of `out` ours.
-                        let c_tile = unsafe { out.c.add(row * ldc + col) };
-                        let full = rows == mr && cols == nr;
-                        if full {
-                            // A full tile's last k-block finishes in registers.
-                            let finish = last.then(|| TileEpilogue {
-                                bias: bias.map_or(std::ptr::null(), |b| b[col..].as_ptr()),
-                                z: out.z.map_or(std::ptr::null_mut(), |z| {
-                                    z.wrapping_add(row * ldc + col)
-                                }),
-                                relu: A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE,
-                            });
-                            // SAFETY: the A panel holds kc·MR values (packed, padded) or reads
-                            // MR rows in place (above); the packed B panel holds kc·NR values
-                            // (pack_b pads to full panels); the full tile lies inside our m × n
-                            // region of C and Z, and bias[col..] has NR values (it has n); the
-                            // dispatch in gemm_fused chose K after detecting its ISA.
-                            unsafe {
-                                tile_call::<K>(kc, a_panel, bp.as_ptr(), c_tile, ldc, add, finish)
-                            };
-                        } else {
-                            // SAFETY: as above, with a full MR×NR scratch tile as the output.
-                            unsafe {
-                                tile_call::<K>(
-                                    kc,
-                                    a_panel,
-                                    bp.as_ptr(),
-                                    tile.as_mut_ptr(),
-                                    nr,
-                                    false,
-                                    None,
-                                )
-                            };
-                            for r in 0..rows {
-                                // SAFETY: row r < rows of the tile, `cols` values, in our region.
-                                let dst = unsafe {
-                                    std::slice::from_raw_parts_mut(c_tile.add(r * ldc), cols)
-                                };
-                                let src = &tile[r * nr..][..cols];
-                                if add {
-                                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-                                } else {
-                                    dst.copy_from_slice(src);
-                                }
-                            }
-                        }
-                        if last && !full {
-                            // SAFETY: the tile lies inside our region of C (and Z).
-                            unsafe { out.finish(row..row + rows, col, cols, bias, activation) };
-                        } else if last && A::IN_REGISTER == InRegister::AfterStore {
-                            // Bias and z were done in registers; only the activation is left.
-                            let stored = Output { z: None, ..out };
-                            // SAFETY: as above.
-                            unsafe { stored.finish(row..row + rows, col, cols, None, activation) };
-                        }
-                    }
+                // SAFETY: rows ic..ic+mc < m and columns jc..jc+nc < n of this part's output,
+                // which the caller makes ours.
+                unsafe { part.row_block::<K>(ic, mc, block, b_block, pa, &mut tile) };
+            }
+        }
+    }
+}
+
+/// Loop 4's step: k steps pc..pc+kc, and whether it is the first or the last block.
+#[derive(Clone, Copy)]
+struct KBlock {
+    pc: usize,
+    kc: usize,
+    first: bool,
+    last: bool,
+}
+
+/// Loop 4's B block: the kc × NR panels of columns jc..jc+nc (the first at `panels[0]`).
+#[derive(Clone, Copy)]
+struct BBlock<'b> {
+    panels: &'b [f32],
+    jc: usize,
+    nc: usize,
+}
+
+/// The packed panels of B's block (rows pc..pc+kc, columns jc..jc+nc): packed into `pb` now,
+/// or the place in the weights packed once where they already are.
+fn b_panels<'s, K: Microkernel>(
+    b: BSource<'s>,
+    block: KBlock,
+    jc: usize,
+    nc: usize,
+    pb: &'s mut [f32],
+) -> &'s [f32] {
+    let (nr, kc) = (K::NR, block.kc);
+    match b {
+        BSource::Pack(view) => {
+            pack::pack_b::<K>(view, block.pc, kc, jc, nc, pb);
+            pb
+        }
+        BSource::Packed { packed, col0, .. } => {
+            let width = packed.n.div_ceil(nr) * nr;
+            &packed.data[block.pc * width + (col0 + jc) / nr * kc * nr..]
+        }
+    }
+}
+
+/// What every loop of one part shares: A, where C goes, and the epilogue.
+struct Part<'a, A: Activation> {
+    a: MatRef<'a>,
+    out: Output,
+    accumulate: bool,
+    bias: Option<&'a [f32]>,
+    activation: &'a A,
+}
+
+/// A register tile's place: rows row..row+rows, columns col..col+cols of the part's output.
+#[derive(Clone, Copy)]
+struct TileAt {
+    row: usize,
+    col: usize,
+    rows: usize,
+    cols: usize,
+}
+
+impl<A: Activation> Part<'_, A> {
+    /// Loop 3's step: rows ic..ic+mc of A against the B block. A is packed into MR-row panels
+    /// (the KC × MC block, 384 KB, lives in L2 or L3; MC mostly bounds the buffer), or, when the
+    /// kernel reads a row-major A in place (the forward pass's X), as MLAS does, not packed at
+    /// all: only a last partial panel is packed (into pa[0..]), since the kernel reads MR whole
+    /// rows. Then loops 1 and 2, BLIS's macro-kernel, inner loops swapped: for each MR-row panel
+    /// of A (ir; KC × MR, 12 KB with AVX-512's MR = 12, held in L1), a sweep over the NR-column
+    /// panels of B (jr; streamed from L2), one MR × NR register tile each.
+    ///
+    /// # Safety
+    /// Rows ic..ic+mc and the block's columns of the output are the caller's (as `part`).
+    // `inline(always)` here and on `tile`: the loops were one function before they were named,
+    // and with a plain `inline` the 1024×512×512 AVX-512 product measured 0.93× of that
+    // (medians of six interleaved runs); forced inline it measures as before.
+    #[inline(always)]
+    unsafe fn row_block<K: Microkernel>(
+        &self,
+        ic: usize,
+        mc: usize,
+        block: KBlock,
+        b: BBlock<'_>,
+        pa: &mut Vec<f32>,
+        tile: &mut [f32; MAX_TILE],
+    ) {
+        let (a, mr, nr, pc, kc) = (self.a, K::MR, K::NR, block.pc, block.kc);
+        let in_place = K::A_ROWS && a.cs == 1 && kc > 0;
+        if !in_place {
+            pack::pack_a::<K>(a, ic, mc, pc, kc, pa);
+        } else if !mc.is_multiple_of(mr) {
+            let full = mc / mr * mr;
+            pack::pack_a::<K>(a, ic + full, mc - full, pc, kc, pa);
+        }
+        let pa: &[f32] = pa;
+        // Loop 1 (ir): the MR-row panels of A.
+        for ir in (0..mc).step_by(mr) {
+            let rows = mr.min(mc - ir);
+            let a_rows = in_place && rows == mr;
+            let ap: &[f32] = if a_rows {
+                &a.data[(ic + ir) * a.rs + pc..]
+            } else if in_place {
+                pa
+            } else {
+                &pa[ir / mr * kc * mr..]
+            };
+            // With `a_rows`, the panel's rows ic+ir .. ic+ir+MR and columns pc .. pc+kc lie
+            // inside the checked view: a[r·rs + p] is in `ap` for r < MR, p < kc.
+            let a_panel = if a_rows {
+                APanel::Rows(ap.as_ptr(), a.rs)
+            } else {
+                APanel::Packed(ap.as_ptr())
+            };
+            // Loop 2 (jr): the NR-column panels of B, past the one A panel.
+            for jr in (0..b.nc).step_by(nr) {
+                let at = TileAt {
+                    row: ic + ir,
+                    col: b.jc + jr,
+                    rows,
+                    cols: nr.min(b.nc - jr),
+                };
+                let bp = &b.panels[jr / nr * kc * nr..];
+                // SAFETY: the caller's contract covers the tile at `at`; the A panel is as set
+                // up above.
+                unsafe { self.tile::<K>(block, a_panel, bp, at, tile) };
+            }
+        }
+    }
+
+    /// One MR × NR register tile at `at` over the k block: the microkernel, then, after the
+    /// last block, the epilogue (in registers for a full tile; on the stored tile, still in L1,
+    /// for an edge tile or an activation that needs it).
+    ///
+    /// # Safety
+    /// The tile lies inside the caller's region of the output; the A panel reads as
+    /// `row_block` set it up; `bp` holds the block's kc × NR panel.
+    #[inline(always)]
+    unsafe fn tile<K: Microkernel>(
+        &self,
+        block: KBlock,
+        a_panel: APanel,
+        bp: &[f32],
+        at: TileAt,
+        tile: &mut [f32; MAX_TILE],
+    ) {
+        let (mr, nr, kc, last) = (K::MR, K::NR, block.kc, block.last);
+        let (out, bias, activation) = (self.out, self.bias, self.activation);
+        let TileAt {
+            row,
+            col,
+            rows,
+            cols,
+        } = at;
+        let ldc = out.ldc;
+        let add = self.accumulate || !block.first;
+        // SAFETY: the caller makes rows < m, columns < n of `out` ours.
+        let c_tile = unsafe { out.c.add(row * ldc + col) };
+        let full = rows == mr && cols == nr;
+        if full {
+            // A full tile's last k-block finishes in registers.
+            let finish = last.then(|| TileEpilogue {
+                bias: bias.map_or(std::ptr::null(), |b| b[col..].as_ptr()),
+                z: out
+                    .z
+                    .map_or(std::ptr::null_mut(), |z| z.wrapping_add(row * ldc + col)),
+                relu: A::IN_REGISTER == InRegister::Relu && !A::ROW_WISE,
+            });
+            // SAFETY: the A panel holds kc·MR values (packed, padded) or reads MR rows in place
+            // (row_block); the packed B panel holds kc·NR values (pack_b pads to full
+            // panels); the full tile lies inside our m × n region of C and Z, and bias[col..]
+            // has NR values (it has n); the dispatch in gemm_fused chose K after detecting its
+            // ISA.
+            unsafe { tile_call::<K>(kc, a_panel, bp.as_ptr(), c_tile, ldc, add, finish) };
+        } else {
+            // SAFETY: as above, with a full MR×NR scratch tile as the output.
+            unsafe { tile_call::<K>(kc, a_panel, bp.as_ptr(), tile.as_mut_ptr(), nr, false, None) };
+            for r in 0..rows {
+                // SAFETY: row r < rows of the tile, `cols` values, in our region.
+                let dst = unsafe { std::slice::from_raw_parts_mut(c_tile.add(r * ldc), cols) };
+                let src = &tile[r * nr..][..cols];
+                if add {
+                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+                } else {
+                    dst.copy_from_slice(src);
                 }
             }
+        }
+        if last && !full {
+            // SAFETY: the tile lies inside our region of C (and Z).
+            unsafe { out.finish(row..row + rows, col, cols, bias, activation) };
+        } else if last && A::IN_REGISTER == InRegister::AfterStore {
+            // Bias and z were done in registers; only the activation is left.
+            let stored = Output { z: None, ..out };
+            // SAFETY: as above.
+            unsafe { stored.finish(row..row + rows, col, cols, None, activation) };
         }
     }
 }

@@ -182,6 +182,13 @@ pub(super) fn pack_b<K: Microkernel>(
     }
 }
 
+// The AVX-512 and AVX2 transposing packers below are two algorithms, not one at two widths, so
+// they stay apart rather than share a template as the microkernels (`x86.rs`), the direct path
+// and `gemv_fixed` do: AVX-512 gathers one k step of up to 32 lanes per masked gather and takes
+// any lane and k stride (so it also packs B views whose rows are not contiguous); AVX2 loads
+// eight k steps of eight contiguous lanes and transposes them in registers (its gathers are
+// slow on Zen), which needs k contiguous and leaves a scalar tail.
+
 /// Whether `lanes` values `stride` apart have offsets a 32-bit gather index can hold.
 #[cfg(target_arch = "x86_64")]
 fn gather_fits(stride: usize, lanes: usize) -> bool {
