@@ -73,12 +73,16 @@ Engines (the CSV's framework column):
                  `torch.optim.Adam` (eps 1e-7, Keras') for the step, `torch.set_num_threads(n)`.
   openvino       the same ONNX graphs as onnxruntime's, compiled for OpenVINO's CPU plugin with
                  INFERENCE_PRECISION_HINT f32, INFERENCE_NUM_THREADS n, NUM_STREAMS 1,
-                 PERFORMANCE_HINT LATENCY, run through one infer request.
+                 PERFORMANCE_HINT LATENCY, run through one infer request that reads the
+                 NumPy batch in place (`share_inputs`; OpenVINO's default copies it first, 50–150
+                 µs a call on the machine this was written on); a stream keeps its state in its
+                 infer request's input tensors (Y_h and Y_c copied back into them each step).
   openvino-default-<p>  the same, with OpenVINO's default precision hint, on the mlp's, LSTM's
                  and GRU's infer rows only; <p> is the precision the compiled model reports
                  (bf16 on CPUs with AVX512_BF16 or AMX, Intel's and AMD Zen 4/5 alike; f32 where
-                 neither), so its rows are not f32 figures unless named so. Its check allows
-                 bf16's rounding (|Δ| < 5e-2 instead of 1e-4).
+                 neither), so its rows are not f32 figures unless named so, and the tables'
+                 "seqnet ÷ best f32" column leaves them out. Its check allows bf16's rounding
+                 (|Δ| < 5e-2 instead of 1e-4).
 The Conv1D's data are NWC (Keras' and seqnet's layout); onnxruntime and OpenVINO are fed NCHW
 (N, 32, 1, 100) and PyTorch NCW, transposed once outside the timed calls, as
 tools/conv_onnxruntime.py does; the outputs are transposed back only for the check.
@@ -820,19 +824,26 @@ def main():
                 PER_CALL.get(workload), "samples/s"
             )
             print(f"\n### {name}_{workload} ({unit}; seqnet's from the CSV, where it has them)\n")
-            print("| threads | seqnet | " + " | ".join(cols) + " | seqnet ÷ best of these |")
+            print("| threads | seqnet | " + " | ".join(cols) + " | seqnet ÷ best f32 of these |")
             print("|---|---|" + "---|" * len(cols) + "---|")
             for t, row in rows:
                 row = row or {}
                 ours = seqnet.get((f"{name}_{workload}", t))
                 cells = [fmt(ours, workload)] + [fmt(row.get(n, (None,))[0], workload) for n in cols]
                 ratio = "-"
-                if ours is not None and row:
-                    # As speeds: µs per row inverts.
+                f32 = [n for n in row if is_f32(n)]
+                if ours is not None and f32:
+                    # As speeds: µs per row inverts. Against the f32 engines only: seqnet is f32.
                     speed = (lambda v: 1.0 / v) if workload in PER_CALL else (lambda v: v)
-                    best = max(row, key=lambda n: speed(row[n][0]))
+                    best = max(f32, key=lambda n: speed(row[n][0]))
                     ratio = f"{speed(ours) / speed(row[best][0]):.2f}× ({best})"
                 print(f"| {t} | " + " | ".join(cells) + f" | {ratio} |")
+
+
+def is_f32(framework):
+    """Whether an engine's figures are f32 ones: all but OpenVINO's default when it resolved to
+    bf16 or f16."""
+    return not framework.startswith("openvino-default-") or framework.endswith("-f32")
 
 
 def fmt(value, workload):
