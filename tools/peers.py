@@ -79,7 +79,7 @@ Engines (the CSV's framework column):
                  infer request's input tensors (Y_h and Y_c copied back into them each step).
   openvino-default-<p>  the same, with OpenVINO's default precision hint, on the mlp's, LSTM's
                  and GRU's infer rows only; <p> is the precision the compiled model reports
-                 (bf16 on CPUs with AVX512_BF16 or AMX, Intel's and AMD Zen 4/5 alike; f32 where
+                 (bf16 where OpenVINO finds AVX512_BF16 or AMX, as on the Zen 5 this was written on; f32 where
                  neither), so its rows are not f32 figures unless named so, and the tables'
                  "seqnet ÷ best f32" column leaves them out. Its check allows bf16's rounding
                  (|Δ| < 5e-2 instead of 1e-4).
