@@ -198,6 +198,52 @@ fn cell_state(c: &mut [f32], f: &[f32], i: &[f32], g: &[f32], c_prev: Option<&[f
     }
 }
 
+/// An LSTM step's cell values for its backward pass, one row: c, c₋₁ and tanh(c).
+struct LstmCell<'a> {
+    c: &'a [f32],
+    c_prev: &'a [f32],
+    tanh_c: &'a [f32],
+}
+
+impl LstmCell<'_> {
+    /// With dL/dh (`dh`, zeroed after) and dL/dc from the next step (`dc`, replaced by dL/dc₋₁),
+    /// the gates' pre-activation gradients into `zs` (i, f, g, o), which held their
+    /// pre-activations; `gates` their activations. A function of its own, slices cut to one
+    /// length, so the compiler sees no aliasing and vectorises the loop.
+    #[inline(always)]
+    fn backward<A: Activation, RA: Activation>(
+        &self,
+        a: &A,
+        ra: &RA,
+        zs: &mut [f32],
+        gates: &[f32],
+        dh: &mut [f32],
+        dc: &mut [f32],
+    ) {
+        let u = self.c.len();
+        let (zi, rest) = zs.split_at_mut(u);
+        let (zf, rest) = rest.split_at_mut(u);
+        let (zg, zo) = rest.split_at_mut(u);
+        let (i, rest) = gates.split_at(u);
+        let (f, rest) = rest.split_at(u);
+        let (g, o) = rest.split_at(u);
+        let (zo, o) = (&mut zo[..u], &o[..u]);
+        let (c, c_prev, tc) = (self.c, &self.c_prev[..u], &self.tanh_c[..u]);
+        let (dh, dc) = (&mut dh[..u], &mut dc[..u]);
+        for j in 0..u {
+            let d_o = dh[j] * tc[j];
+            let dcj = dc[j] + dh[j] * o[j] * a.derivative(c[j], tc[j]);
+            let (di, dg, df) = (dcj * g[j], dcj * i[j], dcj * c_prev[j]);
+            dc[j] = dcj * f[j];
+            zi[j] = di * ra.derivative(zi[j], i[j]);
+            zf[j] = df * ra.derivative(zf[j], f[j]);
+            zg[j] = dg * a.derivative(zg[j], g[j]);
+            zo[j] = d_o * ra.derivative(zo[j], o[j]);
+            dh[j] = 0.0;
+        }
+    }
+}
+
 impl<
         const KIND: u8,
         const T: usize,
@@ -886,26 +932,23 @@ impl<
                         }
                     }
                     LSTM => {
-                        // tanh(c) as the forward pass computed it.
-                        let tcs = &mut row[..u];
+                        // tanh(c) as the forward pass computed it, and c₋₁ (zero before
+                        // the first step) beside it in `row`.
+                        let (tcs, rest) = row.split_at_mut(u);
                         activated(&self.activation, tcs, &extra[at..at + u]);
-                        for j in 0..u {
-                            let (zi, zf, zg, zo) = (zs[j], zs[u + j], zs[2 * u + j], zs[3 * u + j]);
-                            let ra = &self.recurrent_activation;
-                            let (i, f, g, o) = (gs[j], gs[u + j], gs[2 * u + j], gs[3 * u + j]);
-                            let c = extra[at + j];
-                            let c_prev = if s > 0 { extra[at - u + j] } else { 0.0 };
-                            let tc = tcs[j];
-                            let d_o = dh[j] * tc;
-                            let dcj = dc[j] + dh[j] * o * self.activation.derivative(c, tc);
-                            let (di, dg, df) = (dcj * g, dcj * i, dcj * c_prev);
-                            dc[j] = dcj * f;
-                            zs[j] = di * ra.derivative(zi, i);
-                            zs[u + j] = df * ra.derivative(zf, f);
-                            zs[2 * u + j] = dg * self.activation.derivative(zg, g);
-                            zs[3 * u + j] = d_o * ra.derivative(zo, o);
-                            dh[j] = 0.0;
-                        }
+                        let c_prev = match s {
+                            0 => {
+                                rest[..u].fill(0.0);
+                                &rest[..u]
+                            }
+                            _ => &extra[at - u..at],
+                        };
+                        let cell = LstmCell {
+                            c: &extra[at..at + u],
+                            c_prev,
+                            tanh_c: tcs,
+                        };
+                        cell.backward(&self.activation, &self.recurrent_activation, zs, gs, dh, dc);
                         dz.copy_from_slice(zs);
                     }
                     GRU => {
