@@ -11,6 +11,7 @@
 mod common;
 
 use common::*;
+use seqnet::kernels::bandwidth::read_gbs;
 use seqnet::kernels::gemm::{gemm, MatRef};
 use seqnet::kernels::isa::Isa;
 use seqnet::kernels::peak::fma_peak_by_chains;
@@ -71,7 +72,7 @@ fn main() {
     let top_peak = peak[&top];
 
     // `-- conv` prints only the convolution sections (Conv2D, Conv1D), `-- lstm` only the LSTM
-    // rows; both together, both.
+    // and GRU rows; both together, both.
     let only = |name: &str| std::env::args().skip(1).any(|a| a == name);
     let (conv, lstm) = (only("conv"), only("lstm"));
     let all = !conv && !lstm;
@@ -86,6 +87,7 @@ fn main() {
     }
     if all || lstm {
         lstm_section(&one, &two, models, models_peak);
+        gru_section(&one, &two, models, models_peak);
     }
 }
 
@@ -464,67 +466,121 @@ fn conv_sections(one: &rayon::ThreadPool, two: &rayon::ThreadPool, isa: Isa, pea
     }
 }
 
-/// The LSTM rows: LSTM(128) over 50 steps of 32 features (`LstmRow` in `benches/common`), one
-/// sequence (`predict_one`), a forward pass of 64 (`predict`) and a training step of 64
-/// (`train_on_batch`, Adam, mean squared error), as GFLOP/s of the LSTM layer's products
-/// against the FMA peak. `tools/peers.py --models lstm` times the same work in onnxruntime and
-/// PyTorch (BENCHMARKS.md sets them side by side).
-fn lstm_section(one: &rayon::ThreadPool, two: &rayon::ThreadPool, isa: Isa, peak: f64) {
-    const BATCH: usize = 64;
-    let x = lstm_sequences(BATCH, 5);
-    let y: Vec<f32> = (0..BATCH).map(|r| (r % 5) as f32 / 4.0).collect();
-    let model = LstmRow::new(3);
-    let mut trained = LstmRow::new(3).compile(Adam::new(1e-4), Loss::MeanSquaredError, []);
-    println!(
-        "\n## LSTM({LSTM_UNITS}) over {LSTM_STEPS} steps × {LSTM_FEATURES} features, then Dense(1), {} \
-         (µs; GFLOP/s of the layer's products; % of peak)",
-        isa.name()
-    );
-    println!("| pass | one thread | two threads |");
-    let cell = |t: f64, flops: f64| {
-        let g = flops / t / 1e9;
-        format!(
-            "{:8.1} µs, {g:5.1} GFLOP/s ({:3.0}%)",
-            t * 1e6,
-            100.0 * g / peak
-        )
+/// The recurrent rows, for the LSTM and the GRU alike: `$layer(128)` over 50 steps of 32
+/// features (`LstmRow`, `GruRow` in `benches/common`), one sequence (`predict_one`, against the
+/// L2 bound as well: a step reads the whole recurrent kernel), a forward pass of 64 (`predict`),
+/// a training step of 64 (`train_on_batch`, Adam, mean squared error), one streaming step (a
+/// `Stream`, one timestep in) and 64 streams stepping together (`Streams`), as GFLOP/s of the
+/// layer's products against the FMA peak. `tools/peers.py --models lstm,gru` times the same work
+/// in onnxruntime, PyTorch and OpenVINO (BENCHMARKS.md sets them side by side).
+macro_rules! recurrent_section {
+    ($name:ident, $model:ident, $layer:literal, $gates:expr) => {
+        fn $name(one: &rayon::ThreadPool, two: &rayon::ThreadPool, isa: Isa, peak: f64) {
+            const BATCH: usize = 64;
+            const GATES: usize = $gates;
+            let x = lstm_sequences(BATCH, 5);
+            let y: Vec<f32> = (0..BATCH).map(|r| (r % 5) as f32 / 4.0).collect();
+            let model = $model::new(3);
+            let mut trained = $model::new(3).compile(Adam::new(1e-4), Loss::MeanSquaredError, []);
+            println!(
+                "\n## {}({LSTM_UNITS}) over {LSTM_STEPS} steps × {LSTM_FEATURES} features, then \
+                 Dense(1), {} (µs; GFLOP/s of the layer's products; % of peak)",
+                $layer,
+                isa.name()
+            );
+            println!("| pass | one thread | two threads |");
+            let cell = |t: f64, flops: f64| {
+                let g = flops / t / 1e9;
+                format!(
+                    "{:8.1} µs, {g:5.1} GFLOP/s ({:3.0}%)",
+                    t * 1e6,
+                    100.0 * g / peak
+                )
+            };
+            // One sequence runs on the calling thread whatever the pool: one column.
+            let t = best(50, || {
+                std::hint::black_box(
+                    model
+                        .predict_one(std::hint::black_box(&x[0]))
+                        .expect("a prediction"),
+                );
+            });
+            // One sequence is bound by reading the recurrent kernel (U × G·U floats, 256 KB for
+            // the LSTM: L2) once per step, not by the FMA units: its floor is T reads of it at
+            // the measured L2 bandwidth.
+            let kernel_bytes = LSTM_UNITS * GATES * LSTM_UNITS * 4;
+            let l2_gbs = read_gbs(isa, kernel_bytes, 200, 20);
+            let floor = (LSTM_STEPS * kernel_bytes) as f64 / (l2_gbs * 1e9);
+            println!(
+                "| one sequence (predict_one) | {}; {:.0}% of the L2 bound ({:.1} µs at \
+                 {l2_gbs:.0} GB/s) | - |",
+                cell(t, recurrent_forward_flops(GATES, 1)),
+                100.0 * floor / t,
+                floor * 1e6
+            );
+            let forward = |p: &rayon::ThreadPool| {
+                p.install(|| {
+                    best(20, || {
+                        std::hint::black_box(model.predict(&x).expect("a prediction"));
+                    })
+                })
+            };
+            let (f1, f2) = (forward(one), forward(two));
+            println!(
+                "| forward, batch {BATCH} (predict) | {} | {} |",
+                cell(f1, recurrent_forward_flops(GATES, BATCH)),
+                cell(f2, recurrent_forward_flops(GATES, BATCH))
+            );
+            let mut step = |p: &rayon::ThreadPool| {
+                p.install(|| {
+                    best(10, || {
+                        trained.train_on_batch(&x, &y[..]).expect("a step");
+                    })
+                })
+            };
+            let (s1, s2) = (step(one), step(two));
+            println!(
+                "| training step, batch {BATCH} (train_on_batch) | {} | {} |",
+                cell(s1, recurrent_train_flops(GATES, BATCH)),
+                cell(s2, recurrent_train_flops(GATES, BATCH))
+            );
+            // Streams: one timestep of each in, the model's output for the sequence so far out.
+            let step_flops = |rows: usize| recurrent_forward_flops(GATES, rows) / LSTM_STEPS as f64;
+            let mut stream = model.stream();
+            let mut t_index = 0;
+            let t = best(2000, || {
+                t_index = (t_index + 1) % LSTM_STEPS;
+                std::hint::black_box(stream.step(&x[0][t_index]).expect("a step"));
+            });
+            let step_floor = kernel_bytes as f64 / (l2_gbs * 1e9);
+            println!(
+                "| one streaming step (Stream::step) | {}; {:.0}% of the L2 bound ({:.2} µs) | - |",
+                cell(t, step_flops(1)),
+                100.0 * step_floor / t,
+                step_floor * 1e6
+            );
+            let mut streams = model.streams(BATCH);
+            let rows: Vec<Vec<[f32; LSTM_FEATURES]>> = (0..LSTM_STEPS)
+                .map(|s| x.iter().map(|seq| seq[s]).collect())
+                .collect();
+            let mut t_index = 0;
+            let mut together = |p: &rayon::ThreadPool| {
+                p.install(|| {
+                    best(200, || {
+                        t_index = (t_index + 1) % LSTM_STEPS;
+                        std::hint::black_box(streams.step(&rows[t_index]).expect("a step"));
+                    })
+                })
+            };
+            let (g1, g2) = (together(one), together(two));
+            println!(
+                "| {BATCH} streams stepping together (Streams::step) | {} | {} |",
+                cell(g1, step_flops(BATCH)),
+                cell(g2, step_flops(BATCH))
+            );
+        }
     };
-    // One sequence runs on the calling thread whatever the pool: one column.
-    let t = best(50, || {
-        std::hint::black_box(
-            model
-                .predict_one(std::hint::black_box(&x[0]))
-                .expect("a prediction"),
-        );
-    });
-    println!(
-        "| one sequence (predict_one) | {} | - |",
-        cell(t, lstm_forward_flops(1))
-    );
-    let forward = |p: &rayon::ThreadPool| {
-        p.install(|| {
-            best(20, || {
-                std::hint::black_box(model.predict(&x).expect("a prediction"));
-            })
-        })
-    };
-    let (f1, f2) = (forward(one), forward(two));
-    println!(
-        "| forward, batch {BATCH} (predict) | {} | {} |",
-        cell(f1, lstm_forward_flops(BATCH)),
-        cell(f2, lstm_forward_flops(BATCH))
-    );
-    let mut step = |p: &rayon::ThreadPool| {
-        p.install(|| {
-            best(10, || {
-                trained.train_on_batch(&x, &y[..]).expect("a step");
-            })
-        })
-    };
-    let (s1, s2) = (step(one), step(two));
-    println!(
-        "| training step, batch {BATCH} (train_on_batch) | {} | {} |",
-        cell(s1, lstm_train_flops(BATCH)),
-        cell(s2, lstm_train_flops(BATCH))
-    );
 }
+
+recurrent_section!(lstm_section, LstmRow, "LSTM", 4);
+recurrent_section!(gru_section, GruRow, "GRU", 3);

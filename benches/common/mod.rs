@@ -453,6 +453,16 @@ sequential! {
     }
 }
 
+sequential! {
+    /// The GRU rows' model: GRU(128) (Keras 3's default, `reset_after`) over the LSTM rows'
+    /// sequences, then Dense(1).
+    pub struct GruRow {
+        Input(shape = (50, 32)),
+        GRU(128),
+        Dense(1),
+    }
+}
+
 /// `count` sequences of `LSTM_STEPS × LSTM_FEATURES` values uniform in [-1, 1), seeded.
 pub fn lstm_sequences(count: usize, seed: u64) -> Vec<[[f32; LSTM_FEATURES]; LSTM_STEPS]> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -461,18 +471,18 @@ pub fn lstm_sequences(count: usize, seed: u64) -> Vec<[[f32; LSTM_FEATURES]; LST
         .collect()
 }
 
-/// Flops (2 · multiply-adds) of the LSTM layer's forward pass over `rows` sequences: per step
-/// the input and recurrent products, `F·4U + U·4U` multiply-adds (the gates' element-wise work
-/// is not counted).
-pub fn lstm_forward_flops(rows: usize) -> f64 {
+/// Flops (2 · multiply-adds) of a recurrent layer's forward pass over `rows` sequences, with
+/// `gates` gates (LSTM 4, GRU 3): per step the input and recurrent products, `F·G·U + U·G·U`
+/// multiply-adds (the gates' element-wise work is not counted).
+pub fn recurrent_forward_flops(gates: usize, rows: usize) -> f64 {
     let (t, f, u) = (LSTM_STEPS, LSTM_FEATURES, LSTM_UNITS);
-    2.0 * (rows * t * 4 * u * (f + u)) as f64
+    2.0 * (rows * t * gates * u * (f + u)) as f64
 }
 
-/// Flops of a training step's LSTM work: the forward pass, then back through time, per step the
-/// recurrent kernel's gradient and dh through it (`2 · U·4U`) and the kernel's gradient (`F·4U`);
-/// the layer is the model's first, so no dX.
-pub fn lstm_train_flops(rows: usize) -> f64 {
+/// Flops of a training step's recurrent work: the forward pass, then back through time, per
+/// step the recurrent kernel's gradient and dh through it (`2 · U·G·U`) and the kernel's
+/// gradient (`F·G·U`); the layer is the model's first, so no dX.
+pub fn recurrent_train_flops(gates: usize, rows: usize) -> f64 {
     let (t, f, u) = (LSTM_STEPS, LSTM_FEATURES, LSTM_UNITS);
-    lstm_forward_flops(rows) + 2.0 * (rows * t * 4 * u * (f + 2 * u)) as f64
+    recurrent_forward_flops(gates, rows) + 2.0 * (rows * t * gates * u * (f + 2 * u)) as f64
 }
