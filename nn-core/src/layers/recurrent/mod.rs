@@ -1,6 +1,7 @@
 //! Keras' recurrent layers, `SimpleRNN`, `LSTM` and `GRU` (both `reset_after` forms), on one
-//! driver: the input projection of every step as one product, then one recurrent product per
-//! step over the whole batch, then the gates row by row. The backward pass runs back through
+//! driver: the input projection of every step as one product (inference: each step's just
+//! before it), then one recurrent product per step over the whole batch (or a block of its rows
+//! per thread), then the gates row by row. The backward pass runs back through
 //! time with the same products transposed, and ends with one product each for dW and dX.
 //!
 //! The math is Keras 3's (`keras/src/layers/rnn/`): gates in Keras' order (LSTM i, f, c, o; GRU
@@ -14,8 +15,10 @@
 //! - `z`, `rows × T × G·U` at each step's input position: first the input projection, then the
 //!   gates' total pre-activations; the backward pass overwrites it with their gradients, which
 //!   give dW, db and dX in one product each;
-//! - `gates`, `rows × T × G·U` beside `z`: the gates' activations, computed eight lanes at a
-//!   time and read back by the backward pass instead of recomputed;
+//! - `gates`, `rows × T × G·U` beside `z`: the gates' activations, computed vectorised and
+//!   read back by the backward pass instead of recomputed;
+//! - (inference over several rows, GRU without reset_after aside: `z` and `gates` hold only the
+//!   current step, their first `rows × G·U` values, projected just before the step;)
 //! - `hs`, `rows × T × U`: the output after each processed step (the layer's output sequence);
 //! - `extra`, `rows × T × U`: the LSTM's cell state; GRU's recurrent part of its candidate
 //!   (`reset_after`) or `r·h` (`reset_after = false`);
@@ -125,6 +128,9 @@ struct Parts<'a> {
 /// GEMM panels (R, and R_h apart for GRU without reset_after) when the pass packed them.
 struct Shared<'a> {
     split: Split<'a>,
+    /// Whether the pass keeps every step's `z` and `gates` (training: the backward pass reads
+    /// them); inference over several rows projects each step just before it instead.
+    keep_steps: bool,
     packed_r: Option<PackedB<'a>>,
     packed_h: Option<PackedB<'a>>,
 }
@@ -472,6 +478,7 @@ impl<
             .then(|| pack_b_once(isa, Self::r_cols(split.recurrent, 2 * U, U), packed_h));
         let shared = Shared {
             split,
+            keep_steps: training.is_some(),
             packed_r,
             packed_h,
         };
@@ -605,10 +612,18 @@ impl<
             tmp,
             y,
         } = block;
-        // Every step's input projection, one product: z = x·W + b (at input positions); with
-        // input dropout, one per gate.
+        // Inference over several rows projects each step's input just before the step, into
+        // the first rows × G·U values of `z` (and the gates into the first of `gates`), which
+        // stay in cache; all T steps' projections up front are megabytes at batch 64, read back
+        // from L3 one step at a time. Training keeps every step's for the backward pass. (GRU
+        // without reset_after keeps its own layout: its candidate's second product reads it.)
+        let per_step = !shared.keep_steps && masks.is_none() && rows > 1 && T > 1 && KIND != GRU_V1;
+        let z_at = |r: usize, p: usize| if per_step { r * gu } else { (r * T + p) * gu };
+        // Otherwise every step's input projection, one product: z = x·W + b (at input
+        // positions); with input dropout, one per gate.
         match masks.as_deref_mut().filter(|m| !m.input.is_empty()) {
             Some(m) => Self::project_masked(isa, x, kernel, bias, rows, z, m),
+            None if per_step => {}
             None => {
                 let dims = DenseDims {
                     rows: rows * T,
@@ -621,6 +636,24 @@ impl<
         let no_masks: &[f32] = &[];
         for s in 0..T {
             let p = Self::position(s);
+            if per_step {
+                // This step's rows of x (T·F apart) times W, plus b: the product the whole
+                // pass's projection computes for these rows, so the same values.
+                let x_p = MatRef {
+                    data: x.get(p * F..).unwrap_or_default(),
+                    rows,
+                    cols: F,
+                    rs: T * F,
+                    cs: 1,
+                };
+                let epilogue = Epilogue {
+                    bias,
+                    activation: &Linear,
+                    pre_activation: None,
+                };
+                let w = MatRef::row_major(kernel, F, gu);
+                gemm_fused_packed(isa, x_p, w, None, head_mut(z, rows * gu), false, epilogue);
+            }
             // The recurrent product of the state so far (zero before the first step).
             let tmp = head_mut(tmp, rows * rec_cols);
             let no_recurrent_masks = masks.as_deref().is_none_or(|m| m.recurrent.is_empty());
@@ -688,8 +721,8 @@ impl<
                     }
                     continue;
                 }
-                let zs = &mut z[(r * T + p) * gu..][..gu];
-                let gs = &mut gates[(r * T + p) * gu..][..gu];
+                let zs = &mut z[z_at(r, p)..][..gu];
+                let gs = &mut gates[z_at(r, p)..][..gu];
                 let rec = &tmp[r * rec_cols..][..rec_cols];
                 let hp = |j: usize| h_prev.map_or(0.0, |h| h[j]);
                 let (ra, a) = (&self.recurrent_activation, &self.activation);
