@@ -7,6 +7,12 @@
 //!
 //! `SEQNET_ISA=avx512|avx2|portable` forces a path, for tests and benchmarks; asking for one the
 //! CPU lacks falls back to the best it has, so the variable can never make a kernel fault.
+//!
+//! The int8 kernels choose among their own paths ([`Int8Path`](super::int8::Int8Path)) from the
+//! same variable, read the same way: `avx512vnni` and `avxvnni` force those int8 paths (and mean
+//! `avx512` and `avx2` for the f32 kernels), `avx2` is AVX2 without VNNI for int8 too,
+//! `portable` is portable for both, and `avx512` keeps the f32 AVX-512 kernels and picks the best
+//! int8 path the CPU has.
 
 use std::sync::OnceLock;
 
@@ -59,11 +65,12 @@ impl Isa {
         })
     }
 
-    /// `avx512`, `avx2` or `portable`.
+    /// `avx512`, `avx2` or `portable` (the int8 names `avx512vnni` and `avxvnni` read as
+    /// `avx512` and `avx2`).
     pub fn parse(name: &str) -> Option<Isa> {
         match name.trim().to_ascii_lowercase().as_str() {
-            "avx512" | "avx512f" => Some(Isa::Avx512),
-            "avx2" => Some(Isa::Avx2),
+            "avx512" | "avx512f" | "avx512vnni" | "avx512_vnni" => Some(Isa::Avx512),
+            "avx2" | "avxvnni" | "avx_vnni" => Some(Isa::Avx2),
             "portable" | "wide" => Some(Isa::Portable),
             _ => None,
         }
