@@ -6,6 +6,7 @@
 use nn_core::kernels::int8::{
     gemm_s8_f32, gemm_s8_i32, quantize_kernel, quantize_rows, Dequant, Int8Path, PackedS8,
 };
+use nn_core::kernels::isa::Isa;
 use rand::{Rng, SeedableRng};
 
 fn random_s8(len: usize, seed: u64) -> Vec<i8> {
@@ -275,4 +276,8 @@ fn seqnet_isa_names_read_as_int8_paths() {
         assert_eq!(Int8Path::parse(p.name()), Some(p));
     }
     assert!(Int8Path::available().contains(&Int8Path::current()));
+    // The f32 kernels read the int8 names as the level they imply; their own names are unchanged.
+    assert_eq!(Isa::parse("avx512vnni"), Some(Isa::Avx512));
+    assert_eq!(Isa::parse("avxvnni"), Some(Isa::Avx2));
+    assert_eq!(Isa::parse("avx2"), Some(Isa::Avx2));
 }
