@@ -16,6 +16,20 @@
 
 use std::sync::OnceLock;
 
+/// The path `SEQNET_ISA` names (read by `parse`) when `available` has it, else the best there
+/// (the last; `lowest` if none): how [`Isa`] and the int8 kernels' `Int8Path` both choose.
+pub(crate) fn from_env<T: Copy + PartialEq>(
+    available: &[T],
+    parse: fn(&str) -> Option<T>,
+    lowest: T,
+) -> T {
+    let best = available.last().copied().unwrap_or(lowest);
+    match std::env::var("SEQNET_ISA").ok().as_deref().and_then(parse) {
+        Some(asked) if available.contains(&asked) => asked,
+        _ => best,
+    }
+}
+
 /// A kernel family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Isa {
@@ -50,19 +64,7 @@ impl Isa {
     /// The best path, or the one `SEQNET_ISA` asks for when the CPU has it. Decided once.
     pub fn current() -> Isa {
         static CHOSEN: OnceLock<Isa> = OnceLock::new();
-        *CHOSEN.get_or_init(|| {
-            let available = Isa::available();
-            // `available` always lists Portable first; the fallback is that same answer.
-            let best = available.last().copied().unwrap_or(Isa::Portable);
-            match std::env::var("SEQNET_ISA")
-                .ok()
-                .as_deref()
-                .and_then(Isa::parse)
-            {
-                Some(asked) if available.contains(&asked) => asked,
-                _ => best,
-            }
-        })
+        *CHOSEN.get_or_init(|| from_env(&Isa::available(), Isa::parse, Isa::Portable))
     }
 
     /// `avx512`, `avx2` or `portable` (the int8 names `avx512vnni` and `avxvnni` read as

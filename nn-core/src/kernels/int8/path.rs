@@ -1,5 +1,6 @@
 //! Which int8 kernel runs, chosen once at run time like [`Isa`](super::super::isa::Isa).
 
+use crate::kernels::isa::from_env;
 use std::sync::OnceLock;
 
 /// An int8 GEMM path, lowest first. AMX int8 tiles would sit above `Avx512Vnni`: they need
@@ -39,18 +40,8 @@ impl Int8Path {
     /// The best path, or the one `SEQNET_ISA` asks for when the CPU has it. Decided once.
     pub fn current() -> Int8Path {
         static CHOSEN: OnceLock<Int8Path> = OnceLock::new();
-        *CHOSEN.get_or_init(|| {
-            let available = Int8Path::available();
-            let best = available.last().copied().unwrap_or(Int8Path::Portable);
-            match std::env::var("SEQNET_ISA")
-                .ok()
-                .as_deref()
-                .and_then(Int8Path::parse)
-            {
-                Some(asked) if available.contains(&asked) => asked,
-                _ => best,
-            }
-        })
+        *CHOSEN
+            .get_or_init(|| from_env(&Int8Path::available(), Int8Path::parse, Int8Path::Portable))
     }
 
     /// `avx512vnni`, `avxvnni`, `avx2` or `portable`; `avx512` (or `avx512f`) means the best
