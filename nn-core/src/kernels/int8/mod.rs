@@ -255,7 +255,7 @@ fn tile(
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = corr;
+        let _ = (path, corr);
         portable::tile(rr, k4, a, lda, panels, acc);
     }
 }

@@ -21,9 +21,9 @@ pub enum Int8Path {
 impl Int8Path {
     /// Every path this CPU can run, lowest first (`Portable` always first).
     pub fn available() -> Vec<Int8Path> {
-        let mut v = vec![Int8Path::Portable];
         #[cfg(target_arch = "x86_64")]
         {
+            let mut v = vec![Int8Path::Portable];
             if is_x86_feature_detected!("avx2") {
                 v.push(Int8Path::Avx2);
                 if is_x86_feature_detected!("avxvnni") {
@@ -33,8 +33,12 @@ impl Int8Path {
             if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vnni") {
                 v.push(Int8Path::Avx512Vnni);
             }
+            v
         }
-        v
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            vec![Int8Path::Portable]
+        }
     }
 
     /// The best path, or the one `SEQNET_ISA` asks for when the CPU has it. Decided once.
