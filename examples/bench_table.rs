@@ -4,15 +4,22 @@
 //!
 //! Run: `cargo run --release --example bench_table` (`matrixmultiply` runs on one thread unless
 //! `MATMUL_NUM_THREADS` says otherwise; `SEQNET_ISA=avx2` runs the model rows on a lower path;
-//! `-- conv` or `-- lstm` runs the FMA peak and those sections only).
+//! `-- conv` or `-- lstm` runs the FMA peak and those sections only; `-- int8` the int8 GEMM
+//! section alone).
 //! Timings are the best of many runs: on a shared machine the best is the least disturbed.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
 
 use common::*;
+use seqnet::activations::Linear;
 use seqnet::kernels::bandwidth::read_gbs;
-use seqnet::kernels::gemm::{gemm, MatRef};
+use seqnet::kernels::gemm::{
+    gemm, gemm_fused_packed, gemv, pack_b_once, packed_len_bound, Epilogue, MatRef,
+};
+use seqnet::kernels::int8::{
+    gemm_s8_f32, quantize_kernel, quantize_rows, Dequant, Int8Path, PackedS8,
+};
 use seqnet::kernels::isa::Isa;
 use seqnet::kernels::peak::fma_peak_by_chains;
 use seqnet::prelude::*;
@@ -51,6 +58,11 @@ fn main() {
     let two = pool(2);
     let paths = Isa::available();
     let top = *paths.last().expect("a path");
+    let only = |name: &str| std::env::args().skip(1).any(|a| a == name);
+    if only("int8") {
+        int8_section(&one, &two);
+        return;
+    }
     println!(
         "kernel paths on this CPU: {:?} (models run on {:?})",
         paths,
@@ -73,11 +85,11 @@ fn main() {
 
     // `-- conv` prints only the convolution sections (Conv2D, Conv1D), `-- lstm` only the LSTM
     // and GRU rows; both together, both.
-    let only = |name: &str| std::env::args().skip(1).any(|a| a == name);
     let (conv, lstm) = (only("conv"), only("lstm"));
     let all = !conv && !lstm;
     if all {
         dense_sections(&one, &two, &paths, &peak);
+        int8_section(&one, &two);
     }
     let models = Isa::current();
     let models_peak = peak.get(&models).copied().unwrap_or(top_peak);
@@ -584,3 +596,85 @@ macro_rules! recurrent_section {
 
 recurrent_section!(lstm_section, LstmRow, "LSTM", 4);
 recurrent_section!(gru_section, GruRow, "GRU", 3);
+
+/// The int8 Dense product (issue 24) beside the f32 one on the same shapes, in the same run:
+/// GOP/s (2·m·k·n operations per second) of a Dense layer's work before its activation. int8:
+/// quantize the input rows, the int8 GEMM, dequantize and add the bias (`kernels::int8`, B packed
+/// once). f32: the packed SGEMM with the bias fused (B packed once), or the GEMV for one row, as
+/// the f32 Dense layer does. The ratio is int8 over f32.
+fn int8_section(one: &rayon::ThreadPool, two: &rayon::ThreadPool) {
+    let f32_isa = Isa::current();
+    let paths = Int8Path::available();
+    println!(
+        "\n## int8 Dense product against f32 (GOP/s; × the f32 {} product; quantize + GEMM + dequantize)",
+        f32_isa.name()
+    );
+    println!(
+        "| shape | batch | threads | f32 | {} |",
+        paths
+            .iter()
+            .map(|p| p.name())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    for (k, n) in [(784usize, 512usize), (512, 512)] {
+        let w = random(k * n, 5);
+        let bias = random(n, 6);
+        let (wq, col_scale) = quantize_kernel(&w, k, n);
+        let packed8 = PackedS8::pack(&wq, k, n);
+        let mut packs = vec![0.0; packed_len_bound(k, n)];
+        let packed = pack_b_once(f32_isa, MatRef::row_major(&w, k, n), &mut packs);
+        for m in [1usize, 1024] {
+            let x = random(m * k, 7);
+            let mut c = vec![0.0f32; m * n];
+            let mut xq = vec![0i8; m * k];
+            let mut row_scale = vec![0.0f32; m];
+            let runs = if m == 1 { 2000 } else { 20 };
+            for (threads, pool) in [(1, one), (2, two)] {
+                let f = pool.install(|| {
+                    best(runs, || {
+                        if m == 1 {
+                            gemv(f32_isa, &x, &w, Some(&bias), &mut c);
+                        } else {
+                            let epilogue = Epilogue {
+                                bias: Some(&bias),
+                                activation: &Linear,
+                                pre_activation: None,
+                            };
+                            gemm_fused_packed(
+                                f32_isa,
+                                MatRef::row_major(&x, m, k),
+                                MatRef::row_major(&w, k, n),
+                                Some(packed),
+                                &mut c,
+                                false,
+                                epilogue,
+                            );
+                        }
+                    })
+                });
+                let f = gflops(m, k, n, f);
+                let mut cells = Vec::new();
+                for &path in &paths {
+                    let t = pool.install(|| {
+                        best(runs, || {
+                            quantize_rows(path, &x, k, &mut xq, &mut row_scale);
+                            let dq = Dequant {
+                                row_scale: &row_scale,
+                                col_scale: &col_scale,
+                                bias: Some(&bias),
+                            };
+                            gemm_s8_f32(path, &xq, m, k, &packed8, &dq, &mut c);
+                        })
+                    });
+                    let g = gflops(m, k, n, t);
+                    cells.push(format!("{g:.1} ({:.2}×)", g / f));
+                }
+                println!(
+                    "| {k}→{n} | {m} | {threads} | {f:.1} | {} |",
+                    cells.join(" | ")
+                );
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@ pub mod conv;
 pub mod conv1d;
 pub mod dense;
 pub mod gemm;
+pub mod int8;
 pub mod isa;
 #[macro_use]
 pub mod multiversion;

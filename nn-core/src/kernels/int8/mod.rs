@@ -1,0 +1,261 @@
+//! Int8 inference kernels with Keras 3's `quantize("int8")` semantics: per-row dynamic input
+//! quantization and per-output-unit kernel quantization (`quantize.rs`), and an int8 GEMM
+//! C = A · B (A `m × k` int8 row-major, B `k × n` int8 packed once, `pack.rs`) summed exactly in
+//! int32, with an optional dequantizing epilogue that gives Dense's float32 output before its
+//! activation (`acc / (row_scale · col_scale) + bias`, in that order, in f32, as
+//! `keras/src/layers/core/dense.py`'s `_int8_call`). The activation is left to the caller.
+//!
+//! Paths ([`Int8Path`], `path.rs`): AVX512-VNNI and AVX-VNNI (`vpdpbusd` with the +128 sign
+//! trick), AVX2 (`vpmaddwd` on int16), portable; `x86.rs` and `portable.rs` hold the tiles.
+//! Every path gives the same int32 sums (exact integers) and so the same f32 outputs, bit for
+//! bit. Rows are cut into fixed blocks of [`MB`] rows, shared among threads for large products;
+//! each output element is one tile's sum followed by the same scalar epilogue, whatever the block
+//! or thread count.
+// Indexing: every index is bounded by m, n, k and the tile geometry, asserted against the
+// buffers at entry (`check`), as in `kernels::gemm`.
+#![allow(clippy::indexing_slicing)]
+// Nothing outside the tests and benchmarks calls these yet: the quantized Dense layer (issue 24's
+// next step) will. Until then a build without `bench-internals` would call all of it dead.
+#![cfg_attr(not(feature = "bench-internals"), allow(dead_code, unused_imports))]
+
+mod pack;
+mod path;
+mod portable;
+mod quantize;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub use pack::{PackedS8, MAX_K, NR};
+pub use path::Int8Path;
+pub use quantize::{quantize_kernel, quantize_rows, scale_of, EPSILON, QMAX};
+
+use crate::par::prelude::*;
+
+/// Rows per block: the unit of work a thread takes; a multiple of every tile height.
+pub const MB: usize = 48;
+
+/// Below this many multiply-adds (m·k·n) a product runs on the calling thread.
+const PARALLEL_MIN: usize = 1 << 21;
+
+/// Dense's dequantizing epilogue: output (i, j) = `acc / (row_scale[i] · col_scale[j]) +
+/// bias[j]`, each operation in f32, in Keras' order.
+#[derive(Clone, Copy, Debug)]
+pub struct Dequant<'a> {
+    /// One scale per row of A (the inputs' `abs_max_quantize` scales).
+    pub row_scale: &'a [f32],
+    /// One scale per column of B (Keras' `kernel_scale`).
+    pub col_scale: &'a [f32],
+    /// Added after the division, when given (n values).
+    pub bias: Option<&'a [f32]>,
+}
+
+/// What a finished tile row becomes.
+trait Sink<T>: Sync {
+    /// Writes `acc` (the exact sums of row `row`, columns `col0..col0 + acc.len()`) into `dst`.
+    fn put(&self, row: usize, col0: usize, acc: &[i32], dst: &mut [T]);
+}
+
+/// The sums themselves.
+struct Raw;
+
+impl Sink<i32> for Raw {
+    fn put(&self, _row: usize, _col0: usize, acc: &[i32], dst: &mut [i32]) {
+        dst.copy_from_slice(acc);
+    }
+}
+
+impl Sink<f32> for Dequant<'_> {
+    fn put(&self, row: usize, col0: usize, acc: &[i32], dst: &mut [f32]) {
+        let rs = self.row_scale[row];
+        let cols = col0..col0 + acc.len();
+        let cs = &self.col_scale[cols.clone()];
+        match self.bias {
+            Some(bias) => {
+                for (((d, &v), &c), &b) in dst.iter_mut().zip(acc).zip(cs).zip(&bias[cols]) {
+                    *d = v as f32 / (rs * c) + b;
+                }
+            }
+            None => {
+                for ((d, &v), &c) in dst.iter_mut().zip(acc).zip(cs) {
+                    *d = v as f32 / (rs * c);
+                }
+            }
+        }
+    }
+}
+
+/// C (`m × n` int32, row-major) = A (`m × k` int8, row-major) · B (packed), exact.
+///
+/// # Panics
+/// If `a.len() != m · k`, `c.len() != m · n` or `b` was packed for another k.
+pub fn gemm_s8_i32(path: Int8Path, a: &[i8], m: usize, k: usize, b: &PackedS8, c: &mut [i32]) {
+    drive(path, a, m, k, b, &Raw, c);
+}
+
+/// C (`m × n` f32) = Dense's int8 output before the activation: the exact int32 product of A and
+/// B, dequantized by `dq` (see [`Dequant`]).
+///
+/// # Panics
+/// As [`gemm_s8_i32`], and if `dq`'s slices are not m, n and n long.
+pub fn gemm_s8_f32(
+    path: Int8Path,
+    a: &[i8],
+    m: usize,
+    k: usize,
+    b: &PackedS8,
+    dq: &Dequant<'_>,
+    c: &mut [f32],
+) {
+    let n = b.n();
+    assert!(
+        dq.row_scale.len() == m
+            && dq.col_scale.len() == n
+            && dq.bias.is_none_or(|bias| bias.len() == n),
+        "gemm_s8_f32: scales or bias of the wrong length"
+    );
+    drive(path, a, m, k, b, dq, c);
+}
+
+/// The row blocks, on one thread or many.
+fn drive<T: Copy + Default + Send, S: Sink<T>>(
+    path: Int8Path,
+    a: &[i8],
+    m: usize,
+    k: usize,
+    b: &PackedS8,
+    sink: &S,
+    c: &mut [T],
+) {
+    let n = b.n();
+    assert!(
+        a.len() == m * k && c.len() == m * n && b.k() == k,
+        "int8 gemm: A {} for {m}×{k}, C {} for {m}×{n}, B packed for k = {}",
+        a.len(),
+        c.len(),
+        b.k()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    // The tiles read whole groups of four k: rows whose k is not a multiple of 4 are copied
+    // once, zero-padded (zeros add nothing, and B's padding is zero too).
+    let k4 = k.div_ceil(4);
+    let padded;
+    let (a, lda) = if k.is_multiple_of(4) {
+        (a, k)
+    } else {
+        let mut p = vec![0i8; m * 4 * k4];
+        for (d, s) in p.chunks_exact_mut(4 * k4).zip(a.chunks_exact(k)) {
+            d[..k].copy_from_slice(s);
+        }
+        padded = p;
+        (&padded[..], 4 * k4)
+    };
+    let block = |(i, cb): (usize, &mut [T])| {
+        let rows = cb.len() / n;
+        block_rows(path, &a[i * MB * lda..], rows, lda, b, sink, i * MB, cb);
+    };
+    if m * n * k >= PARALLEL_MIN && m > MB && crate::par::current_num_threads() > 1 {
+        c.par_chunks_mut(MB * n).enumerate().for_each(block);
+    } else {
+        c.chunks_mut(MB * n).enumerate().for_each(block);
+    }
+}
+
+/// Tile height and panels per tile of each path.
+fn geometry(path: Int8Path) -> (usize, usize) {
+    match path {
+        Int8Path::Avx512Vnni => (6, 2),
+        Int8Path::AvxVnni | Int8Path::Portable => (4, 1),
+        Int8Path::Avx2 => (2, 1),
+    }
+}
+
+/// Rows `row0..row0 + rows` of C (`c`, `rows × n`): for each group of panels, every tile of
+/// rows (the panels stay in L1 while the rows stream).
+#[allow(clippy::too_many_arguments)]
+fn block_rows<T: Copy + Default, S: Sink<T>>(
+    path: Int8Path,
+    a: &[i8],
+    rows: usize,
+    lda: usize,
+    b: &PackedS8,
+    sink: &S,
+    row0: usize,
+    c: &mut [T],
+) {
+    let n = b.n();
+    let k4 = b.k4();
+    let (mr, pmax) = geometry(path);
+    let mut acc = [0i32; 6 * 2 * NR];
+    for p0 in (0..b.panels()).step_by(pmax) {
+        let pc = pmax.min(b.panels() - p0);
+        let col0 = p0 * NR;
+        let cols = (pc * NR).min(n - col0);
+        for r0 in (0..rows).step_by(mr) {
+            let rr = mr.min(rows - r0);
+            let a_rows = &a[r0 * lda..(r0 + rr - 1) * lda + 4 * k4];
+            tile(path, rr, pc, k4, a_rows, lda, b, p0, &mut acc);
+            for r in 0..rr {
+                let out = &mut c[(r0 + r) * n + col0..][..cols];
+                sink.put(row0 + r0 + r, col0, &acc[r * pc * NR..][..cols], out);
+            }
+        }
+    }
+}
+
+/// One tile: `rr` rows of `a` (stride `lda`, `4·k4` bytes each) × panels `p0..p0 + pc` into
+/// `acc` (row stride `pc · NR`).
+#[allow(clippy::too_many_arguments)]
+fn tile(
+    path: Int8Path,
+    rr: usize,
+    pc: usize,
+    k4: usize,
+    a: &[i8],
+    lda: usize,
+    b: &PackedS8,
+    p0: usize,
+    acc: &mut [i32; 6 * 2 * NR],
+) {
+    let panels = &b.panels_from(p0)[..pc * k4 * 4 * NR];
+    let corr = &b.correction_from(p0)[..pc * NR];
+    assert!(rr >= 1 && a.len() >= (rr - 1) * lda + 4 * k4);
+    #[cfg(target_arch = "x86_64")]
+    {
+        use x86::{tile_avx2, tile_avx512vnni, tile_avxvnni};
+        let (ap, bp, kp, op) = (a.as_ptr(), panels.as_ptr(), corr.as_ptr(), acc.as_mut_ptr());
+        // SAFETY: the path was listed by `Int8Path::available`, so the CPU has its features;
+        // `a` holds rr rows of 4·k4 bytes at stride lda (asserted above), `panels` pc panels,
+        // `corr` pc·NR values, `acc` 6·2·NR ≥ rr·pc·NR values; rr ≤ the path's tile height
+        // and pc ≤ its panel count (`geometry`), which the arms below match exactly.
+        unsafe {
+            match (path, rr, pc) {
+                (Int8Path::Avx512Vnni, 6, 2) => tile_avx512vnni::<6, 2>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx512Vnni, 5, 2) => tile_avx512vnni::<5, 2>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx512Vnni, 4, 2) => tile_avx512vnni::<4, 2>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx512Vnni, 3, 2) => tile_avx512vnni::<3, 2>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx512Vnni, 2, 2) => tile_avx512vnni::<2, 2>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx512Vnni, _, 2) => tile_avx512vnni::<1, 2>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx512Vnni, 6, _) => tile_avx512vnni::<6, 1>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx512Vnni, 5, _) => tile_avx512vnni::<5, 1>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx512Vnni, 4, _) => tile_avx512vnni::<4, 1>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx512Vnni, 3, _) => tile_avx512vnni::<3, 1>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx512Vnni, 2, _) => tile_avx512vnni::<2, 1>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx512Vnni, _, _) => tile_avx512vnni::<1, 1>(k4, ap, lda, bp, kp, op),
+                (Int8Path::AvxVnni, 4, _) => tile_avxvnni::<4>(k4, ap, lda, bp, kp, op),
+                (Int8Path::AvxVnni, 3, _) => tile_avxvnni::<3>(k4, ap, lda, bp, kp, op),
+                (Int8Path::AvxVnni, 2, _) => tile_avxvnni::<2>(k4, ap, lda, bp, kp, op),
+                (Int8Path::AvxVnni, _, _) => tile_avxvnni::<1>(k4, ap, lda, bp, kp, op),
+                (Int8Path::Avx2, 2, _) => tile_avx2::<2>(k4, ap, lda, bp, op),
+                (Int8Path::Avx2, _, _) => tile_avx2::<1>(k4, ap, lda, bp, op),
+                (Int8Path::Portable, _, _) => portable::tile(rr, k4, a, lda, panels, acc),
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (path, corr);
+        portable::tile(rr, k4, a, lda, panels, acc);
+    }
+}

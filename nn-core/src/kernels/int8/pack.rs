@@ -1,0 +1,86 @@
+//! B (`k × n` int8, row-major) packed once into the layout every path's tile reads: panels of
+//! [`NR`] columns, each panel `k4 = ⌈k/4⌉` groups of four k, a group holding for each column its
+//! four consecutive k values (64 bytes: one zmm, the operand of `vpdpbusd`). k and n are padded
+//! with zeros, which add nothing to any sum. Beside it, each column's Σ_k B, for the VNNI paths'
+//! +128 correction (see `x86.rs`).
+// Indexing: bounded by k, n and the panel geometry computed here.
+#![allow(clippy::indexing_slicing)]
+
+/// Columns per packed panel: sixteen int32 accumulators, one zmm or two ymm.
+pub const NR: usize = 16;
+
+/// The deepest product the int32 accumulators hold exactly on every path: the VNNI paths sum
+/// (a + 128) · b, at most 255 · 128 per k (a = -128 is not a value Keras makes, but allowed),
+/// and 65 536 · 255 · 128 < 2³¹.
+pub const MAX_K: usize = 65_536;
+
+/// A Dense kernel in int8, packed for [`gemm_s8_i32`](super::gemm_s8_i32) and
+/// [`gemm_s8_f32`](super::gemm_s8_f32). Build it once per kernel with [`PackedS8::pack`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackedS8 {
+    k: usize,
+    n: usize,
+    /// `panels · k4 · 4 · NR` bytes.
+    data: Vec<i8>,
+    /// 128 · Σ_k B[k][j] per column, padded to whole panels with zeros.
+    correction: Vec<i32>,
+}
+
+impl PackedS8 {
+    /// Packs `b` (`k × n`, row-major).
+    ///
+    /// # Panics
+    /// If `b.len() != k · n`.
+    pub fn pack(b: &[i8], k: usize, n: usize) -> PackedS8 {
+        assert_eq!(b.len(), k * n, "PackedS8::pack: {k}×{n} matrix");
+        assert!(k <= MAX_K, "PackedS8::pack: k = {k} > {MAX_K}");
+        let k4 = k.div_ceil(4);
+        let panels = n.div_ceil(NR);
+        let mut data = vec![0i8; panels * k4 * 4 * NR];
+        let mut correction = vec![0i32; panels * NR];
+        for kk in 0..k {
+            let (g, r) = (kk / 4, kk % 4);
+            for (j, &v) in b[kk * n..(kk + 1) * n].iter().enumerate() {
+                let (p, c) = (j / NR, j % NR);
+                data[(p * k4 + g) * 4 * NR + c * 4 + r] = v;
+                correction[j] += 128 * i32::from(v);
+            }
+        }
+        PackedS8 {
+            k,
+            n,
+            data,
+            correction,
+        }
+    }
+
+    /// The unpacked shape's k.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The unpacked shape's n.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Groups of four k (the packed depth).
+    pub(crate) fn k4(&self) -> usize {
+        self.k.div_ceil(4)
+    }
+
+    /// Panels `p..`, contiguous, each `k4 · 4 · NR` bytes.
+    pub(crate) fn panels_from(&self, p: usize) -> &[i8] {
+        &self.data[p * self.k4() * 4 * NR..]
+    }
+
+    /// The corrections (128 · Σ_k B) of panels `p..`, NR per panel.
+    pub(crate) fn correction_from(&self, p: usize) -> &[i32] {
+        &self.correction[p * NR..]
+    }
+
+    /// How many panels.
+    pub(crate) fn panels(&self) -> usize {
+        self.n.div_ceil(NR)
+    }
+}
