@@ -526,25 +526,16 @@ impl<
     fn sweep_blocks(&self, shared: &Shared<'_>, block: Block<'_>, block_rows: usize) {
         use crate::par::prelude::*;
         let (t, gu, u) = (T, Self::GU, U);
-        let Block {
-            rows,
-            x,
-            mask,
-            initial,
-            z,
-            gates,
-            hs,
-            extra,
-            tmp,
-            y,
-        } = block;
-        let out = y.len() / rows.max(1);
-        z.par_chunks_mut(block_rows * t * gu)
-            .zip(gates.par_chunks_mut(block_rows * t * gu))
-            .zip(hs.par_chunks_mut(block_rows * t * u))
-            .zip(extra.par_chunks_mut(block_rows * t * u))
-            .zip(tmp.par_chunks_mut(block_rows * gu))
-            .zip(y.par_chunks_mut(block_rows * out))
+        let (rows, x, mask, initial) = (block.rows, block.x, block.mask, block.initial);
+        let out = block.y.len() / rows.max(1);
+        block
+            .z
+            .par_chunks_mut(block_rows * t * gu)
+            .zip(block.gates.par_chunks_mut(block_rows * t * gu))
+            .zip(block.hs.par_chunks_mut(block_rows * t * u))
+            .zip(block.extra.par_chunks_mut(block_rows * t * u))
+            .zip(block.tmp.par_chunks_mut(block_rows * gu))
+            .zip(block.y.par_chunks_mut(block_rows * out))
             .enumerate()
             .for_each(|(b, (((((z, gates), hs), extra), tmp), y))| {
                 let first = b * block_rows;
