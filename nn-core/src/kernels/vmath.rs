@@ -3,16 +3,16 @@
 //! value was 40% of a tanh network's training step. Each function is one value's formula without
 //! branches (selects, not jumps), so a loop over a slice is vectorised by the compiler to the
 //! widest registers of the function it inlines into: zmm in an AVX-512 copy (`multiversion!`),
-//! ymm in an AVX2 one, xmm in a default (SSE2) build; the loop's tail runs the same formula one
-//! value at a time. `wide`'s vectors would stay at the SSE2 the crate is compiled for even inside
+//! ymm in an AVX2 one, xmm in a default (SSE2) build; the loop's remainder runs the same formula
+//! one value at a time. `wide`'s vectors would stay at the SSE2 the crate is compiled for even inside
 //! a `#[target_feature]` function (its choice is made by `cfg` when `wide` is compiled), and a
 //! hand-written lane type of plain arrays was vectorised across chunks into gathers.
 //!
 //! Only `+ − × ÷`, comparisons, selects and one exponent-field construction are used; Rust never
 //! contracts to FMA, so a value's result is the same on every instruction set, at every width and
-//! at every position in a run. Single values outside a run (`predict_one`'s `apply_row`) keep
-//! libm, which is faster for one value (predict_one's sigmoid head measured 20 ns slower through
-//! this code).
+//! at every position in the groups of eight `apply_slice` gives it. Single values (a run's last
+//! len mod 8, `predict_one`'s `apply_row`) keep libm, which is faster for one value
+//! (predict_one's sigmoid head measured 20 ns slower through this code).
 
 /// `if x > than { a } else { b }` (NaN takes `b`), as a select.
 #[inline(always)]
