@@ -5,7 +5,8 @@
 //! Run: `cargo run --release --example bench_table` (`matrixmultiply` runs on one thread unless
 //! `MATMUL_NUM_THREADS` says otherwise; `SEQNET_ISA=avx2` runs the model rows on a lower path;
 //! `-- conv` or `-- lstm` runs the FMA peak and those sections only; `-- int8` the int8 GEMM
-//! section alone).
+//! and quantized-model sections alone, the model rows on `Int8Path::current()`: `SEQNET_ISA`
+//! picks an int8 path too).
 //! Timings are the best of many runs: on a shared machine the best is the least disturbed.
 
 #[path = "../benches/common/mod.rs"]
@@ -61,6 +62,7 @@ fn main() {
     let only = |name: &str| std::env::args().skip(1).any(|a| a == name);
     if only("int8") {
         int8_section(&one, &two);
+        int8_model_section(&one, &two);
         return;
     }
     println!(
@@ -90,6 +92,7 @@ fn main() {
     if all {
         dense_sections(&one, &two, &paths, &peak);
         int8_section(&one, &two);
+        int8_model_section(&one, &two);
     }
     let models = Isa::current();
     let models_peak = peak.get(&models).copied().unwrap_or(top_peak);
@@ -677,4 +680,81 @@ fn int8_section(one: &rayon::ThreadPool, two: &rayon::ThreadPool) {
             }
         }
     }
+}
+
+/// Issue 24's model rows: `model.quantize("int8")` against the float32 model, in the same run,
+/// on the int8 path `SEQNET_ISA` picks (`Int8Path::current()`) and the f32 one (`Isa::current()`).
+/// Batch rows in samples/s, one-row rows in time per call; the ratio is int8's speed over f32's.
+fn int8_model_section(one: &rayon::ThreadPool, two: &rayon::ThreadPool) {
+    println!(
+        "\n## quantize(\"int8\") models against float32 (int8 path {}, f32 {})",
+        Int8Path::current().name(),
+        Isa::current().name()
+    );
+    println!("| model | work | threads | float32 | int8 | int8 speed ÷ float32 |");
+    let mlp = Mlp784::new(3);
+    let mlp8 = mlp.quantize("int8").expect("int8");
+    let x1024 = rows::<784>(1024, 11);
+    for (threads, pool) in [(1, one), (2, two)] {
+        let f = pool.install(|| best(10, || drop(std::hint::black_box(mlp.predict(&x1024)))));
+        let q = pool.install(|| best(10, || drop(std::hint::black_box(mlp8.predict(&x1024)))));
+        println!(
+            "| 784→512→512→10 | batch 1024 | {threads} | {:.1} k/s | {:.1} k/s | {:.2}× |",
+            1024.0 / f / 1e3,
+            1024.0 / q / 1e3,
+            f / q
+        );
+    }
+    let calls = 2000;
+    let per_call = |f: &dyn Fn()| {
+        best(10, || {
+            for _ in 0..calls {
+                f();
+            }
+        }) / calls as f64
+    };
+    let f = per_call(&|| {
+        drop(std::hint::black_box(
+            mlp.predict_one(std::hint::black_box(&x1024[0])),
+        ))
+    });
+    let q = per_call(&|| {
+        drop(std::hint::black_box(
+            mlp8.predict_one(std::hint::black_box(&x1024[0])),
+        ))
+    });
+    println!(
+        "| 784→512→512→10 | predict_one | 1 | {:.2} µs | {:.2} µs | {:.2}× |",
+        f * 1e6,
+        q * 1e6,
+        f / q
+    );
+    let seed = SeedNet::new(42);
+    let seed8 = seed.quantize("int8").expect("int8");
+    let x1 = rows::<10>(1, 5);
+    let f = per_call(&|| {
+        drop(std::hint::black_box(
+            seed.predict_one(std::hint::black_box(&x1[0])),
+        ))
+    });
+    let q = per_call(&|| {
+        drop(std::hint::black_box(
+            seed8.predict_one(std::hint::black_box(&x1[0])),
+        ))
+    });
+    println!(
+        "| tutorial 10→64→32→1 | predict_one | 1 | {:.0} ns | {:.0} ns | {:.2}× |",
+        f * 1e9,
+        q * 1e9,
+        f / q
+    );
+    let x4096 = rows::<10>(4096, 6);
+    let f = one.install(|| best(20, || drop(std::hint::black_box(seed.predict(&x4096)))));
+    let q = one.install(|| best(20, || drop(std::hint::black_box(seed8.predict(&x4096)))));
+    println!(
+        "| tutorial 10→64→32→1 | batch 4096 | 1 | {:.2} M/s | {:.2} M/s | {:.2}× |",
+        4096.0 / f / 1e6,
+        4096.0 / q / 1e6,
+        f / q
+    );
 }

@@ -105,12 +105,13 @@ pub mod prelude {
     };
     pub use nn_core::habits::CompileFirst;
     pub use nn_core::optim::Optimizer;
+    pub use nn_core::quantized::TrainFloatFirst;
     pub use nn_core::stream::{Stream, Streaming, Streams};
     pub use nn_core::train::{ProgressEvent, Verbose};
     pub use nn_core::{
         accuracy_score, Adagrad, Adam, AdamW, Callback, EarlyStopping, Error, Fit, History,
-        LambdaCallback, Loss, Metric, Model, ModelCheckpoint, Network, RMSprop, ReduceLROnPlateau,
-        Result, Scores, TerminateOnNaN, SGD,
+        Int8QuantizationConfig, LambdaCallback, Loss, Metric, Model, ModelCheckpoint, Network,
+        Quantized, RMSprop, ReduceLROnPlateau, Result, Scores, TerminateOnNaN, SGD,
     };
 }
 

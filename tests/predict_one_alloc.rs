@@ -186,6 +186,34 @@ fn predict_one_allocates_nothing() {
 }
 
 #[test]
+fn quantized_predict_one_allocates_nothing() {
+    // Dense with its inputs quantized (the rows' int8 buffer is per thread, grown by the first
+    // call), weight-only Dense, and an int8 Embedding table.
+    for config in [
+        Int8QuantizationConfig::default(),
+        Int8QuantizationConfig::weight_only(),
+    ] {
+        let dense = Tutorial::new(1).quantize_with(config).unwrap();
+        let first = dense.predict_one(&[0.5; 10]).unwrap();
+        let mut again = [0.0; 1];
+        assert_eq!(
+            allocations_in(|| again = dense.predict_one(&[0.5; 10]).unwrap()),
+            0
+        );
+        assert_eq!(first, again);
+    }
+    let text = Text::new(1).quantize("int8").unwrap();
+    let ids = [0, 0, 0, 4, 9, 49, 1, 2, 3, 3, 7, 11];
+    text.predict_one(&ids).unwrap();
+    assert_eq!(
+        allocations_in(|| {
+            text.predict_one(&ids).unwrap();
+        }),
+        0
+    );
+}
+
+#[test]
 fn stream_steps_allocate_nothing() {
     let causal = StreamingText::new(3);
     let mut stream = causal.stream();

@@ -375,11 +375,11 @@ fn a_float_count_in_a_file_is_a_dtype_mismatch() {
     match target.load_weights_bytes(&forged) {
         Err(Error::WeightsMismatch {
             tensor,
-            mismatch: Mismatch::Dtype { got },
+            mismatch: Mismatch::Dtype { expected, got },
             ..
         }) => assert_eq!(
-            (tensor.as_str(), got.as_str()),
-            ("normalization/count", "float32")
+            (tensor.as_str(), expected.as_str(), got.as_str()),
+            ("normalization/count", "int32", "float32")
         ),
         other => panic!("expected a dtype mismatch, got {other:?}"),
     }

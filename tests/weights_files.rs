@@ -344,7 +344,13 @@ fn malformed_files_are_errors_that_change_nothing() {
     })));
     assert_eq!(
         (tensor.as_str(), m),
-        ("conv2d/kernel", Mismatch::Dtype { got: "F64".into() })
+        (
+            "conv2d/kernel",
+            Mismatch::Dtype {
+                expected: "float32, int32 or int8".into(),
+                got: "F64".into()
+            }
+        )
     );
     // A NaN and an infinity.
     for bad in [f32::NAN, f32::INFINITY] {

@@ -273,10 +273,18 @@ pub enum Mismatch {
         /// Shape in the file.
         got: Vec<usize>,
     },
-    /// Values of a type other than float32.
+    /// Values of another type than the model's.
     Dtype {
+        /// The model's dtype.
+        expected: String,
         /// The file's dtype.
         got: String,
+    },
+    /// An int8 kernel (a file of a model Keras' `quantize("int8")` made) where the model is
+    /// float32, or the reverse.
+    Quantization {
+        /// True when the file is the quantized one.
+        file_quantized: bool,
     },
     /// A NaN or infinite value.
     NonFinite {
@@ -294,6 +302,26 @@ pub enum Mismatch {
     },
 }
 
+impl Mismatch {
+    /// A tensor of dtype `got` where the model has `expected`: [`Mismatch::Quantization`] when
+    /// one is a quantized kernel (int8) and the other float32, else [`Mismatch::Dtype`].
+    pub fn dtype(expected: crate::spec::Dtype, got: crate::spec::Dtype) -> Mismatch {
+        use crate::spec::Dtype::{Float32, Int8};
+        match (expected, got) {
+            (Float32, Int8) => Mismatch::Quantization {
+                file_quantized: true,
+            },
+            (Int8, Float32) => Mismatch::Quantization {
+                file_quantized: false,
+            },
+            _ => Mismatch::Dtype {
+                expected: expected.name().into(),
+                got: got.name().into(),
+            },
+        }
+    }
+}
+
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -305,7 +333,23 @@ impl std::fmt::Display for Mismatch {
                     "has shape {got:?} in the file; the model's is {expected:?}"
                 )
             }
-            Mismatch::Dtype { got } => write!(f, "holds {got} values; the model needs float32"),
+            Mismatch::Dtype { expected, got } => {
+                write!(f, "holds {got} values; the model needs {expected}")
+            }
+            Mismatch::Quantization {
+                file_quantized: true,
+            } => write!(
+                f,
+                "is int8 in the file, a model quantized with quantize(\"int8\"); this model is \
+                 float32: load the file into the quantized type (`Quantized::<Model>::load_weights`)"
+            ),
+            Mismatch::Quantization {
+                file_quantized: false,
+            } => write!(
+                f,
+                "is float32 in the file, a float model's; this quantized model needs int8: load \
+                 the file into the float model, then call `quantize(\"int8\")`"
+            ),
             Mismatch::NonFinite { index, value } => {
                 write!(f, "holds a non-finite value ({value}) at index {index}")
             }

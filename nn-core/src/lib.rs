@@ -23,6 +23,7 @@ pub mod data;
 pub mod error;
 pub mod habits;
 pub mod inference;
+pub mod int8;
 pub mod io;
 /// The compute kernels (packed GEMM and its microkernels, convolution, pooling, ISA dispatch, the
 /// naive references): not API. Public only with feature `bench-internals`, for seqnet's own
@@ -43,6 +44,7 @@ pub mod packed;
 mod par;
 pub mod params;
 mod pass;
+pub mod quantized;
 pub mod rows;
 pub mod spec;
 pub mod stream;
@@ -58,8 +60,9 @@ pub use model::Model;
 pub use network::{Network, Tape};
 pub use optim::{Adagrad, Adam, AdamW, Optimizer, RMSprop, SGD};
 pub use params::{AlignedBuf, InitRng};
+pub use quantized::{Int8QuantizationConfig, Quantized};
 pub use rows::{Labels, Row};
-pub use spec::{Dtype, InputSpec, LayerSpec, ModelSpec, WeightSpec};
+pub use spec::{Dtype, InputSpec, LayerSpec, ModelSpec, Quantize, WeightSpec};
 pub use train::{
     Callback, Compiled, EarlyStopping, Fit, History, LambdaCallback, Logs, ModelCheckpoint,
     ReduceLROnPlateau, Scores, TerminateOnNaN,

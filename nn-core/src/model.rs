@@ -1,5 +1,5 @@
 //! [`Model`]: Keras' workflow methods on every network (`compile`, `save_weights`,
-//! `load_weights`), an extension of [`Network`] implemented for every type that has it.
+//! `load_weights`, `quantize`), an extension of [`Network`] implemented for every type that has it.
 //!
 //! They live here rather than on `Network` because they need the modules built on top of it:
 //! `compile` makes a [`Compiled`] (`train`), the weight files are `io`'s. With them on the
@@ -10,6 +10,7 @@
 use crate::error::Result;
 use crate::io;
 use crate::network::Network;
+use crate::quantized::{Int8QuantizationConfig, Quantized};
 use crate::train::Compiled;
 
 /// Keras' `Model` methods that build on a [`Network`]: `compile` for training, and the weight
@@ -48,6 +49,22 @@ pub trait Model: Network {
         let path = path.as_ref();
         let bytes = io::read_file(path)?;
         io::load(self, &bytes, &path.display().to_string())
+    }
+
+    /// Keras' `model.quantize("int8")`: a quantized copy of this model (this one is left as
+    /// it is), a type of its own with `predict`, `predict_one`, `evaluate`, `summary` and
+    /// weight files, and no `fit` (see [`Quantized`]). Dense kernels and Embedding tables
+    /// become int8 with Keras' per-unit (per-id) abs-max scales; each Dense layer quantizes its
+    /// input rows at run time. Errors: [`crate::Error::InvalidArgument`] for a mode other than
+    /// `"int8"` (Keras' int4, float8, gptq and awq are named as modes seqnet does not build).
+    fn quantize(&self, mode: &str) -> Result<Quantized<Self>> {
+        Quantized::quantize(self, mode)
+    }
+
+    /// Keras' `model.quantize(config=Int8QuantizationConfig(…))`: as [`quantize`](Self::quantize)
+    /// with the weight-only variant available (`Int8QuantizationConfig::weight_only()`).
+    fn quantize_with(&self, config: Int8QuantizationConfig) -> Result<Quantized<Self>> {
+        Quantized::new(self, config)
     }
 
     /// `load_weights` from bytes already in memory, such as `include_bytes!("model.safetensors")`

@@ -11,6 +11,7 @@
 
 use crate::batch::{Widths, INPUT};
 use crate::error::{check_finite, row_count, Error, Result};
+use crate::int8::Int8Layers;
 pub use crate::kernels::dense::Delta;
 use crate::pass::Phase;
 use crate::spec::ModelSpec;
@@ -85,6 +86,10 @@ pub trait Network: Sized + Send + Sync {
     /// The seed the model was made with; dropout masks are drawn from it.
     fn seed(&self) -> u64;
 
+    /// A second model with the same weights, state and seed (its packed kernels are rebuilt
+    /// on first use): what `quantize` starts from, leaving this one as it is.
+    fn duplicate(&self) -> Self;
+
     /// Runs `rows` rows of `x` (`rows × INPUT_WIDTH`) through every layer in `mode`, leaving
     /// each layer's output (and what its backward pass needs, on a training tape) in `tape`.
     ///
@@ -92,7 +97,27 @@ pub trait Network: Sized + Send + Sync {
     /// for a tape made for another network, or an inference tape in a training pass;
     /// [`Error::SizeMismatch`] for more rows than the tape holds or an `x` that is not `rows`
     /// rows.
-    fn forward(&self, x: &[f32], rows: usize, tape: &mut Tape, phase: Phase) -> Result<()>;
+    fn forward(&self, x: &[f32], rows: usize, tape: &mut Tape, phase: Phase) -> Result<()> {
+        self.forward_with(x, rows, tape, phase, Int8Layers::none())
+    }
+
+    /// [`forward`](Self::forward) with a quantized model's int8 weights: each layer that
+    /// `int8` quantizes reads its kernel (or table) there, as Keras' `quantize("int8")` runs it
+    /// (see [`crate::quantized`]); with [`Int8Layers::none`] it is the float pass. Errors as
+    /// `forward`.
+    fn forward_with(
+        &self,
+        x: &[f32],
+        rows: usize,
+        tape: &mut Tape,
+        phase: Phase,
+        int8: &Int8Layers,
+    ) -> Result<()>;
+
+    /// The output for one row (`INPUT_WIDTH` values, checked) through the allocation-free
+    /// chain of `predict_one`, with a quantized model's int8 weights (or
+    /// [`Int8Layers::none`]). Errors: `predict_one`'s.
+    fn predict_one_with(&self, x: &[f32], int8: &Int8Layers) -> Result<Self::OutputRow>;
 
     /// The last layer's output, its logits (empty unless it has a sigmoid or softmax), and the
     /// buffer the loss writes its gradient into, after a forward pass of `rows` rows of `x`.

@@ -52,6 +52,10 @@ pub struct Weights<'a> {
     /// [`Layer::pack`](crate::layers::Layer::pack) from `params` (empty for a
     /// layer that packs nothing, and on paths that do not use them: backward, `predict_one`).
     pub packed: &'a [f32],
+    /// The layer's int8 weights when a quantized model runs it (`Layer::QUANTIZE`): its
+    /// kernel or table is then these, not `params`'s (which hold their dequantized values).
+    /// `None` in a float model.
+    pub int8: Option<&'a crate::int8::Int8Weights>,
 }
 
 /// The buffers of one layer's forward pass over `rows` rows.

@@ -27,6 +27,8 @@ pub enum Dtype {
     Float32,
     /// `int32`: a counter (Normalization's `count`).
     Int32,
+    /// `int8`: a kernel or embeddings table after `quantize("int8")`.
+    Int8,
 }
 
 impl Dtype {
@@ -35,15 +37,26 @@ impl Dtype {
         match self {
             Dtype::Float32 => "float32",
             Dtype::Int32 => "int32",
+            Dtype::Int8 => "int8",
+        }
+    }
+
+    /// Bytes per value, as Keras' summary counts memory.
+    pub fn size(self) -> usize {
+        match self {
+            Dtype::Float32 | Dtype::Int32 => 4,
+            Dtype::Int8 => 1,
         }
     }
 
     /// Whether `value` can be stored as this type exactly: any finite value as float32, an
-    /// integer within ±2^24 (where f32 holds every integer) as int32.
+    /// integer within ±2^24 (where f32 holds every integer) as int32, an integer in
+    /// -128..=127 as int8.
     pub fn holds(self, value: f32) -> bool {
         match self {
             Dtype::Float32 => value.is_finite(),
             Dtype::Int32 => value.fract() == 0.0 && value.abs() <= 16_777_216.0,
+            Dtype::Int8 => value.fract() == 0.0 && (-128.0..=127.0).contains(&value),
         }
     }
 }
@@ -60,6 +73,11 @@ impl WeightSpec {
     /// Number of values.
     pub fn len(&self) -> usize {
         self.shape.iter().product()
+    }
+
+    /// Bytes its values take in Keras' count (`summary()`'s memory sizes).
+    pub fn bytes(&self) -> usize {
+        self.len() * self.dtype.size()
     }
 
     /// True for a tensor with a zero dimension (never produced by the macro).
@@ -85,6 +103,23 @@ pub struct LayerSpec {
     /// Where Keras' weight files keep them under the layer's group: `vars`, or `cell/vars` for
     /// a recurrent layer.
     pub keras_vars: &'static str,
+    /// What Keras' `quantize("int8")` does to the layer.
+    pub quantize: Quantize,
+}
+
+/// What Keras 3's `quantize("int8")` does to a layer's first weight (`Layer::QUANTIZE`): Dense
+/// and Embedding implement `quantize`; every other layer keeps its float32 weights, as in Keras.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Quantize {
+    /// Not quantized (Conv2D, recurrent layers, …).
+    #[default]
+    No,
+    /// Dense: `kernel` (in × out) to int8 with one abs-max scale per output unit
+    /// (`kernel_scale`); in the file, `kernel`, `bias`, `kernel_scale`.
+    Kernel,
+    /// Embedding: `embeddings` (input_dim × output_dim) to int8 with one abs-max scale per
+    /// id (`embeddings_scale`); in the file, `embeddings`, `embeddings_scale`.
+    Embeddings,
 }
 
 impl LayerSpec {
@@ -134,6 +169,16 @@ impl ModelSpec {
     /// Parameters an optimizer updates.
     pub fn trainable_param_count(&self) -> usize {
         self.layers.iter().map(LayerSpec::trainable_count).sum()
+    }
+
+    /// Bytes of all weights, and of the trainable ones, as Keras' summary counts them.
+    pub fn param_bytes(&self) -> (usize, usize) {
+        self.weights().fold((0, 0), |(all, trainable), (_, w)| {
+            (
+                all + w.bytes(),
+                trainable + if w.trainable { w.bytes() } else { 0 },
+            )
+        })
     }
 
     /// Every weight tensor in `get_weights()` order, with the layer it belongs to.

@@ -65,16 +65,18 @@ pub fn render(spec: &ModelSpec) -> String {
 
     let total = spec.param_count();
     let trainable = spec.trainable_param_count();
-    for (label, count) in [
-        ("Total params", total),
-        ("Trainable params", trainable),
-        ("Non-trainable params", total - trainable),
+    // By each weight's dtype: a quantized model's int8 kernels take one byte a value.
+    let (total_bytes, trainable_bytes) = spec.param_bytes();
+    for (label, count, bytes) in [
+        ("Total params", total, total_bytes),
+        ("Trainable params", trainable, trainable_bytes),
+        (
+            "Non-trainable params",
+            total - trainable,
+            total_bytes - trainable_bytes,
+        ),
     ] {
-        out += &format!(
-            " {label}: {} ({})\n",
-            thousands(count),
-            memory_size(count * std::mem::size_of::<f32>())
-        );
+        out += &format!(" {label}: {} ({})\n", thousands(count), memory_size(bytes));
     }
     out
 }

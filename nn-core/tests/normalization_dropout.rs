@@ -122,6 +122,7 @@ fn batch_norm_inference_uses_the_moving_statistics() {
         params: &harness.params,
         state: &harness.state,
         packed: &[],
+        int8: None,
     };
     let mut one = vec![f32::NAN; WIDTH];
     harness.layer.forward_one(weights, &x[..WIDTH], &mut one);
@@ -367,6 +368,7 @@ fn dropout_is_the_identity_in_inference() {
         params: &[],
         state: &[],
         packed: &[],
+        int8: None,
     };
     layer.forward_one(weights, &x[..32], &mut one);
     assert_eq!(bits(&one), bits(&x[..32]), "forward_one");

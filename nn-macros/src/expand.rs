@@ -123,8 +123,8 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
         .last()
         .ok_or_else(|| internal("a plan without layers"))?;
 
-    // Per layer: its weights' slices (with its packs in the forward pass, none elsewhere),
-    // and whether anything before it has trainable weights (only then does its backward pass
+    // Per layer: its weights' slices (with its packs and a quantized model's int8 weights in
+    // the forward pass, none elsewhere), and whether anything before it has trainable weights (only then does its backward pass
     // need to produce dL/d(input)).
     let weights = |i: usize, ty: &TokenStream, p: TokenStream, s: TokenStream, packs: bool| {
         let (_, p_c, s_c) = idents(i);
@@ -134,10 +134,16 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
         } else {
             quote!(&[])
         };
+        let int8 = if packs {
+            quote!(int8.layer(#i))
+        } else {
+            quote!(::core::option::Option::None)
+        };
         quote!(#rt::layers::Weights {
             params: &#p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
             state: &#s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
             packed: #packed,
+            int8: #int8,
         })
     };
     let mut pack = Vec::new();
@@ -158,8 +164,9 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
             );
         });
         let k_c = packed_ident(i);
+        // A layer a quantized model runs in int8 reads no float packs: none are made for it.
         pack.push(quote! {
-            if <#ty as #layer_trait>::PACKED > 0 {
+            if <#ty as #layer_trait>::PACKED > 0 && int8.layer(#i).is_none() {
                 #layer_trait::pack(
                     &Self::#layer_c,
                     &p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
@@ -228,7 +235,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
         .map(|t| quote!(<#t as #layer_trait>::COUPLES_ROWS))
         .collect();
 
-    let predict_one = predict_one(rt, plan, &tys)?;
+    let (predict_one, predict_one_with) = predict_one(rt, plan, &tys)?;
     let stream = stream_impls(rt, plan, name, &decl_generics, &use_generics)?;
     let adapt = adapt_method(rt, plan, &tys);
     let input_impls = if steps {
@@ -436,12 +443,22 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
                 self.seed
             }
 
-            fn forward(
+            fn duplicate(&self) -> Self {
+                Self {
+                    params: ::core::clone::Clone::clone(&self.params),
+                    state: ::core::clone::Clone::clone(&self.state),
+                    seed: self.seed,
+                    packed: #rt::packed::PackedWeights::new(),
+                }
+            }
+
+            fn forward_with(
                 &self,
                 x: &[f32],
                 rows: usize,
                 tape: &mut #rt::Tape,
                 phase: #rt::layers::Phase,
+                int8: &#rt::int8::Int8Layers,
             ) -> #rt::Result<()> {
                 tape.check_pass(
                     Self::__tape_layers,
@@ -458,6 +475,8 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
                 #(#forward)*
                 ::core::result::Result::Ok(())
             }
+
+            #predict_one_with
 
             fn loss_view<'a>(
                 &self,
@@ -585,7 +604,11 @@ fn idents(i: usize) -> (proc_macro2::Ident, proc_macro2::Ident, proc_macro2::Ide
 /// `predict_one`: the chain on one row, each layer's output in its own buffer: arrays on the
 /// stack, or slices of a reused per-thread buffer when they would take more than
 /// STACK_VALUES values.
-fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Result<TokenStream> {
+fn predict_one(
+    rt: &TokenStream,
+    plan: &Plan,
+    tys: &[TokenStream],
+) -> syn::Result<(TokenStream, TokenStream)> {
     let layer_trait = quote!(#rt::layers::Layer);
     let widths: Vec<Dim> = plan
         .layers
@@ -631,6 +654,7 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
                 params: &p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
                 state: &s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
                 packed: &[],
+                int8: int8.layer(#i),
             }
         };
         let call = match layer.mask_from {
@@ -703,7 +727,7 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
             }
         }
     };
-    Ok(quote! {
+    let inherent = quote! {
         /// The output for one row, in inference mode, without allocating: intermediate outputs
         /// live on the stack (or, for a large image model, in a per-thread buffer made on the
         /// first call).
@@ -718,13 +742,23 @@ fn predict_one(rt: &TokenStream, plan: &Plan, tys: &[TokenStream]) -> syn::Resul
             &self,
             x: &R,
         ) -> #rt::Result<[f32; #out_width]> {
+            #rt::Network::predict_one_with(self, #rt::Row::as_flat(x), #rt::int8::Int8Layers::none())
+        }
+    };
+    let with = quote! {
+        fn predict_one_with(
+            &self,
+            x: &[f32],
+            int8: &#rt::int8::Int8Layers,
+        ) -> #rt::Result<[f32; #out_width]> {
             let (p, s) = (self.params.as_slice(), self.state.as_slice());
             let ids = <Self as #rt::Network>::INPUT_IDS;
-            #rt::inference::checked_one(#rt::Row::as_flat(x), ids, |x: &[f32]| {
+            #rt::inference::checked_one(x, ids, |x: &[f32]| {
                 #buffer_decls
             })
         }
-    })
+    };
+    Ok((inherent, with))
 }
 
 /// `Streaming` for every model (its `Blocker` says why it cannot stream, or `Causal`), and for
@@ -809,6 +843,7 @@ fn stream_impls(
                         params: &p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
                         state: &s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
                         packed: &[],
+                        int8: ::core::option::Option::None,
                     },
                     #rt::layers::Step {
                         input: #prev,

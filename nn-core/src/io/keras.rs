@@ -15,7 +15,6 @@
 
 use super::{tensor_name, Contents, Tensor};
 use crate::error::{Error, Mismatch, Result};
-use crate::network::Network;
 use crate::spec::{ModelSpec, WeightSpec};
 use hdf5_metno as hdf5;
 use nn_keras::{DefaultValue, Form, Param, Value};
@@ -95,17 +94,6 @@ fn read_weights_h5(path: &Path, spec: &ModelSpec, source: &str) -> Result<Conten
                 .member_names()
                 .map_err(|e| bad(source, format!("HDF5: {e}")))?
                 .len();
-            if stored > weights.len() {
-                let owner = if owner.is_empty() {
-                    String::new()
-                } else {
-                    format!("{owner}/")
-                };
-                return Err(mismatch(
-                    format!("{}/{owner}{}", layer.name, weights.len()),
-                    Mismatch::Unexpected,
-                ));
-            }
             for (i, weight) in weights.iter().enumerate() {
                 let name = tensor_name(&layer.name, weight);
                 let Ok(ds) = vars.dataset(&i.to_string()) else {
@@ -119,24 +107,24 @@ fn read_weights_h5(path: &Path, spec: &ModelSpec, source: &str) -> Result<Conten
                     hdf5::types::TypeDescriptor::Float(hdf5::types::FloatSize::U4) => {
                         crate::spec::Dtype::Float32
                     }
+                    // A quantized kernel or table.
+                    hdf5::types::TypeDescriptor::Integer(hdf5::types::IntSize::U1) => {
+                        crate::spec::Dtype::Int8
+                    }
                     // Keras writes Normalization's count as int32 or int64 by backend.
                     hdf5::types::TypeDescriptor::Integer(_) => crate::spec::Dtype::Int32,
                     other => {
                         return Err(mismatch(
                             name,
                             Mismatch::Dtype {
+                                expected: weight.dtype.name().into(),
                                 got: format!("{other}"),
                             },
                         ))
                     }
                 };
                 if dtype != weight.dtype {
-                    return Err(mismatch(
-                        name,
-                        Mismatch::Dtype {
-                            got: format!("{stored}"),
-                        },
-                    ));
+                    return Err(mismatch(name, Mismatch::dtype(weight.dtype, dtype)));
                 }
                 // The shape first: a corrupted header may claim any size, and nothing is read
                 // (or allocated) for a tensor the model cannot take.
@@ -157,6 +145,10 @@ fn read_weights_h5(path: &Path, spec: &ModelSpec, source: &str) -> Result<Conten
                         let ints: Vec<i64> = ds.read_raw().map_err(read)?;
                         ints.iter().map(|&v| v as f32).collect()
                     }
+                    crate::spec::Dtype::Int8 => {
+                        let ints: Vec<i8> = ds.read_raw().map_err(read)?;
+                        ints.iter().map(|&v| f32::from(v)).collect()
+                    }
                 };
                 tensors.push(Tensor {
                     name,
@@ -164,6 +156,19 @@ fn read_weights_h5(path: &Path, spec: &ModelSpec, source: &str) -> Result<Conten
                     dtype,
                     values,
                 });
+            }
+            // Checked after the weights the model has, so that a quantized layer's file read
+            // by a float model (`kernel` int8, then a `kernel_scale` more) names the dtype.
+            if stored > weights.len() {
+                let owner = if owner.is_empty() {
+                    String::new()
+                } else {
+                    format!("{owner}/")
+                };
+                return Err(mismatch(
+                    format!("{}/{owner}{}", layer.name, weights.len()),
+                    Mismatch::Unexpected,
+                ));
             }
         }
     }
@@ -290,8 +295,8 @@ fn config_layers(
 }
 
 /// Writes `model`'s weights as Keras 3's `.weights.h5` at `temp` (`target` names it in errors).
-pub(crate) fn write_weights_h5<N: Network>(
-    model: &N,
+pub(crate) fn write_weights_h5(
+    tensors: &[super::NamedTensor<'_>],
     spec: &ModelSpec,
     temp: &Path,
     target: &Path,
@@ -303,7 +308,6 @@ pub(crate) fn write_weights_h5<N: Network>(
     hdf5::silence_errors(true);
     let file = hdf5::File::create(temp).map_err(io)?;
     let layers = file.create_group("layers").map_err(io)?;
-    let tensors = super::model_tensors(model, spec);
     let mut next = tensors.iter();
     for (index, (layer, path)) in spec.layers.iter().zip(layer_paths(spec)).enumerate() {
         let group = layers
@@ -346,6 +350,14 @@ pub(crate) fn write_weights_h5<N: Network>(
                     crate::spec::Dtype::Int32 => {
                         let ints: Vec<i32> = values.iter().map(|&v| v as i32).collect();
                         vars.new_dataset::<i32>()
+                            .shape(shape.as_slice())
+                            .create(at.as_str())
+                            .and_then(|ds| ds.write_raw(&ints))
+                    }
+                    // A quantized kernel or table: int8, as Keras writes it.
+                    crate::spec::Dtype::Int8 => {
+                        let ints: Vec<i8> = values.iter().map(|&v| v as i8).collect();
+                        vars.new_dataset::<i8>()
                             .shape(shape.as_slice())
                             .create(at.as_str())
                             .and_then(|ds| ds.write_raw(&ints))

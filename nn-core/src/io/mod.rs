@@ -165,12 +165,7 @@ pub(crate) fn check(
             ));
         }
         if t.dtype != place.weight.dtype {
-            return Err(mismatch(
-                name,
-                Mismatch::Dtype {
-                    got: t.dtype.name().to_string(),
-                },
-            ));
+            return Err(mismatch(name, Mismatch::dtype(place.weight.dtype, t.dtype)));
         }
         if let Some((index, &value)) = t.values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(mismatch(name, Mismatch::NonFinite { index, value }));
@@ -179,9 +174,15 @@ pub(crate) fn check(
         if let Some(&value) = t.values.iter().find(|&&v| !place.weight.dtype.holds(v)) {
             return Err(Error::BadWeightsFile {
                 source_name: source.to_string(),
-                message: format!(
-                    "integer tensor `{name}` holds {value}, beyond the ±2^24 seqnet keeps exactly"
-                ),
+                message: match place.weight.dtype {
+                    crate::spec::Dtype::Int8 => {
+                        format!("int8 tensor `{name}` holds {value}, outside -128..=127")
+                    }
+                    _ => format!(
+                        "integer tensor `{name}` holds {value}, beyond the ±2^24 seqnet keeps \
+                         exactly"
+                    ),
+                },
             });
         }
         let buffer = if place.trainable {
@@ -419,11 +420,15 @@ impl Drop for TempFile {
     }
 }
 
-/// The model's weights as named tensors in `get_weights()` order: (name, shape, values).
+/// A weight as files write it: its name (`layer/weight`), shape, values (an integer type's
+/// as integral f32) and dtype.
+pub(crate) type NamedTensor<'a> = (String, Vec<usize>, &'a [f32], crate::spec::Dtype);
+
+/// The model's weights as named tensors in `get_weights()` order.
 pub(crate) fn model_tensors<'a, N: Network>(
     model: &'a N,
     spec: &ModelSpec,
-) -> Vec<(String, Vec<usize>, &'a [f32], crate::spec::Dtype)> {
+) -> Vec<NamedTensor<'a>> {
     spec.weight_places()
         .iter()
         .map(|place| {
@@ -457,14 +462,26 @@ pub(crate) fn save<N: Network>(
     path: &Path,
 ) -> Result<()> {
     let spec = N::spec();
+    save_tensors(model_tensors(model, &spec), &spec, optimizer, path)
+}
+
+/// Writes `tensors` (one per weight of `spec`, in its order) to `path` in the format its
+/// extension names, with `optimizer`'s state in a safetensors file.
+pub(crate) fn save_tensors<'a>(
+    tensors: Vec<NamedTensor<'a>>,
+    spec: &ModelSpec,
+    optimizer: Option<&'a dyn Optimizer>,
+    path: &Path,
+) -> Result<()> {
     match Format::from_path(path)? {
         Format::SafeTensors => {
-            let bytes = safetensors_file::encode(model, &spec, optimizer)?;
+            let bytes = safetensors_file::encode(tensors, spec, optimizer)?;
             write_atomically(path, |temp| write_bytes(temp, &bytes, path))
         }
         #[cfg(feature = "keras")]
         Format::KerasWeights => write_atomically(path, |temp| {
-            keras::write_weights_h5(model, &spec, temp, path)
+            let _ = optimizer;
+            keras::write_weights_h5(&tensors, spec, temp, path)
         }),
         #[cfg(not(feature = "keras"))]
         Format::KerasWeights => Err(Error::InvalidArgument {
@@ -544,6 +561,7 @@ pub(crate) fn check_optimizer(
             return Err(mismatch(
                 tensor,
                 Mismatch::Dtype {
+                    expected: "float32".into(),
                     got: t.dtype.name().to_string(),
                 },
             ));

@@ -1,28 +1,27 @@
 //! seqnet's own weights file: safetensors, through the `safetensors` crate (which bounds the
 //! header and checks every offset before anything is read).
 //!
-//! Tensors: `layer/weight` (float32, Keras' shape), and for a compiled model
+//! Tensors: `layer/weight` (float32, Keras' shape; int8 for a quantized model's kernels,
+//! int32 for a count), and for a compiled model
 //! `optimizer/<slot>` (float32, one value per trainable parameter). Metadata (strings):
 //! `format` = `seqnet`, `seqnet_version`, `model` (the struct's name), `layers` (a JSON list of
 //! `[name, class]`), and for a compiled model `optimizer` and `iterations`.
 
-use super::{Contents, Tensor, OPTIMIZER};
+use super::{Contents, NamedTensor, Tensor, OPTIMIZER};
 use crate::error::{Error, Mismatch, Result};
-use crate::network::Network;
 use crate::optim::Optimizer;
 use crate::spec::ModelSpec;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
 
-/// The file's bytes for `model` (and `optimizer`'s state).
-pub(crate) fn encode<N: Network>(
-    model: &N,
+/// The file's bytes for a model's `tensors` (`model_tensors`' list; `spec` names its layers)
+/// and `optimizer`'s state.
+pub(crate) fn encode<'a>(
+    mut tensors: Vec<NamedTensor<'a>>,
     spec: &ModelSpec,
-    optimizer: Option<&dyn Optimizer>,
+    optimizer: Option<&'a dyn Optimizer>,
 ) -> Result<Vec<u8>> {
-    let mut tensors: Vec<(String, Vec<usize>, &[f32], crate::spec::Dtype)> =
-        super::model_tensors(model, spec);
     let layers: Vec<[&str; 2]> = spec
         .layers
         .iter()
@@ -54,7 +53,8 @@ pub(crate) fn encode<N: Network>(
             }
         }
     }
-    // Integer weights (a count) as int32; the state holds them as integral f32.
+    // Integer weights (a count as int32, a quantized kernel as int8); the buffers hold them as
+    // integral f32.
     let ints: Vec<Vec<u8>> = tensors
         .iter()
         .map(|(_, _, values, dtype)| match dtype {
@@ -62,6 +62,7 @@ pub(crate) fn encode<N: Network>(
                 .iter()
                 .flat_map(|&v| (v as i32).to_le_bytes())
                 .collect(),
+            crate::spec::Dtype::Int8 => values.iter().map(|&v| (v as i8) as u8).collect(),
             crate::spec::Dtype::Float32 => Vec::new(),
         })
         .collect();
@@ -71,6 +72,7 @@ pub(crate) fn encode<N: Network>(
         .map(|((name, shape, values, dtype), ints)| {
             let (dtype, bytes) = match dtype {
                 crate::spec::Dtype::Int32 => (Dtype::I32, ints.as_slice()),
+                crate::spec::Dtype::Int8 => (Dtype::I8, ints.as_slice()),
                 crate::spec::Dtype::Float32 => (Dtype::F32, bytemuck::cast_slice(values)),
             };
             TensorView::new(dtype, shape.clone(), bytes).map(|view| (name.clone(), view))
@@ -106,17 +108,20 @@ pub(crate) fn decode(bytes: &[u8], source: &str) -> Result<Contents> {
         let dtype = match view.dtype() {
             Dtype::F32 => crate::spec::Dtype::Float32,
             Dtype::I32 => crate::spec::Dtype::Int32,
+            Dtype::I8 => crate::spec::Dtype::Int8,
             other => {
                 return Err(Error::WeightsMismatch {
                     source_name: source.to_string(),
                     tensor: name,
                     mismatch: Mismatch::Dtype {
+                        expected: "float32, int32 or int8".into(),
                         got: format!("{other:?}"),
                     },
                 })
             }
         };
-        // safetensors checks the data is exactly shape × 4 bytes, so there is no remainder.
+        // safetensors checks the data is exactly shape × the dtype's size, so there is no
+        // remainder.
         let (words, _) = view.data().as_chunks::<4>();
         let values: Vec<f32> = match dtype {
             crate::spec::Dtype::Float32 => words.iter().map(|&b| f32::from_le_bytes(b)).collect(),
@@ -124,6 +129,7 @@ pub(crate) fn decode(bytes: &[u8], source: &str) -> Result<Contents> {
                 .iter()
                 .map(|&b| i32::from_le_bytes(b) as f32)
                 .collect(),
+            crate::spec::Dtype::Int8 => view.data().iter().map(|&b| f32::from(b as i8)).collect(),
         };
         tensors.push(Tensor {
             name,

@@ -230,11 +230,13 @@ fn sides<'a>(weights: Weights<'a>, params: usize, state: usize) -> (Weights<'a>,
             params: pf,
             state: sf,
             packed: &[],
+            int8: None,
         },
         Weights {
             params: pb,
             state: sb,
             packed: &[],
+            int8: None,
         },
     )
 }

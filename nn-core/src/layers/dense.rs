@@ -6,7 +6,7 @@ use crate::kernels::dense::{dense_backward_fused, dense_forward_fused, DenseDims
 use crate::kernels::gemm::{pack_b_once, packed_len_bound, MatRef};
 use crate::kernels::isa::Isa;
 use crate::params::InitRng;
-use crate::spec::WeightSpec;
+use crate::spec::{Quantize, WeightSpec};
 
 /// The smallest kernel (IN × OUT) kept packed: 256 × 256. Below it the products are a few
 /// microseconds, where the GEMM's direct path (no packing) or one pack per call is as fast.
@@ -62,6 +62,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Layer
     const PARAMS: usize = IN * OUT + if BIAS { OUT } else { 0 };
     const MACS_PER_ROW: usize = IN * OUT;
     const OUTPUT_ACTIVATION: &'static str = A::NAME;
+    const QUANTIZE: Quantize = Quantize::Kernel;
     /// Large kernels only: a small one takes the GEMM's unpacked path (or packing it costs
     /// less than a lookup), and its copy would be memory for nothing.
     const PACKED: usize = if IN * OUT >= PACK_MIN_WEIGHTS && OUT > 1 {
@@ -101,11 +102,17 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Layer
         }
     }
 
-    /// y = act(x·W + b); on a training tape the scratch receives x·W + b.
+    /// y = act(x·W + b); on a training tape the scratch receives x·W + b. Quantized, the
+    /// product is Keras' int8 one (`Int8Weights::dense_forward`).
     #[inline]
     fn forward(&self, weights: Weights<'_>, pass: Forward<'_>) {
         let rows = pass.rows;
         let z = (!pass.scratch.is_empty()).then(|| head_mut(pass.scratch, rows * OUT));
+        if let Some(q) = weights.int8 {
+            let bias = Self::bias(weights.params);
+            q.dense_forward(&self.activation, pass.input, rows, bias, pass.output, z);
+            return;
+        }
         dense_forward_fused(
             pass.input,
             Self::kernel(weights.params),
@@ -141,9 +148,14 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Layer
         );
     }
 
-    /// The GEMV monomorphized for this layer's widths.
+    /// The GEMV monomorphized for this layer's widths (quantized: the int8 product on one row,
+    /// its buffer per thread).
     #[inline]
     fn forward_one(&self, weights: Weights<'_>, x: &[f32], y: &mut [f32]) {
+        if let Some(q) = weights.int8 {
+            q.dense_forward(&self.activation, x, 1, Self::bias(weights.params), y, None);
+            return;
+        }
         crate::kernels::gemm::gemv_fixed::<IN, OUT, A>(
             crate::kernels::isa::Isa::current(),
             x,

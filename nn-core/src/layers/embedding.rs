@@ -10,7 +10,7 @@
 use super::{head_mut, weight, Backward, Forward, Layer, Weights};
 use crate::error::token_id;
 use crate::params::InitRng;
-use crate::spec::WeightSpec;
+use crate::spec::{Quantize, WeightSpec};
 
 /// `Embedding(input_dim = V, output_dim = D, mask_zero = MASK_ZERO)` over rows of `T` ids:
 /// output (T, D). With `MASK_ZERO`, id 0 is padding: Keras' mask marks those steps, and the
@@ -44,6 +44,7 @@ impl<const T: usize, const V: usize, const D: usize, const MASK_ZERO: bool> Laye
     const PARAMS: usize = V * D;
     const MACS_PER_ROW: usize = T * D;
     const MASK_STEPS: usize = if MASK_ZERO { T } else { 0 };
+    const QUANTIZE: Quantize = Quantize::Embeddings;
 
     fn weights(&self) -> Vec<WeightSpec> {
         vec![weight("embeddings", vec![V, D], true)]
@@ -54,7 +55,17 @@ impl<const T: usize, const V: usize, const D: usize, const MASK_ZERO: bool> Laye
         rng.uniform(params, -0.05, 0.05);
     }
 
+    /// Each id's row; quantized, `int8 / embeddings_scale` (Keras' `_int8_call`).
     fn forward(&self, weights: Weights<'_>, pass: Forward<'_>) {
+        if let Some(q) = weights.int8 {
+            for (y, &slot) in pass.output.chunks_exact_mut(D).zip(pass.input) {
+                let id = usize::try_from(token_id(slot)).ok().filter(|&id| id < V);
+                if !id.is_some_and(|id| q.embed(id, y)) {
+                    y.fill(0.0);
+                }
+            }
+            return;
+        }
         for (y, &id) in pass.output.chunks_exact_mut(D).zip(pass.input) {
             let row = Self::row(weights.params, id);
             if row.len() == D {

@@ -105,6 +105,10 @@ pub trait Layer: Copy + Send + Sync + 'static {
     /// Values the layer keeps packed for its forward GEMM ([`crate::packed`]), room for any
     /// instruction set's layout; 0 for layers that read their weights as they are.
     const PACKED: usize = 0;
+    /// What Keras' `quantize("int8")` does to the layer: nothing (the default), Dense's
+    /// `kernel` or Embedding's `embeddings`. A layer that says so reads its int8 weights from
+    /// `Weights::int8` when a quantized model runs it.
+    const QUANTIZE: crate::spec::Quantize = crate::spec::Quantize::No;
 
     /// The activation as a Keras config names it, for layers that have one.
     fn activation_name(&self) -> Option<String> {
@@ -218,6 +222,7 @@ pub trait Layer: Copy + Send + Sync + 'static {
             activation: self.activation_name(),
             weights: self.weights(),
             keras_vars: Self::KERAS_VARS,
+            quantize: Self::QUANTIZE,
         }
     }
 }

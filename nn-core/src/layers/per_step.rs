@@ -44,6 +44,7 @@ impl<L: Layer, const T: usize> Layer for PerStep<L, T> {
     const COUPLES_ROWS: bool = L::COUPLES_ROWS;
     const OUTPUT_ACTIVATION: &'static str = L::OUTPUT_ACTIVATION;
     const PACKED: usize = L::PACKED;
+    const QUANTIZE: crate::spec::Quantize = L::QUANTIZE;
 
     fn activation_name(&self) -> Option<String> {
         self.inner.activation_name()

@@ -1,36 +1,13 @@
 //! Keras' `evaluate` (the loss and metrics over all rows, in inference mode, in fixed batches)
 //! and `predict_classes`.
 
-use super::{loss_batch, row_range, Compiled};
-use crate::error::{first_non_finite, Error, Result};
-use crate::network::{InputOf, Network, Tape};
+use super::scoring::Scores;
+use super::Compiled;
+use crate::error::{Error, Result};
+use crate::network::{InputOf, Network};
 use crate::optim::Optimizer;
 use crate::pass::Phase;
 use crate::rows::Labels;
-use std::collections::BTreeMap;
-
-/// Rows per forward pass in `evaluate` (Keras' default batch size); the result does not depend
-/// on it.
-const EVALUATE_BATCH: usize = 32;
-
-/// `evaluate`'s result: the loss and each metric by name.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Scores {
-    /// Mean loss over all rows.
-    pub loss: f64,
-    /// Each compiled metric by its name.
-    pub metrics: BTreeMap<String, f64>,
-}
-
-impl Scores {
-    /// `"loss"` or a metric's name.
-    pub fn get(&self, name: &str) -> Option<f64> {
-        match name {
-            "loss" => Some(self.loss),
-            _ => self.metrics.get(name).copied(),
-        }
-    }
-}
 
 impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// Keras' `evaluate`: the loss and metrics over all rows, in inference mode.
@@ -77,45 +54,9 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         y: &[f32],
         sample_weight: Option<&[f32]>,
     ) -> Result<Scores> {
-        let rows = x.len() / N::INPUT_WIDTH;
-        let label_width = self.label_width();
-        let mut tape = Tape::for_network::<N>(rows.min(EVALUATE_BATCH), true);
-        let mut states = self.metric_states();
-        let mut total = 0.0;
-        for (b, (xb, yb)) in x
-            .chunks(EVALUATE_BATCH * N::INPUT_WIDTH)
-            .zip(y.chunks(EVALUATE_BATCH * label_width))
-            .enumerate()
-        {
-            let r = xb.len() / N::INPUT_WIDTH;
-            let first = b * EVALUATE_BATCH;
-            let wb = sample_weight.map(|w| row_range(w, first..first + r, 1));
-            self.model.forward(xb, r, &mut tape, Phase::Inference)?;
-            let view = self.model.loss_view(xb, r, &mut tape);
-            let output = view.output;
-            // predict's rule: finite rows whose outputs overflowed are an error, not a loss.
-            if let Some((i, value)) = first_non_finite(output) {
-                return Err(Error::NonFinite {
-                    what: crate::inference::OUTPUT,
-                    row: first + i / N::OUTPUT_WIDTH,
-                    column: i % N::OUTPUT_WIDTH,
-                    value,
-                });
-            }
-            let (loss, _) = self
-                .loss
-                .evaluate(loss_batch::<N>(output, view.logits, yb, wb), None);
-            total += loss * r as f64;
-            states
-                .iter_mut()
-                .for_each(|m| m.update(output, yb, N::OUTPUT_WIDTH));
-        }
-        Ok(Scores {
-            loss: total / rows as f64,
-            metrics: states
-                .iter()
-                .map(|m| (m.name().to_string(), m.result()))
-                .collect(),
-        })
+        self.scoring()
+            .evaluate_flat(x, y, sample_weight, |x, rows, tape| {
+                self.model.forward(x, rows, tape, Phase::Inference)
+            })
     }
 }

@@ -18,6 +18,7 @@ mod fit;
 mod history;
 mod monitor;
 mod progress;
+mod scoring;
 mod step;
 
 pub use callbacks::{
@@ -25,13 +26,14 @@ pub use callbacks::{
 };
 pub use checkpoint::ModelCheckpoint;
 pub use chunks::TRAIN_CHUNK_ROWS;
-pub use evaluate::Scores;
 pub use fit::Fit;
 pub use history::{History, Logs};
 pub use monitor::Mode;
 pub use progress::{ProgressEvent, Verbose};
+pub use scoring::Scores;
+pub(crate) use scoring::Scoring;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::loss::{Loss, LossBatch};
 use crate::metrics::{Metric, MetricState};
 use crate::network::{Network, Tape};
@@ -124,12 +126,16 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// [`Error::IncompatibleMetric`].
     pub fn validate(&self) -> Result<()> {
         self.optimizer.validate()?;
-        self.loss.validate()?;
-        let label_width = self.label_width();
-        for m in &self.metrics {
-            m.check(N::OUTPUT_WIDTH, label_width)?;
+        self.scoring().validate()
+    }
+
+    /// The network with the loss and metrics it was compiled with.
+    pub(crate) fn scoring(&self) -> scoring::Scoring<'_, N> {
+        scoring::Scoring {
+            model: &self.model,
+            loss: &self.loss,
+            metrics: &self.metrics,
         }
-        Ok(())
     }
 
     /// Keras' `model.history`: the record of the last [`fit`](Self::fit), one entry per epoch
@@ -201,6 +207,11 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         crate::io::load_with_optimizer(&mut self.model, &mut self.optimizer, bytes, "bytes")
     }
 
+    /// The metrics it was compiled with.
+    pub fn metrics(&self) -> &[Metric] {
+        &self.metrics
+    }
+
     /// The gradient of the last training step, laid out like the trainable parameters.
     pub fn gradients(&self) -> &[f32] {
         &self.grads
@@ -219,53 +230,27 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
         }
     }
 
-    /// Checks inputs and labels once: labels the right count and finite (class ids in range),
-    /// inputs finite.
+    /// Checks inputs and labels once (see `Scoring::checked`).
     pub(super) fn checked<'a>(
         &self,
         xf: &'a [f32],
         y: &'a [f32],
     ) -> Result<(&'a [f32], &'a [f32])> {
-        let rows = xf.len() / N::INPUT_WIDTH;
-        self.check_label_shape(("labels", "label values (rows × labels per row)"), rows, y)?;
-        N::check_input("input", xf)?;
-        self.loss.check_labels(y, N::OUTPUT_WIDTH)?;
-        Ok((xf, y))
+        self.scoring().checked(xf, y)
     }
 
-    /// Labels for `rows` rows: as many values per row as the loss takes. A whole number of
-    /// values per row that is another count is a label-shape mistake ([`Error::LabelShape`]:
-    /// one-hot rows for a sparse loss, class ids for categorical cross-entropy, …, naming the
-    /// loss and the fix); any other count is [`Error::SizeMismatch`].
-    ///
-    /// `what` names the labels in a `LabelShape` message, `count` in a `SizeMismatch` one.
+    /// Labels for `rows` rows (see `Scoring::check_label_shape`).
     pub(crate) fn check_label_shape(
         &self,
-        (what, count): (&'static str, &'static str),
+        what: (&'static str, &'static str),
         rows: usize,
         labels: &[f32],
     ) -> Result<()> {
-        let width = self.label_width();
-        if labels.len() == rows * width {
-            return Ok(());
-        }
-        if rows > 0 && labels.len().is_multiple_of(rows) {
-            return Err(self
-                .loss
-                .label_shape_error(what, labels.len() / rows, N::OUTPUT_WIDTH));
-        }
-        Err(Error::SizeMismatch {
-            what: count,
-            expected: rows * width,
-            got: labels.len(),
-        })
+        self.scoring().check_label_shape(what, rows, labels)
     }
 
     pub(super) fn metric_states(&self) -> Vec<MetricState> {
-        self.metrics
-            .iter()
-            .map(|&m| MetricState::new(m, N::OUTPUT_WIDTH, self.label_width()))
-            .collect()
+        self.scoring().metric_states()
     }
 }
 

@@ -119,6 +119,7 @@ impl<L: Layer> Harness<L> {
                 params,
                 state: &self.state,
                 packed: &[],
+                int8: None,
             },
             Forward {
                 input: x,
@@ -148,6 +149,7 @@ impl<L: Layer> Harness<L> {
                 params: &self.params,
                 state: &self.state,
                 packed: &[],
+                int8: None,
             },
             Backward {
                 input: x,

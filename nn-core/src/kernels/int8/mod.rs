@@ -14,10 +14,8 @@
 // Indexing: every index is bounded by m, n, k and the tile geometry, asserted against the
 // buffers at entry (`check`), as in `kernels::gemm`.
 #![allow(clippy::indexing_slicing)]
-// Nothing outside the tests and benchmarks calls these yet: the quantized Dense layer (issue 24's
-// next step) will. Until then a build without `bench-internals` would call all of it dead.
-#![cfg_attr(not(feature = "bench-internals"), allow(dead_code, unused_imports))]
 
+mod dense;
 mod pack;
 mod path;
 mod portable;
@@ -25,9 +23,12 @@ mod quantize;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+pub use dense::{dense_s8, DenseS8};
 pub use pack::{PackedS8, MAX_K, NR};
 pub use path::Int8Path;
-pub use quantize::{quantize_kernel, quantize_rows, scale_of, EPSILON, QMAX};
+pub use quantize::{quantize_kernel, quantize_rows};
+#[cfg_attr(not(feature = "bench-internals"), allow(unused_imports))]
+pub use quantize::{scale_of, EPSILON, QMAX};
 
 use crate::par::prelude::*;
 
@@ -56,6 +57,7 @@ trait Sink<T>: Sync {
 }
 
 /// The sums themselves.
+#[cfg_attr(not(feature = "bench-internals"), allow(dead_code))] // the tests' and benchmarks' entry
 struct Raw;
 
 impl Sink<i32> for Raw {
@@ -88,6 +90,7 @@ impl Sink<f32> for Dequant<'_> {
 ///
 /// # Panics
 /// If `a.len() != m · k`, `c.len() != m · n` or `b` was packed for another k.
+#[cfg_attr(not(feature = "bench-internals"), allow(dead_code))] // the tests' and benchmarks' entry
 pub fn gemm_s8_i32(path: Int8Path, a: &[i8], m: usize, k: usize, b: &PackedS8, c: &mut [i32]) {
     drive(path, a, m, k, b, &Raw, c);
 }
@@ -97,6 +100,7 @@ pub fn gemm_s8_i32(path: Int8Path, a: &[i8], m: usize, k: usize, b: &PackedS8, c
 ///
 /// # Panics
 /// As [`gemm_s8_i32`], and if `dq`'s slices are not m, n and n long.
+#[cfg_attr(not(feature = "bench-internals"), allow(dead_code))] // the tests' and benchmarks' entry
 pub fn gemm_s8_f32(
     path: Int8Path,
     a: &[i8],
@@ -117,6 +121,7 @@ pub fn gemm_s8_f32(
 }
 
 /// The row blocks, on one thread or many.
+#[cfg_attr(not(feature = "bench-internals"), allow(dead_code))] // the tests' and benchmarks' entry
 fn drive<T: Copy + Default + Send, S: Sink<T>>(
     path: Int8Path,
     a: &[i8],

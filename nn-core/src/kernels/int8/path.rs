@@ -61,6 +61,7 @@ impl Int8Path {
     }
 
     /// The name `parse` reads.
+    #[cfg_attr(not(feature = "bench-internals"), allow(dead_code))] // benchmarks' tables
     pub fn name(self) -> &'static str {
         match self {
             Int8Path::Portable => "portable",

@@ -1,0 +1,274 @@
+//! One layer's weights after Keras 3's `quantize("int8")` ([`Int8Weights`]), and the forward
+//! passes that read them: Dense's (`Dense._int8_call`) and Embedding's lookup.
+//!
+//! A Dense kernel is quantized per output unit (`abs_max_quantize(kernel, axis=0)`: one
+//! `kernel_scale` per column), an Embedding table per id (`axis=-1`: one `embeddings_scale` per
+//! row). Dense then runs one of two ways, as Keras' `Int8QuantizationConfig` says:
+//! - inputs quantized too (Keras' default): each input row quantized by its abs-max at run time,
+//!   the int8 product summed exactly in int32, then `acc / (kernel_scale · input_scale) + bias`
+//!   in f32 (`kernels::int8::dense_s8`);
+//! - weight-only (`activation_quantizer=None`): the float inputs times the int8 kernel's values
+//!   as f32, then `/ kernel_scale + bias` (Keras' float `matmul` with an int8 operand).
+//!
+//! The activation follows in f32, as in Keras. Embedding's output is `int8 / embeddings_scale`.
+//!
+//! These sit below the layers (`Weights::int8` hands them to a layer); the model type that
+//! owns them is [`crate::quantized`].
+
+use crate::kernels::activations::{Activation, Linear};
+use crate::kernels::dense::{dense_forward_fused, DenseDims};
+use crate::kernels::int8::{dense_s8, quantize_kernel, quantize_rows, DenseS8, Int8Path, PackedS8};
+use crate::spec::Quantize;
+
+/// One quantized layer's int8 tensor and scales, and the form its forward pass reads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Int8Weights {
+    /// Keras' int8 tensor, row-major: a Dense `kernel` (`rows` = in, `cols` = out) or the
+    /// `embeddings` (`rows` = input_dim, `cols` = output_dim).
+    values: Vec<i8>,
+    rows: usize,
+    cols: usize,
+    /// Keras' `kernel_scale` (one per column) or `embeddings_scale` (one per row).
+    scale: Vec<f32>,
+    form: Form,
+}
+
+/// How the forward pass reads the tensor.
+#[derive(Clone, Debug, PartialEq)]
+enum Form {
+    /// Dense with its inputs quantized: the kernel packed for the int8 product.
+    Dynamic(PackedS8),
+    /// Dense, weight-only: the kernel's values as f32, for the f32 product.
+    WeightOnly(Vec<f32>),
+    /// Embedding: rows read in place.
+    Table,
+}
+
+impl Int8Weights {
+    /// Quantizes a float tensor (`rows × cols`, row-major) as Keras' `quantize("int8")` does for
+    /// a layer of kind `kind`; `inputs` says whether a Dense layer quantizes its inputs too.
+    /// `None` for a layer Keras does not quantize, or a tensor of another size.
+    pub fn quantize(
+        kind: Quantize,
+        float: &[f32],
+        rows: usize,
+        cols: usize,
+        inputs: bool,
+    ) -> Option<Int8Weights> {
+        if float.len() != rows * cols || rows == 0 || cols == 0 {
+            return None;
+        }
+        let (values, scale) = match kind {
+            Quantize::No => return None,
+            Quantize::Kernel => quantize_kernel(float, rows, cols),
+            Quantize::Embeddings => {
+                let mut q = vec![0i8; rows * cols];
+                let mut scale = vec![0.0f32; rows];
+                // Portable: the table is quantized once, and every path gives the same bits.
+                quantize_rows(Int8Path::Portable, float, cols, &mut q, &mut scale);
+                (q, scale)
+            }
+        };
+        Self::from_parts(kind, values, scale, rows, cols, inputs)
+    }
+
+    /// The weights from Keras' int8 tensor and its scales (as a file holds them). `None` when
+    /// the sizes do not fit `rows × cols` and the kind's scale count, or for `Quantize::No`.
+    pub fn from_parts(
+        kind: Quantize,
+        values: Vec<i8>,
+        scale: Vec<f32>,
+        rows: usize,
+        cols: usize,
+        inputs: bool,
+    ) -> Option<Int8Weights> {
+        let scales = match kind {
+            Quantize::No => return None,
+            Quantize::Kernel => cols,
+            Quantize::Embeddings => rows,
+        };
+        if values.len() != rows * cols || scale.len() != scales {
+            return None;
+        }
+        let form = match kind {
+            Quantize::Kernel if inputs => {
+                if rows > crate::kernels::int8::MAX_K {
+                    return None;
+                }
+                Form::Dynamic(PackedS8::pack(&values, rows, cols))
+            }
+            Quantize::Kernel => Form::WeightOnly(values.iter().map(|&v| f32::from(v)).collect()),
+            _ => Form::Table,
+        };
+        Some(Int8Weights {
+            values,
+            rows,
+            cols,
+            scale,
+            form,
+        })
+    }
+
+    /// Keras' int8 tensor, row-major.
+    pub fn values(&self) -> &[i8] {
+        &self.values
+    }
+
+    /// Keras' `kernel_scale` or `embeddings_scale`.
+    pub fn scale(&self) -> &[f32] {
+        &self.scale
+    }
+
+    /// Whether a Dense layer quantizes its inputs (false: weight-only, or an Embedding).
+    pub fn quantizes_inputs(&self) -> bool {
+        matches!(self.form, Form::Dynamic(_))
+    }
+
+    /// The float values the int8 tensor stands for (`q / scale`, Keras' dequantization), in
+    /// the layout of the float layer's weight.
+    pub fn dequantized(&self) -> Vec<f32> {
+        let cols = self.cols.max(1);
+        let by_column = !matches!(self.form, Form::Table);
+        self.values
+            .chunks_exact(cols)
+            .zip(0..)
+            .flat_map(|(row, r)| {
+                row.iter().zip(0..).map(move |(&v, c)| {
+                    let s = if by_column { c } else { r };
+                    (v, s)
+                })
+            })
+            .map(|(v, s)| f32::from(v) / self.scale.get(s).copied().unwrap_or(1.0))
+            .collect()
+    }
+
+    /// Dense's forward pass over `rows` rows of `x` (`rows × in`): `out` = act(z), and `pre`,
+    /// when given, = z (the logits a loss reads). `bias` is the layer's, if it has one.
+    #[allow(clippy::too_many_arguments)]
+    pub fn dense_forward<A: Activation>(
+        &self,
+        act: &A,
+        x: &[f32],
+        rows: usize,
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+        pre: Option<&mut [f32]>,
+    ) {
+        let n = self.cols;
+        let finish = |_first: usize, block: &mut [f32]| {
+            for row in block.chunks_exact_mut(n) {
+                if A::ROW_WISE {
+                    act.apply_row(row);
+                } else {
+                    act.apply_slice(row);
+                }
+            }
+        };
+        match pre {
+            // z first (no activation), then the activation on a copy.
+            Some(pre) => {
+                self.pre_activation(x, rows, bias, pre, &|_, _| {});
+                out.copy_from_slice(pre);
+                finish(0, out);
+            }
+            None => self.pre_activation(x, rows, bias, out, &finish),
+        }
+    }
+
+    /// z = x·W/scale + b (Keras' dequantized product) into `z`, then `finish` on blocks of rows.
+    fn pre_activation(
+        &self,
+        x: &[f32],
+        rows: usize,
+        bias: Option<&[f32]>,
+        z: &mut [f32],
+        finish: &(dyn Fn(usize, &mut [f32]) + Sync),
+    ) {
+        let (k, n) = (self.rows, self.cols);
+        match &self.form {
+            Form::Dynamic(kernel) => dense_s8(
+                Int8Path::current(),
+                x,
+                rows,
+                DenseS8 {
+                    kernel,
+                    kernel_scale: &self.scale,
+                    bias,
+                },
+                z,
+                finish,
+            ),
+            Form::WeightOnly(kernel) => {
+                dense_forward_fused(
+                    x,
+                    kernel,
+                    None,
+                    &Linear,
+                    DenseDims { rows, k, n },
+                    z,
+                    None,
+                    None,
+                );
+                for row in z.chunks_exact_mut(n) {
+                    match bias {
+                        Some(b) => row
+                            .iter_mut()
+                            .zip(&self.scale)
+                            .zip(b)
+                            .for_each(|((v, &s), &b)| *v = *v / s + b),
+                        None => row.iter_mut().zip(&self.scale).for_each(|(v, &s)| *v /= s),
+                    }
+                }
+                finish(0, z);
+            }
+            // A table is never a Dense kernel (the layer asked for `Quantize::Kernel`).
+            Form::Table => z.fill(f32::NAN),
+        }
+    }
+
+    /// Embedding's row for `id`: `int8 / embeddings_scale[id]` into `y` (`cols` values).
+    /// Returns false (and leaves `y`) for an id outside the table.
+    pub fn embed(&self, id: usize, y: &mut [f32]) -> bool {
+        let (Some(row), Some(&s)) = (
+            self.values.get(id * self.cols..(id + 1) * self.cols),
+            self.scale.get(id),
+        ) else {
+            return false;
+        };
+        y.iter_mut()
+            .zip(row)
+            .for_each(|(y, &q)| *y = f32::from(q) / s);
+        true
+    }
+}
+
+/// A quantized model's int8 weights, by layer index (`None` for a layer that stays float): what
+/// the generated chain hands each layer as `Weights::int8`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Int8Layers(Vec<Option<Int8Weights>>);
+
+/// No layer quantized: a float model's passes.
+static NONE: Int8Layers = Int8Layers(Vec::new());
+
+impl Int8Layers {
+    /// No layer quantized (a float model's forward pass).
+    pub fn none() -> &'static Int8Layers {
+        &NONE
+    }
+
+    /// One entry per layer.
+    pub fn new(layers: Vec<Option<Int8Weights>>) -> Self {
+        Int8Layers(layers)
+    }
+
+    /// Layer `i`'s int8 weights, if it is quantized.
+    #[inline]
+    pub fn layer(&self, i: usize) -> Option<&Int8Weights> {
+        self.0.get(i).and_then(Option::as_ref)
+    }
+
+    /// Every layer's entry, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&Int8Weights>> {
+        self.0.iter().map(Option::as_ref)
+    }
+}

@@ -1,0 +1,91 @@
+//! The `mlp` case of `tests/reference/int8.json` as Keras saved it after `quantize("int8")`
+//! (`int8_mlp.keras`, `int8_mlp.weights.h5`, made by `tools/make_int8_golden.py`): both files
+//! load into the quantized seqnet model and predict Keras' outputs to 1e-5; the `.weights.h5`
+//! seqnet writes for it has Keras' layout (kernel int8, bias, kernel_scale) and reads back bit
+//! for bit; the float model refuses the quantized file, naming the int8 kernel.
+#![cfg(feature = "keras")]
+
+mod common;
+
+use common::{assert_close, flat};
+use seqnet::prelude::*;
+use seqnet::{Mismatch, Row};
+
+sequential! {
+    pub struct Mlp {
+        Input(shape = (20,)),
+        Dense(16, activation = relu),
+        Dense(8, activation = tanh),
+        Dense(3, activation = softmax),
+    }
+}
+
+fn dir() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference")
+}
+
+fn case() -> (Vec<[f32; 20]>, Vec<f32>) {
+    let text = std::fs::read_to_string(format!("{}/int8.json", dir())).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let case = &doc["cases"]["mlp"];
+    let x = flat(&case["inputs"])
+        .chunks(20)
+        .map(|r| r.try_into().unwrap())
+        .collect();
+    (x, flat(&case["outputs"]))
+}
+
+#[test]
+fn keras_quantized_files_load_and_predict_as_keras() {
+    let (x, want) = case();
+    for file in ["int8_mlp.keras", "int8_mlp.weights.h5"] {
+        let mut q = Mlp::new(0).quantize("int8").unwrap();
+        q.load_weights(format!("{}/{file}", dir())).unwrap();
+        let mut got = q.predict(&x).unwrap();
+        assert_close(file, Row::flat_mut(&mut got), &want, 1e-5, 1e-6);
+    }
+}
+
+#[test]
+fn seqnet_writes_keras_quantized_layout_and_reads_it_back() {
+    let mut q = Mlp::new(0).quantize("int8").unwrap();
+    q.load_weights(format!("{}/int8_mlp.weights.h5", dir()))
+        .unwrap();
+    let path = std::env::temp_dir().join(format!("seqnet-int8-{}.weights.h5", std::process::id()));
+    q.save_weights(&path).unwrap();
+    // Every layer's group as Keras writes it; the model's own (empty) `vars` group is named
+    // after the model, `mlp` here and `sequential` in Keras' file.
+    let layers = |path: &std::path::Path| -> Vec<String> {
+        let all = seqnet::io::keras::weights_h5_layout(path).unwrap();
+        all.into_iter()
+            .filter(|l| l.starts_with("layers"))
+            .collect()
+    };
+    let ours = layers(&path);
+    let keras = layers(std::path::Path::new(&format!(
+        "{}/int8_mlp.weights.h5",
+        dir()
+    )));
+    assert_eq!(ours, keras);
+    assert!(ours.iter().any(|l| l.contains("int8")), "{ours:?}");
+    let mut back = Mlp::new(5).quantize("int8").unwrap();
+    back.load_weights(&path).unwrap();
+    assert_eq!(back.file_tensors(), q.file_tensors());
+
+    // The float model refuses the quantized file, naming the int8 kernel.
+    match Mlp::new(0).load_weights(format!("{}/int8_mlp.weights.h5", dir())) {
+        Err(Error::WeightsMismatch {
+            tensor, mismatch, ..
+        }) => {
+            assert_eq!(tensor, "dense/kernel");
+            assert_eq!(
+                mismatch,
+                Mismatch::Quantization {
+                    file_quantized: true
+                }
+            );
+        }
+        other => panic!("expected the int8 kernel named, got {other:?}"),
+    }
+    std::fs::remove_file(&path).unwrap();
+}
