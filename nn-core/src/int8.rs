@@ -33,11 +33,20 @@ pub struct Int8Weights {
     form: Form,
 }
 
+/// The deepest product whose int8 sums f32 holds exactly: 1024 · 128² = 2^24 (every partial
+/// sum an integer of at most 2^24, so any order of f32 multiply-adds gives the int32 sum).
+const EXACT_F32_K: usize = 1024;
+
+/// Kernels up to this many weights also keep their int8 values as f32, for `predict_one`'s
+/// fixed-size GEMV: on a small layer the int8 product's fixed costs outweigh its work.
+const SMALL_WEIGHTS: usize = 1 << 14;
+
 /// How the forward pass reads the tensor.
 #[derive(Clone, Debug, PartialEq)]
 enum Form {
-    /// Dense with its inputs quantized: the kernel packed for the int8 product.
-    Dynamic(PackedS8),
+    /// Dense with its inputs quantized: the kernel packed for the int8 product, and for a
+    /// small one (`SMALL_WEIGHTS`, k ≤ `EXACT_F32_K`) its values as f32 too.
+    Dynamic(PackedS8, Option<Vec<f32>>),
     /// Dense, weight-only: the kernel's values as f32, for the f32 product.
     WeightOnly(Vec<f32>),
     /// Embedding: rows read in place.
@@ -95,7 +104,9 @@ impl Int8Weights {
                 if rows > crate::kernels::int8::MAX_K {
                     return None;
                 }
-                Form::Dynamic(PackedS8::pack(&values, rows, cols))
+                let small = (rows <= EXACT_F32_K && rows * cols <= SMALL_WEIGHTS)
+                    .then(|| values.iter().map(|&v| f32::from(v)).collect());
+                Form::Dynamic(PackedS8::pack(&values, rows, cols), small)
             }
             Quantize::Kernel => Form::WeightOnly(values.iter().map(|&v| f32::from(v)).collect()),
             _ => Form::Table,
@@ -121,7 +132,7 @@ impl Int8Weights {
 
     /// Whether a Dense layer quantizes its inputs (false: weight-only, or an Embedding).
     pub fn quantizes_inputs(&self) -> bool {
-        matches!(self.form, Form::Dynamic(_))
+        matches!(self.form, Form::Dynamic(..))
     }
 
     /// The float values the int8 tensor stands for (`q / scale`, Keras' dequantization), in
@@ -186,7 +197,7 @@ impl Int8Weights {
     ) {
         let (k, n) = (self.rows, self.cols);
         match &self.form {
-            Form::Dynamic(kernel) => dense_s8(
+            Form::Dynamic(kernel, _) => dense_s8(
                 Int8Path::current(),
                 x,
                 rows,
@@ -226,6 +237,43 @@ impl Int8Weights {
         }
     }
 
+    /// Dense's forward pass over one row, monomorphized for a layer of `K` inputs and `N`
+    /// outputs: `y` = act(z). A small kernel's int8 product runs as the fixed-size f32 GEMV
+    /// over the quantized row and the kernel's int8 values, whose sums are exact integers (k ≤
+    /// 1024), so `y` is the same bits as the int8 kernels give in `predict`; weight-only runs
+    /// the same GEMV over the float row. Larger kernels take [`dense_forward`](Self::dense_forward).
+    pub fn dense_one<const K: usize, const N: usize, A: Activation>(
+        &self,
+        act: &A,
+        x: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) {
+        let isa = crate::kernels::isa::Isa::current();
+        let (row_scale, kernel) = match &self.form {
+            Form::Dynamic(_, Some(kernel)) if K == self.rows && N == self.cols => {
+                let mut q = [0.0f32; K];
+                let s = crate::kernels::int8::quantize_row_f32(x, &mut q);
+                crate::kernels::gemm::gemv_fixed::<K, N, Linear>(isa, &q, kernel, None, &Linear, y);
+                (Some(s), kernel)
+            }
+            Form::WeightOnly(kernel) if K == self.rows && N == self.cols => {
+                crate::kernels::gemm::gemv_fixed::<K, N, Linear>(isa, x, kernel, None, &Linear, y);
+                (None, kernel)
+            }
+            _ => return self.dense_forward(act, x, 1, bias, y, None),
+        };
+        let _ = kernel;
+        // Keras' epilogue, as `kernels::int8::Dequant` writes it: acc / (row · column scale)
+        // (weight-only: acc / column scale), then the bias.
+        dequantize(y, row_scale, &self.scale, bias);
+        if A::ROW_WISE {
+            act.apply_row(y);
+        } else {
+            act.apply_slice(y);
+        }
+    }
+
     /// Embedding's row for `id`: `int8 / embeddings_scale[id]` into `y` (`cols` values).
     /// Returns false (and leaves `y`) for an id outside the table.
     pub fn embed(&self, id: usize, y: &mut [f32]) -> bool {
@@ -239,6 +287,27 @@ impl Int8Weights {
             .zip(row)
             .for_each(|(y, &q)| *y = f32::from(q) / s);
         true
+    }
+}
+
+crate::multiversion! {
+    /// `y = y / (row_scale · scale) + bias` (weight-only, without a row scale: `y / scale +
+    /// bias`), each operation in f32 in Keras' order, compiled per instruction set.
+    fn dequantize(y: &mut [f32], row_scale: Option<f32>, scale: &[f32], bias: Option<&[f32]>) {
+        match (row_scale, bias) {
+            (Some(rs), Some(b)) => y
+                .iter_mut()
+                .zip(scale)
+                .zip(b)
+                .for_each(|((v, &c), &b)| *v = *v / (rs * c) + b),
+            (Some(rs), None) => y.iter_mut().zip(scale).for_each(|(v, &c)| *v /= rs * c),
+            (None, Some(b)) => y
+                .iter_mut()
+                .zip(scale)
+                .zip(b)
+                .for_each(|((v, &s), &b)| *v = *v / s + b),
+            (None, None) => y.iter_mut().zip(scale).for_each(|(v, &s)| *v /= s),
+        }
     }
 }
 

@@ -153,7 +153,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, const BIAS: bool> Layer
     #[inline]
     fn forward_one(&self, weights: Weights<'_>, x: &[f32], y: &mut [f32]) {
         if let Some(q) = weights.int8 {
-            q.dense_forward(&self.activation, x, 1, Self::bias(weights.params), y, None);
+            q.dense_one::<IN, OUT, A>(&self.activation, x, Self::bias(weights.params), y);
             return;
         }
         crate::kernels::gemm::gemv_fixed::<IN, OUT, A>(

@@ -74,7 +74,7 @@ pub fn dense_s8(
 
 /// Quantized rows up to this many bytes live on the stack (a `predict_one` of a small model
 /// then skips the thread-local's lookup, a third of its time for the tutorial model).
-const STACK_BYTES: usize = 1024;
+const STACK_BYTES: usize = 256;
 
 /// One block of at most [`MB`] rows: quantize into a buffer (on the stack when small, else this
 /// thread's), then the product.

@@ -74,6 +74,43 @@ fn quantize_row(path: Int8Path, row: &[f32], q: &mut [i8]) -> f32 {
     scale
 }
 
+/// One row quantized as [`quantize_rows`] does, its values written as f32 (integers in ±127,
+/// exact): for products small enough that the f32 kernels sum them exactly. Returns the scale.
+pub fn quantize_row_f32(row: &[f32], q: &mut [f32]) -> f32 {
+    let mut scale = 0.0;
+    quantize_row_f32_into(row, q, &mut scale);
+    scale
+}
+
+crate::multiversion! {
+    /// `quantize_row_f32`, compiled per instruction set (the baseline has no vector round).
+    fn quantize_row_f32_into(row: &[f32], q: &mut [f32], scale: &mut f32) {
+        // 1.5 · 2^23: adding it leaves a value of magnitude below 2^22 rounded to an integer
+        // (to nearest, ties to even: IEEE's default), and subtracting it gives that integer
+        // exactly: `round_ties_even` in two adds that vectorise.
+        const ROUND: f32 = 12_582_912.0;
+        // The abs-max in sixteen lanes with x86's max (`>`, which ignores a NaN where
+        // `f32::max` keeps a serial chain of NaN checks): any order gives the same maximum.
+        let mut lanes = [0.0f32; 16];
+        let (whole, tail) = row.as_chunks::<16>();
+        for chunk in whole {
+            for (m, &v) in lanes.iter_mut().zip(chunk) {
+                *m = if v.abs() > *m { v.abs() } else { *m };
+            }
+        }
+        for (m, &v) in lanes.iter_mut().zip(tail) {
+            *m = if v.abs() > *m { v.abs() } else { *m };
+        }
+        let abs_max = lanes.iter().fold(0.0f32, |m, &v| if v > m { v } else { m });
+        let s = scale_of(abs_max);
+        for (d, &v) in q.iter_mut().zip(row) {
+            // |v · s| ≤ 127 (s = 127 / (max|v| + ε)), far below 2^22.
+            *d = ((v * s + ROUND) - ROUND).clamp(-QMAX, QMAX);
+        }
+        *scale = s;
+    }
+}
+
 /// Quantizes a Dense kernel (`k × n`, row-major) per output unit, as `Dense.quantize("int8")`
 /// does: `abs_max_quantize(kernel, axis=0)`. Returns the int8 kernel (same layout) and
 /// `kernel_scale` (one per column).
