@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::on_threads;
+use common::{assert_other_precision, on_threads};
 use seqnet::prelude::*;
-use seqnet::{Dtype, Mismatch, Row};
+use seqnet::{Dtype, Row};
 
 sequential! {
     /// The benchmark model: its Dense products are large enough to run on threads.
@@ -245,41 +245,12 @@ fn files_round_trip_and_refuse_the_other_precision() {
         bits(&q.predict(&x).unwrap())
     );
 
-    // The quantized file into the float model: the int8 kernel is named.
-    let mut float = Odd::new(1);
-    match float.load_weights(&path) {
-        Err(Error::WeightsMismatch {
-            tensor, mismatch, ..
-        }) => {
-            assert_eq!(tensor, "dense/kernel");
-            assert_eq!(
-                mismatch,
-                Mismatch::Quantization {
-                    file_quantized: true
-                }
-            );
-            assert!(mismatch.to_string().contains("Quantized"), "{mismatch}");
-        }
-        other => panic!("expected the int8 kernel named, got {other:?}"),
-    }
-    // A float file into the quantized model, likewise; nothing changes.
+    // The quantized file into the float model, and a float file into the quantized model:
+    // the first kernel is named, with the type to load the file into; nothing changes.
+    assert_other_precision(Odd::new(1).load_weights(&path), true);
     let float_path = scratch("odd_float.safetensors");
     Odd::new(1).save_weights(&float_path).unwrap();
     let before = back.file_tensors();
-    match back.load_weights(&float_path) {
-        Err(Error::WeightsMismatch {
-            tensor, mismatch, ..
-        }) => {
-            assert_eq!(tensor, "dense/kernel");
-            assert_eq!(
-                mismatch,
-                Mismatch::Quantization {
-                    file_quantized: false
-                }
-            );
-            assert!(mismatch.to_string().contains("quantize"), "{mismatch}");
-        }
-        other => panic!("expected the float kernel named, got {other:?}"),
-    }
+    assert_other_precision(back.load_weights(&float_path), false);
     assert_eq!(back.file_tensors(), before);
 }

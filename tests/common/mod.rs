@@ -168,3 +168,24 @@ pub fn adam_steps_as_keras<N: seqnet::Network>(
         );
     }
 }
+
+/// A load refused because the file is of the other precision: its first kernel (`dense/kernel`)
+/// is int8 where the model is float32 (`file_quantized`) or the reverse, and the message names
+/// the type to load it into.
+pub fn assert_other_precision(result: seqnet::Result<()>, file_quantized: bool) {
+    match result {
+        Err(seqnet::Error::WeightsMismatch {
+            tensor, mismatch, ..
+        }) => {
+            assert_eq!(tensor, "dense/kernel");
+            assert_eq!(mismatch, seqnet::Mismatch::Quantization { file_quantized });
+            let hint = if file_quantized {
+                "Quantized"
+            } else {
+                "quantize("
+            };
+            assert!(mismatch.to_string().contains(hint), "{mismatch}");
+        }
+        other => panic!("expected the kernel's precision named, got {other:?}"),
+    }
+}
