@@ -17,7 +17,9 @@
 
 use crate::kernels::activations::{Activation, Linear};
 use crate::kernels::dense::{dense_forward_fused, DenseDims};
-use crate::kernels::int8::{dense_s8, quantize_kernel, quantize_rows, DenseS8, Int8Path, PackedS8};
+use crate::kernels::int8::{
+    dense_s8, quantize_kernel, quantize_rows, quantize_rows_f32, DenseS8, Int8Path, PackedS8,
+};
 use crate::spec::Quantize;
 
 /// One quantized layer's int8 tensor and scales, and the form its forward pass reads.
@@ -40,6 +42,24 @@ const EXACT_F32_K: usize = 1024;
 /// Kernels up to this many weights also keep their int8 values as f32, for `predict_one`'s
 /// fixed-size GEMV: on a small layer the int8 product's fixed costs outweigh its work.
 const SMALL_WEIGHTS: usize = 1 << 14;
+
+/// Rows per block of a small kernel's exact f32 product.
+const EXACT_BLOCK: usize = 64;
+
+thread_local! {
+    /// A block's quantized rows for the exact f32 product (grown, never shrunk).
+    static EXACT_ROWS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `f` on this thread's buffer of at least `len` values (taken out while in use).
+fn with_block_buffer(len: usize, f: impl FnOnce(&mut [f32])) {
+    let mut buffer = EXACT_ROWS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    f(&mut buffer);
+    EXACT_ROWS.with(|b| *b.borrow_mut() = buffer);
+}
 
 /// How the forward pass reads the tensor.
 #[derive(Clone, Debug, PartialEq)]
@@ -197,6 +217,35 @@ impl Int8Weights {
     ) {
         let (k, n) = (self.rows, self.cols);
         match &self.form {
+            Form::Dynamic(_, Some(kernel)) => {
+                // A small kernel: the f32 product of the quantized rows, exact (see
+                // `EXACT_F32_K`), a block of rows at a time in this thread's buffer.
+                with_block_buffer(EXACT_BLOCK * k, |xq| {
+                    let mut scales = [0.0f32; EXACT_BLOCK];
+                    for (b, (x, z)) in x
+                        .chunks(EXACT_BLOCK * k)
+                        .zip(z.chunks_mut(EXACT_BLOCK * n))
+                        .enumerate()
+                    {
+                        let r = x.len() / k;
+                        let xq = xq.get_mut(..r * k).unwrap_or_default();
+                        let scales = scales.get_mut(..r).unwrap_or_default();
+                        quantize_rows_f32(x, k, xq, scales);
+                        dense_forward_fused(
+                            xq,
+                            kernel,
+                            None,
+                            &Linear,
+                            DenseDims { rows: r, k, n },
+                            z,
+                            None,
+                            None,
+                        );
+                        dequantize_rows(z, scales, &self.scale, bias);
+                        finish(b * EXACT_BLOCK, z);
+                    }
+                });
+            }
             Form::Dynamic(kernel, _) => dense_s8(
                 Int8Path::current(),
                 x,
@@ -220,16 +269,7 @@ impl Int8Weights {
                     None,
                     None,
                 );
-                for row in z.chunks_exact_mut(n) {
-                    match bias {
-                        Some(b) => row
-                            .iter_mut()
-                            .zip(&self.scale)
-                            .zip(b)
-                            .for_each(|((v, &s), &b)| *v = *v / s + b),
-                        None => row.iter_mut().zip(&self.scale).for_each(|(v, &s)| *v /= s),
-                    }
-                }
+                dequantize_weight_only(z, &self.scale, bias);
                 finish(0, z);
             }
             // A table is never a Dense kernel (the layer asked for `Quantize::Kernel`).
@@ -253,7 +293,9 @@ impl Int8Weights {
         let (row_scale, kernel) = match &self.form {
             Form::Dynamic(_, Some(kernel)) if K == self.rows && N == self.cols => {
                 let mut q = [0.0f32; K];
-                let s = crate::kernels::int8::quantize_row_f32(x, &mut q);
+                let mut s = [0.0f32];
+                quantize_rows_f32(x, K, &mut q, &mut s);
+                let [s] = s;
                 crate::kernels::gemm::gemv_fixed::<K, N, Linear>(isa, &q, kernel, None, &Linear, y);
                 (Some(s), kernel)
             }
@@ -266,7 +308,10 @@ impl Int8Weights {
         let _ = kernel;
         // Keras' epilogue, as `kernels::int8::Dequant` writes it: acc / (row · column scale)
         // (weight-only: acc / column scale), then the bias.
-        dequantize(y, row_scale, &self.scale, bias);
+        match row_scale {
+            Some(rs) => dequantize_rows(y, &[rs], &self.scale, bias),
+            None => dequantize_weight_only(y, &self.scale, bias),
+        }
         if A::ROW_WISE {
             act.apply_row(y);
         } else {
@@ -291,22 +336,35 @@ impl Int8Weights {
 }
 
 crate::multiversion! {
-    /// `y = y / (row_scale · scale) + bias` (weight-only, without a row scale: `y / scale +
-    /// bias`), each operation in f32 in Keras' order, compiled per instruction set.
-    fn dequantize(y: &mut [f32], row_scale: Option<f32>, scale: &[f32], bias: Option<&[f32]>) {
-        match (row_scale, bias) {
-            (Some(rs), Some(b)) => y
-                .iter_mut()
-                .zip(scale)
-                .zip(b)
-                .for_each(|((v, &c), &b)| *v = *v / (rs * c) + b),
-            (Some(rs), None) => y.iter_mut().zip(scale).for_each(|(v, &c)| *v /= rs * c),
-            (None, Some(b)) => y
-                .iter_mut()
-                .zip(scale)
-                .zip(b)
-                .for_each(|((v, &s), &b)| *v = *v / s + b),
-            (None, None) => y.iter_mut().zip(scale).for_each(|(v, &s)| *v /= s),
+    /// Keras' dequantizing epilogue on rows of `scale.len()` values, one row scale each, as
+    /// `kernels::int8::Dequant` writes it: `z / (row_scale · scale) + bias`, each operation in
+    /// f32 in Keras' order; compiled per instruction set, a block per call.
+    fn dequantize_rows(z: &mut [f32], row_scales: &[f32], scale: &[f32], bias: Option<&[f32]>) {
+        for (z, &rs) in z.chunks_exact_mut(scale.len().max(1)).zip(row_scales) {
+            match bias {
+                Some(b) => z
+                    .iter_mut()
+                    .zip(scale)
+                    .zip(b)
+                    .for_each(|((v, &c), &b)| *v = *v / (rs * c) + b),
+                None => z.iter_mut().zip(scale).for_each(|(v, &c)| *v /= rs * c),
+            }
+        }
+    }
+}
+
+crate::multiversion! {
+    /// Weight-only Dense's epilogue on rows of `scale.len()` values: `z / scale + bias`.
+    fn dequantize_weight_only(z: &mut [f32], scale: &[f32], bias: Option<&[f32]>) {
+        for z in z.chunks_exact_mut(scale.len().max(1)) {
+            match bias {
+                Some(b) => z
+                    .iter_mut()
+                    .zip(scale)
+                    .zip(b)
+                    .for_each(|((v, &s), &b)| *v = *v / s + b),
+                None => z.iter_mut().zip(scale).for_each(|(v, &s)| *v /= s),
+            }
         }
     }
 }

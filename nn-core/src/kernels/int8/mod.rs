@@ -26,7 +26,7 @@ mod x86;
 pub use dense::{dense_s8, DenseS8};
 pub use pack::{PackedS8, MAX_K, NR};
 pub use path::Int8Path;
-pub use quantize::{quantize_kernel, quantize_row_f32, quantize_rows};
+pub use quantize::{quantize_kernel, quantize_rows, quantize_rows_f32};
 #[cfg_attr(not(feature = "bench-internals"), allow(unused_imports))]
 pub use quantize::{scale_of, EPSILON, QMAX};
 

@@ -74,40 +74,49 @@ fn quantize_row(path: Int8Path, row: &[f32], q: &mut [i8]) -> f32 {
     scale
 }
 
-/// One row quantized as [`quantize_rows`] does, its values written as f32 (integers in ±127,
-/// exact): for products small enough that the f32 kernels sum them exactly. Returns the scale.
-pub fn quantize_row_f32(row: &[f32], q: &mut [f32]) -> f32 {
-    let mut scale = 0.0;
-    quantize_row_f32_into(row, q, &mut scale);
-    scale
+/// Rows of `k` values quantized as [`quantize_rows`] does, their values written as f32
+/// (integers in ±127, exact) into `q` and each row's scale into `scales`: for products small
+/// enough that the f32 kernels sum them exactly. Compiled per instruction set, a whole block
+/// per call (the baseline target has no vector round, and a call per short row would cost more
+/// than the row).
+///
+/// # Panics
+/// If `k` is 0 or `q` and `scales` do not hold `x`'s rows.
+pub fn quantize_rows_f32(x: &[f32], k: usize, q: &mut [f32], scales: &mut [f32]) {
+    assert!(
+        k > 0 && q.len() == x.len() && scales.len() * k == x.len(),
+        "quantize_rows_f32: lengths"
+    );
+    quantize_rows_f32_in(x, k, q, scales);
 }
 
 crate::multiversion! {
-    /// `quantize_row_f32`, compiled per instruction set (the baseline has no vector round).
-    fn quantize_row_f32_into(row: &[f32], q: &mut [f32], scale: &mut f32) {
+    fn quantize_rows_f32_in(x: &[f32], k: usize, q: &mut [f32], scales: &mut [f32]) {
         // 1.5 · 2^23: adding it leaves a value of magnitude below 2^22 rounded to an integer
         // (to nearest, ties to even: IEEE's default), and subtracting it gives that integer
         // exactly: `round_ties_even` in two adds that vectorise.
         const ROUND: f32 = 12_582_912.0;
-        // The abs-max in sixteen lanes with x86's max (`>`, which ignores a NaN where
-        // `f32::max` keeps a serial chain of NaN checks): any order gives the same maximum.
-        let mut lanes = [0.0f32; 16];
-        let (whole, tail) = row.as_chunks::<16>();
-        for chunk in whole {
-            for (m, &v) in lanes.iter_mut().zip(chunk) {
+        for ((row, q), scale) in x.chunks_exact(k).zip(q.chunks_exact_mut(k)).zip(scales) {
+            // The abs-max in sixteen lanes with x86's max (`>`, which ignores a NaN where
+            // `f32::max` keeps a serial chain of NaN checks): any order gives the same maximum.
+            let mut lanes = [0.0f32; 16];
+            let (whole, tail) = row.as_chunks::<16>();
+            for chunk in whole {
+                for (m, &v) in lanes.iter_mut().zip(chunk) {
+                    *m = if v.abs() > *m { v.abs() } else { *m };
+                }
+            }
+            for (m, &v) in lanes.iter_mut().zip(tail) {
                 *m = if v.abs() > *m { v.abs() } else { *m };
             }
+            let abs_max = lanes.iter().fold(0.0f32, |m, &v| if v > m { v } else { m });
+            let s = scale_of(abs_max);
+            for (d, &v) in q.iter_mut().zip(row) {
+                // |v · s| ≤ 127 (s = 127 / (max|v| + ε)), far below 2^22.
+                *d = ((v * s + ROUND) - ROUND).clamp(-QMAX, QMAX);
+            }
+            *scale = s;
         }
-        for (m, &v) in lanes.iter_mut().zip(tail) {
-            *m = if v.abs() > *m { v.abs() } else { *m };
-        }
-        let abs_max = lanes.iter().fold(0.0f32, |m, &v| if v > m { v } else { m });
-        let s = scale_of(abs_max);
-        for (d, &v) in q.iter_mut().zip(row) {
-            // |v · s| ≤ 127 (s = 127 / (max|v| + ε)), far below 2^22.
-            *d = ((v * s + ROUND) - ROUND).clamp(-QMAX, QMAX);
-        }
-        *scale = s;
     }
 }
 
