@@ -252,5 +252,17 @@ fn files_round_trip_and_refuse_the_other_precision() {
     Odd::new(1).save_weights(&float_path).unwrap();
     let before = back.file_tensors();
     assert_other_precision(back.load_weights(&float_path), false);
+    // A weight-only model's file into a model that quantizes its inputs: the file says which
+    // it was, and the error says how to make the model that reads it.
+    let weight_only = Odd::new(6)
+        .quantize_with(Int8QuantizationConfig::weight_only())
+        .unwrap();
+    let weight_only_path = scratch("odd_weight_only.safetensors");
+    weight_only.save_weights(&weight_only_path).unwrap();
+    let err = back
+        .load_weights(&weight_only_path)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("weight_only()"), "{err}");
     assert_eq!(back.file_tensors(), before);
 }

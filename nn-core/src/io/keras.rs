@@ -196,6 +196,7 @@ fn read_weights_h5(path: &Path, spec: &ModelSpec, source: &str) -> Result<Conten
         tensors,
         layers: None,
         optimizer: None,
+        quantized_inputs: None,
     })
 }
 
@@ -267,7 +268,16 @@ pub(crate) fn decode_archive(bytes: &[u8], spec: &ModelSpec, source: &str) -> Re
             },
         });
     }
-    decode_weights_h5(&archive.weights, spec, source)
+    let mut contents = decode_weights_h5(&archive.weights, spec, source)?;
+    // What the config says of the quantized layers' inputs (the weights do not say it).
+    let quantized: Vec<Option<bool>> = config_layers(&archive.config)
+        .map_err(|e| bad(source, e))?
+        .into_iter()
+        .filter(|(class, _)| matches!(class.as_str(), "Dense" | "Embedding"))
+        .map(|(_, c)| quantization(c).map_err(|e| bad(source, e)))
+        .collect::<Result<_>>()?;
+    contents.quantized_inputs = quantized.first().copied().flatten();
+    Ok(contents)
 }
 
 /// The (class, config) of each layer of a Sequential config, `InputLayer` included.
@@ -411,7 +421,20 @@ pub fn source_from_config(
     let layers = config_layers(config)?;
     let mut lines = Vec::new();
     let mut default_names = nn_keras::names::DefaultNames::default();
+    // Each Dense or Embedding layer's quantization (`None`: float32).
+    let mut quantized: Vec<(String, Option<bool>)> = Vec::new();
     for (class, c) in &layers {
+        let name = c["name"].as_str().unwrap_or_default();
+        let mut c = serde_json::Value::clone(c);
+        if matches!(class.as_str(), "Dense" | "Embedding") {
+            let q = quantization(&c).map_err(|e| format!("layer `{name}` ({class}): {e}"))?;
+            quantized.push((name.to_string(), q));
+            // The layer's quantization is the model's (`quantize`), not a setting of the layer.
+            if let Some(settings) = c.as_object_mut() {
+                settings.remove("quantization_config");
+            }
+        }
+        let c = &c;
         let name = c["name"].as_str().unwrap_or_default();
         let line = if class == "InputLayer" {
             let shape = c["batch_shape"]
@@ -457,10 +480,86 @@ pub fn source_from_config(
         };
         lines.push(format!("        {line},"));
     }
+    let note = quantized_note(&quantized, struct_name)?;
     Ok(format!(
-        "sequential! {{\n    pub struct {struct_name} {{\n{}\n    }}\n}}\n",
+        "{note}sequential! {{\n    pub struct {struct_name} {{\n{}\n    }}\n}}\n",
         lines.join("\n")
     ))
+}
+
+/// A Dense or Embedding layer's Keras quantization: `None` for float32, `Some(inputs)` for
+/// `quantize("int8")` (`inputs`: its Dense inputs are quantized too, Keras' default). Another
+/// mode, or quantizers other than Keras' defaults, are errors naming them.
+fn quantization(c: &serde_json::Value) -> std::result::Result<Option<bool>, String> {
+    let policy = &c["dtype"];
+    if policy["class_name"].as_str() != Some("QuantizedDTypePolicy") {
+        return Ok(None);
+    }
+    match policy["config"]["mode"].as_str() {
+        Some("int8") => {}
+        other => {
+            return Err(format!(
+                "quantized to {}; seqnet builds Keras' int8 quantization only",
+                other.unwrap_or("an unnamed mode")
+            ))
+        }
+    }
+    let config = &c["quantization_config"]["config"];
+    if !config["weight_quantizer"].is_null() {
+        return Err("seqnet does not build a custom weight_quantizer".into());
+    }
+    let inputs = &config["activation_quantizer"];
+    if !inputs.is_null() && !c["quantization_config"].is_null() {
+        let q = &inputs["config"];
+        let default_range = q["value_range"] == serde_json::json!([-127, 127]);
+        let default_epsilon = q["epsilon"]
+            .as_f64()
+            .is_none_or(|e| (e - 1e-7).abs() < 1e-12);
+        if !default_range || !default_epsilon {
+            return Err(format!(
+                "seqnet builds Keras' default activation_quantizer (AbsMaxQuantizer, value_range \
+                 (-127, 127), epsilon 1e-7), not {q}"
+            ));
+        }
+    }
+    Ok(Some(
+        c["quantization_config"].is_null() || !inputs.is_null(),
+    ))
+}
+
+/// The comment before a quantized model's declaration: how its weights load. Errors for what
+/// `quantize` cannot make: some Dense/Embedding layers quantized and others not (Keras'
+/// `filters`), or inputs quantized in some and not in others.
+fn quantized_note(
+    layers: &[(String, Option<bool>)],
+    struct_name: &str,
+) -> std::result::Result<String, String> {
+    let Some((_, Some(inputs))) = layers.first() else {
+        return match layers.iter().find(|(_, q)| q.is_some()) {
+            Some((name, _)) => Err(mixed(name)),
+            None => Ok(String::new()),
+        };
+    };
+    if let Some((name, _)) = layers.iter().find(|(_, q)| *q != Some(*inputs)) {
+        return Err(mixed(name));
+    }
+    let quantize = if *inputs {
+        "quantize(\"int8\")".to_string()
+    } else {
+        "quantize_with(Int8QuantizationConfig::weight_only())".to_string()
+    };
+    Ok(format!(
+        "// Quantized by Keras (`quantize(\"int8\")`): the file's weights load into\n\
+         // `{struct_name}::new(0).{quantize}?` with `load_weights`.\n"
+    ))
+}
+
+fn mixed(name: &str) -> String {
+    format!(
+        "layer `{name}` is quantized differently from the model's first Dense/Embedding layer; \
+         seqnet's quantize treats every Dense and Embedding layer alike (Keras' `filters` and \
+         per-layer configs are not built)"
+    )
 }
 
 fn tuple(dims: &[String]) -> String {

@@ -87,6 +87,9 @@ pub(crate) struct Contents {
     pub layers: Option<Vec<(String, String)>>,
     /// The optimizer's name and iterations, when the file holds an optimizer's state.
     pub optimizer: Option<(String, u64)>,
+    /// For a quantized model's `.keras` file, whether its Dense layers quantize their inputs
+    /// (Keras' `activation_quantizer`), as its config says; `None` when the file does not say.
+    pub quantized_inputs: Option<bool>,
 }
 
 /// A model's weights and non-trainable state as a load will set them, checked in full.
@@ -462,20 +465,22 @@ pub(crate) fn save<N: Network>(
     path: &Path,
 ) -> Result<()> {
     let spec = N::spec();
-    save_tensors(model_tensors(model, &spec), &spec, optimizer, path)
+    save_tensors(model_tensors(model, &spec), &spec, optimizer, None, path)
 }
 
 /// Writes `tensors` (one per weight of `spec`, in its order) to `path` in the format its
-/// extension names, with `optimizer`'s state in a safetensors file.
+/// extension names, with `optimizer`'s state and a quantized model's `quantized_inputs` in a
+/// safetensors file.
 pub(crate) fn save_tensors<'a>(
     tensors: Vec<NamedTensor<'a>>,
     spec: &ModelSpec,
     optimizer: Option<&'a dyn Optimizer>,
+    quantized_inputs: Option<bool>,
     path: &Path,
 ) -> Result<()> {
     match Format::from_path(path)? {
         Format::SafeTensors => {
-            let bytes = safetensors_file::encode(tensors, spec, optimizer)?;
+            let bytes = safetensors_file::encode(tensors, spec, optimizer, quantized_inputs)?;
             write_atomically(path, |temp| write_bytes(temp, &bytes, path))
         }
         #[cfg(feature = "keras")]

@@ -5,7 +5,8 @@
 //! int32 for a count), and for a compiled model
 //! `optimizer/<slot>` (float32, one value per trainable parameter). Metadata (strings):
 //! `format` = `seqnet`, `seqnet_version`, `model` (the struct's name), `layers` (a JSON list of
-//! `[name, class]`), and for a compiled model `optimizer` and `iterations`.
+//! `[name, class]`), for a compiled model `optimizer` and `iterations`, and for a quantized one
+//! `quantize_inputs` (`true`, or `false` for weight-only).
 
 use super::{Contents, NamedTensor, Tensor, OPTIMIZER};
 use crate::error::{Error, Mismatch, Result};
@@ -21,6 +22,7 @@ pub(crate) fn encode<'a>(
     mut tensors: Vec<NamedTensor<'a>>,
     spec: &ModelSpec,
     optimizer: Option<&'a dyn Optimizer>,
+    quantized_inputs: Option<bool>,
 ) -> Result<Vec<u8>> {
     let layers: Vec<[&str; 2]> = spec
         .layers
@@ -39,6 +41,9 @@ pub(crate) fn encode<'a>(
             serde_json::to_string(&layers).unwrap_or_default(),
         ),
     ]);
+    if let Some(inputs) = quantized_inputs {
+        metadata.insert("quantize_inputs".into(), inputs.to_string());
+    }
     if let Some(opt) = optimizer {
         metadata.insert("optimizer".into(), opt.name().into());
         metadata.insert("iterations".into(), opt.iterations().to_string());
@@ -155,9 +160,15 @@ pub(crate) fn decode(bytes: &[u8], source: &str) -> Result<Contents> {
         )),
         _ => None,
     };
+    let quantized_inputs = match meta.get("quantize_inputs").map(String::as_str) {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
+    };
     Ok(Contents {
         tensors,
         layers,
         optimizer,
+        quantized_inputs,
     })
 }

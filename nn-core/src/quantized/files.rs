@@ -97,7 +97,7 @@ pub(super) fn save<N: Network>(q: &Quantized<N>, path: &std::path::Path) -> Resu
             (name.clone(), shape.clone(), values.as_slice(), *dtype)
         })
         .collect();
-    io::save_tensors(named, &spec, None, path)
+    io::save_tensors(named, &spec, None, Some(q.config.quantize_inputs), path)
 }
 
 /// `Quantized::load_weights`: decode and check against the quantized spec, build the new
@@ -110,6 +110,23 @@ pub(super) fn load<N: Network>(
     let float = N::spec();
     let spec = quantized_spec(N::spec());
     let contents = io::decode(bytes, &spec, source_name)?;
+    // The weights are the same either way; the file's config says how its model ran them.
+    if let Some(inputs) = contents.quantized_inputs {
+        if inputs != q.config.quantize_inputs {
+            return Err(Error::BadWeightsFile {
+                source_name: source_name.to_string(),
+                message: if inputs {
+                    "its model quantizes Dense inputs (Keras' default); this one is weight-only: \
+                     make it with quantize(\"int8\")"
+                        .into()
+                } else {
+                    "its model is weight-only (activation_quantizer=None); this one quantizes \
+                     Dense inputs: make it with quantize_with(Int8QuantizationConfig::weight_only())"
+                        .into()
+                },
+            });
+        }
+    }
     let trainable = spec.trainable_param_count();
     let checked = io::check(
         &spec,
