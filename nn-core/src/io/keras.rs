@@ -495,7 +495,10 @@ fn quantization(c: &serde_json::Value) -> std::result::Result<Option<bool>, Stri
     if policy["class_name"].as_str() != Some("QuantizedDTypePolicy") {
         return Ok(None);
     }
-    match policy["config"]["mode"].as_str() {
+    match policy
+        .pointer("/config/mode")
+        .and_then(serde_json::Value::as_str)
+    {
         Some("int8") => {}
         other => {
             return Err(format!(
@@ -504,7 +507,9 @@ fn quantization(c: &serde_json::Value) -> std::result::Result<Option<bool>, Stri
             ))
         }
     }
-    let config = &c["quantization_config"]["config"];
+    let config = c
+        .pointer("/quantization_config/config")
+        .unwrap_or(&serde_json::Value::Null);
     if !config["weight_quantizer"].is_null() {
         return Err("seqnet does not build a custom weight_quantizer".into());
     }
