@@ -1,7 +1,8 @@
 //! A model trained in Keras, into seqnet and back out: loads `../shared/reference/seed_model.keras`
 //! (the tutorial model, trained 3 epochs by Keras) into the struct `keras2seqnet` prints for it,
 //! prints its summary and Keras' predictions beside seqnet's, trains a few more epochs, and saves
-//! `.safetensors` and `.weights.h5` files Keras 3's `model.load_weights` reads.
+//! `.safetensors` and `.weights.h5` files Keras 3's `model.load_weights` reads, and the trained
+//! model after `quantize("int8")` as a `.weights.h5` Keras reads after its own `quantize`.
 //!
 //! Run: `cargo run --release --features keras --example keras_roundtrip`
 //! (the `keras` feature needs the system HDF5 library: `apt-get install libhdf5-dev`).
@@ -103,5 +104,15 @@ fn main() -> Result<()> {
     for line in seqnet::keras::weights_h5_layout(&h5)? {
         println!("  {line}");
     }
+
+    // Keras' quantize("int8") of the trained model, saved in Keras' quantized layout: Keras
+    // loads it after its own `model.quantize("int8")` (`tools/keras_loads_seqnet_weights.py
+    // --int8` checks it, against these predictions).
+    let int8 = model.quantize("int8")?;
+    let quantized: Vec<f32> = int8.predict_flat(&rows)?;
+    println!("int8, on the same rows: {quantized:?}");
+    let int8_h5 = out.join("seed_model_int8.weights.h5");
+    int8.save_weights(&int8_h5)?;
+    println!("saved {}", int8_h5.display());
     Ok(())
 }
