@@ -290,22 +290,21 @@ impl Int8Weights {
         y: &mut [f32],
     ) {
         let isa = crate::kernels::isa::Isa::current();
-        let (row_scale, kernel) = match &self.form {
+        let row_scale = match &self.form {
             Form::Dynamic(_, Some(kernel)) if K == self.rows && N == self.cols => {
                 let mut q = [0.0f32; K];
                 let mut s = [0.0f32];
                 quantize_rows_f32(x, K, &mut q, &mut s);
                 let [s] = s;
                 crate::kernels::gemm::gemv_fixed::<K, N, Linear>(isa, &q, kernel, None, &Linear, y);
-                (Some(s), kernel)
+                Some(s)
             }
             Form::WeightOnly(kernel) if K == self.rows && N == self.cols => {
                 crate::kernels::gemm::gemv_fixed::<K, N, Linear>(isa, x, kernel, None, &Linear, y);
-                (None, kernel)
+                None
             }
             _ => return self.dense_forward(act, x, 1, bias, y, None),
         };
-        let _ = kernel;
         // Keras' epilogue, as `kernels::int8::Dequant` writes it: acc / (row · column scale)
         // (weight-only: acc / column scale), then the bias.
         match row_scale {
