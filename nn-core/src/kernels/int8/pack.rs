@@ -34,6 +34,8 @@ pub struct PackedS8 {
     /// 128 · Σ_k B[k][j] per column, padded to whole panels with zeros.
     correction: Vec<i32>,
     /// The AVX2 path's int16 pairs (`panels · 2·k4 · 2 · NR` values), built on first use.
+    // Only x86's AVX2 tile reads it; elsewhere it stays empty.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     wide: OnceLock<Vec<i16>>,
 }
 
@@ -104,6 +106,7 @@ impl PackedS8 {
     /// The AVX2 layout's panels `p..`, contiguous, each `2·k4` pairs of `2 · NR` int16 (column
     /// c's values of k = 2q and 2q + 1 at `q · 2·NR + 2c` and the next), built from the int8
     /// panels on the first call.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     pub(crate) fn wide_panels_from(&self, p: usize) -> &[i16] {
         let wide = self.wide.get_or_init(|| {
             // Group g's byte 4c + r (column c, k = 4g + r) is pair 2g + r/2's value 2c + r%2:
