@@ -240,7 +240,9 @@ thread_local! {
 }
 
 /// [`block_rows`] on the AVX2 path: the rows widened to int16 once (`4·k4` values each, the
-/// zeros past k included), then 6-row tiles against B's int16 panels.
+/// zeros past k included), then 6-row tiles against B's int16 panels. The widened rows live in
+/// this thread's buffer while the sink runs: a sink must not start another int8 product on the
+/// same thread (the buffer's `RefCell` would panic rather than be overwritten).
 #[cfg(target_arch = "x86_64")]
 fn block_rows_avx2<T: Copy + Default, S: Sink<T>>(
     a: &[i8],
