@@ -71,6 +71,64 @@ fn every_path_matches_the_naive_loop_on_odd_shapes() {
     }
 }
 
+/// The AVX2 path's own edges: its tiles are six rows high (m mod 6, and blocks of 48 rows), it
+/// reads k in pairs of int16 from a copy of B built on first use (k odd, k = 1, k mod 4) and A
+/// widened into a per-thread buffer that one shape leaves longer than the next needs.
+#[test]
+fn the_int16_layout_is_exact_at_its_edges() {
+    let paths = Int8Path::available();
+    let mut seed = 1000;
+    for m in [1, 5, 6, 7, 11, 12, 13, 47, 48, 49, 53, 97] {
+        for k in [1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 17, 33] {
+            for n in [1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48] {
+                seed += 2;
+                let a = random_s8(m * k, seed);
+                let b = random_s8(k * n, seed + 1);
+                let want = naive(&a, &b, m, k, n);
+                let packed = PackedS8::pack(&b, k, n);
+                for &path in &paths {
+                    assert!(
+                        product(path, &a, m, k, &packed) == want,
+                        "{path:?} {m}×{k}×{n}"
+                    );
+                }
+            }
+        }
+    }
+    // Long rows, then short ones, then long again, on one thread: the widened rows of one call
+    // must not leak into the next.
+    for (i, &(m, k, n)) in [(100, 777, 40), (3, 5, 17), (61, 1001, 33), (2, 1, 1)]
+        .iter()
+        .enumerate()
+    {
+        let a = random_s8(m * k, 2000 + i as u64);
+        let b = random_s8(k * n, 3000 + i as u64);
+        let want = naive(&a, &b, m, k, n);
+        let packed = PackedS8::pack(&b, k, n);
+        for &path in &paths {
+            assert!(
+                product(path, &a, m, k, &packed) == want,
+                "{path:?} {m}×{k}×{n}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_packing_equals_its_twin_once_it_has_built_the_int16_copy() {
+    let (m, k, n) = (9, 37, 21);
+    let a = random_s8(m * k, 50);
+    let b = random_s8(k * n, 51);
+    let used = PackedS8::pack(&b, k, n);
+    let fresh = PackedS8::pack(&b, k, n);
+    for path in Int8Path::available() {
+        product(path, &a, m, k, &used);
+    }
+    assert_eq!(used, fresh);
+    assert_eq!(used.clone(), fresh);
+    assert_ne!(used, PackedS8::pack(&random_s8(k * n, 52), k, n));
+}
+
 #[test]
 fn extreme_values_are_summed_exactly() {
     // ±127 (Keras' range) and -128 (int8's floor, which the sign trick must also get right),

@@ -6,7 +6,8 @@
 //! `keras/src/layers/core/dense.py`'s `_int8_call`). The activation is left to the caller.
 //!
 //! Paths ([`Int8Path`], `path.rs`): AVX512-VNNI and AVX-VNNI (`vpdpbusd` with the +128 sign
-//! trick), AVX2 (`vpmaddwd` on int16), portable; `x86.rs` and `portable.rs` hold the tiles.
+//! trick), AVX2 (`vpmaddwd` on int16: B widened once per matrix, A once per row block into a
+//! per-thread buffer, 6-row tiles), portable; `x86.rs` and `portable.rs` hold the tiles.
 //! Every path gives the same int32 sums (exact integers) and so the same f32 outputs, bit for
 //! bit. Rows are cut into fixed blocks of [`MB`] rows, shared among threads for large products;
 //! each output element is one tile's sum followed by the same scalar epilogue, whatever the block
@@ -172,12 +173,17 @@ fn geometry(path: Int8Path) -> (usize, usize) {
     match path {
         Int8Path::Avx512Vnni => (6, 2),
         Int8Path::AvxVnni | Int8Path::Portable => (4, 1),
-        Int8Path::Avx2 => (2, 1),
+        Int8Path::Avx2 => (6, 1),
     }
 }
 
-/// Rows `row0..row0 + rows` of C (`c`, `rows × n`): for each group of panels, every tile of
-/// rows (the panels stay in L1 while the rows stream).
+/// The largest tile's sums: 6 rows × 2 panels.
+type Acc = [i32; 6 * 2 * NR];
+
+/// Rows `row0..row0 + rows` of C (`c`, `rows × n`) from A's rows `a` (int8, stride `lda`, each
+/// with `4·k4` readable bytes, zero past k): for each group of panels, every tile of rows (the
+/// panels stay in L1 while the rows stream). The AVX2 path first widens the block's rows to
+/// int16 in a per-thread buffer (see `x86.rs`); the others read them in place.
 #[allow(clippy::too_many_arguments)]
 fn block_rows<T: Copy + Default, S: Sink<T>>(
     path: Int8Path,
@@ -189,8 +195,31 @@ fn block_rows<T: Copy + Default, S: Sink<T>>(
     row0: usize,
     c: &mut [T],
 ) {
-    let n = b.n();
+    #[cfg(target_arch = "x86_64")]
+    if path == Int8Path::Avx2 {
+        block_rows_avx2(a, rows, lda, b, sink, row0, c);
+        return;
+    }
     let k4 = b.k4();
+    sweep(path, rows, b, sink, row0, c, |r0, rr, p0, pc, acc| {
+        let a_rows = &a[r0 * lda..(r0 + rr - 1) * lda + 4 * k4];
+        tile(path, rr, pc, k4, a_rows, lda, b, p0, acc);
+    });
+}
+
+/// The loops of [`block_rows`]: `tile(r0, rr, p0, pc, acc)` leaves the sums of rows
+/// `r0..r0 + rr` × panels `p0..p0 + pc` in `acc` (row stride `pc · NR`), which go to the sink
+/// as whole column runs.
+fn sweep<T: Copy + Default, S: Sink<T>>(
+    path: Int8Path,
+    rows: usize,
+    b: &PackedS8,
+    sink: &S,
+    row0: usize,
+    c: &mut [T],
+    mut tile: impl FnMut(usize, usize, usize, usize, &mut Acc),
+) {
+    let n = b.n();
     let (mr, pmax) = geometry(path);
     let mut acc = [0i32; 6 * 2 * NR];
     for p0 in (0..b.panels()).step_by(pmax) {
@@ -199,14 +228,80 @@ fn block_rows<T: Copy + Default, S: Sink<T>>(
         let cols = (pc * NR).min(n - col0);
         for r0 in (0..rows).step_by(mr) {
             let rr = mr.min(rows - r0);
-            let a_rows = &a[r0 * lda..(r0 + rr - 1) * lda + 4 * k4];
-            tile(path, rr, pc, k4, a_rows, lda, b, p0, &mut acc);
+            tile(r0, rr, p0, pc, &mut acc);
             for r in 0..rr {
                 let out = &mut c[(r0 + r) * n + col0..][..cols];
                 sink.put(row0 + r0 + r, col0, &acc[r * pc * NR..][..cols], out);
             }
         }
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+thread_local! {
+    /// The AVX2 path's row block in int16, per thread, grown once and reused: no allocation
+    /// per call after the first.
+    static WIDE_A: std::cell::RefCell<Vec<i16>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`block_rows`] on the AVX2 path: the rows widened to int16 once (`4·k4` values each, the
+/// zeros past k included), then 6-row tiles against B's int16 panels. The widened rows live in
+/// this thread's buffer while the sink runs: a sink must not start another int8 product on the
+/// same thread (the buffer's `RefCell` would panic rather than be overwritten).
+#[cfg(target_arch = "x86_64")]
+fn block_rows_avx2<T: Copy + Default, S: Sink<T>>(
+    a: &[i8],
+    rows: usize,
+    lda: usize,
+    b: &PackedS8,
+    sink: &S,
+    row0: usize,
+    c: &mut [T],
+) {
+    use x86::{tile_avx2, widen_rows};
+    if rows == 0 {
+        return;
+    }
+    let len = 4 * b.k4();
+    assert!(a.len() >= (rows - 1) * lda + len);
+    // One panel: 2·k4 pairs of 2·NR values.
+    let panels = &b.wide_panels_from(0)[..b.panels() * len * NR];
+    WIDE_A.with_borrow_mut(|wide| {
+        if wide.len() < rows * len {
+            wide.resize(rows * len, 0);
+        }
+        // SAFETY: the path was listed by `Int8Path::available`, so the CPU has AVX2; `a` holds
+        // `rows` rows of `len` bytes at stride `lda` (asserted above) and `wide` at least
+        // `rows · len` values.
+        unsafe { widen_rows(a.as_ptr(), rows, lda, len, wide.as_mut_ptr()) };
+        let wide = &wide[..rows * len];
+        sweep(
+            Int8Path::Avx2,
+            rows,
+            b,
+            sink,
+            row0,
+            c,
+            |r0, rr, p0, _, acc| {
+                let ar = &wide[r0 * len..(r0 + rr) * len];
+                let bp = &panels[p0 * len * NR..][..len * NR];
+                let (ap, bp, op, k2) = (ar.as_ptr(), bp.as_ptr(), acc.as_mut_ptr(), len / 2);
+                // SAFETY: the CPU has AVX2 (above); `ar` holds rr rows of `len` = 2·k2 values at
+                // stride `len`, `bp` one int16 panel of k2 · 2 · NR values, `acc` 6·2·NR ≥ rr·NR;
+                // rr ≤ 6 (`geometry`), which the arms below match exactly.
+                unsafe {
+                    match rr {
+                        6 => tile_avx2::<6>(k2, ap, len, bp, op),
+                        5 => tile_avx2::<5>(k2, ap, len, bp, op),
+                        4 => tile_avx2::<4>(k2, ap, len, bp, op),
+                        3 => tile_avx2::<3>(k2, ap, len, bp, op),
+                        2 => tile_avx2::<2>(k2, ap, len, bp, op),
+                        _ => tile_avx2::<1>(k2, ap, len, bp, op),
+                    }
+                }
+            },
+        );
+    });
 }
 
 /// One tile: `rr` rows of `a` (stride `lda`, `4·k4` bytes each) × panels `p0..p0 + pc` into
@@ -221,14 +316,14 @@ fn tile(
     lda: usize,
     b: &PackedS8,
     p0: usize,
-    acc: &mut [i32; 6 * 2 * NR],
+    acc: &mut Acc,
 ) {
     let panels = &b.panels_from(p0)[..pc * k4 * 4 * NR];
     let corr = &b.correction_from(p0)[..pc * NR];
     assert!(rr >= 1 && a.len() >= (rr - 1) * lda + 4 * k4);
     #[cfg(target_arch = "x86_64")]
     {
-        use x86::{tile_avx2, tile_avx512vnni, tile_avxvnni};
+        use x86::{tile_avx512vnni, tile_avxvnni};
         let (ap, bp, kp, op) = (a.as_ptr(), panels.as_ptr(), corr.as_ptr(), acc.as_mut_ptr());
         // SAFETY: the path was listed by `Int8Path::available`, so the CPU has its features;
         // `a` holds rr rows of 4·k4 bytes at stride lda (asserted above), `panels` pc panels,
@@ -252,9 +347,11 @@ fn tile(
                 (Int8Path::AvxVnni, 3, _) => tile_avxvnni::<3>(k4, ap, lda, bp, kp, op),
                 (Int8Path::AvxVnni, 2, _) => tile_avxvnni::<2>(k4, ap, lda, bp, kp, op),
                 (Int8Path::AvxVnni, _, _) => tile_avxvnni::<1>(k4, ap, lda, bp, kp, op),
-                (Int8Path::Avx2, 2, _) => tile_avx2::<2>(k4, ap, lda, bp, op),
-                (Int8Path::Avx2, _, _) => tile_avx2::<1>(k4, ap, lda, bp, op),
-                (Int8Path::Portable, _, _) => portable::tile(rr, k4, a, lda, panels, acc),
+                // The AVX2 path has its own loop (`block_rows_avx2`); were it sent here, the
+                // portable tile reads the same int8 panels and gives the same sums.
+                (Int8Path::Avx2 | Int8Path::Portable, _, _) => {
+                    portable::tile(rr, k4, a, lda, panels, acc)
+                }
             }
         }
     }

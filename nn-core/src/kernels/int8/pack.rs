@@ -1,10 +1,19 @@
-//! B (`k × n` int8, row-major) packed once into the layout every path's tile reads: panels of
-//! [`NR`] columns, each panel `k4 = ⌈k/4⌉` groups of four k, a group holding for each column its
-//! four consecutive k values (64 bytes: one zmm, the operand of `vpdpbusd`). k and n are padded
-//! with zeros, which add nothing to any sum. Beside it, each column's Σ_k B, for the VNNI paths'
-//! +128 correction (see `x86.rs`).
+//! B (`k × n` int8, row-major) packed once into the layout the VNNI and portable tiles read:
+//! panels of [`NR`] columns, each panel `k4 = ⌈k/4⌉` groups of four k, a group holding for each
+//! column its four consecutive k values (64 bytes: one zmm, the operand of `vpdpbusd`). k and n
+//! are padded with zeros, which add nothing to any sum. Beside it, each column's Σ_k B, for the
+//! VNNI paths' +128 correction (see `x86.rs`).
+//!
+//! The AVX2 path (no VNNI) multiplies int16 pairs with `vpmaddwd` and reads B already widened,
+//! so that its inner loop has no conversion in it: the same panels of NR columns, each `2·k4`
+//! pairs of k, a pair holding for each column its two consecutive k values as int16 (64 bytes:
+//! two ymm of eight columns, each 32-bit lane one column's pair). That copy is twice the bytes
+//! of the int8 one and only that path reads it, so it is built from the int8 panels the first
+//! time the AVX2 path asks for it ([`PackedS8::wide_panels_from`]) and kept.
 // Indexing: bounded by k, n and the panel geometry computed here.
 #![allow(clippy::indexing_slicing)]
+
+use std::sync::OnceLock;
 
 /// Columns per packed panel: sixteen int32 accumulators, one zmm or two ymm.
 pub const NR: usize = 16;
@@ -16,7 +25,7 @@ pub const MAX_K: usize = 65_536;
 
 /// A Dense kernel in int8, packed for [`gemm_s8_i32`](super::gemm_s8_i32) and
 /// [`gemm_s8_f32`](super::gemm_s8_f32). Build it once per kernel with [`PackedS8::pack`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct PackedS8 {
     k: usize,
     n: usize,
@@ -24,7 +33,21 @@ pub struct PackedS8 {
     data: Vec<i8>,
     /// 128 · Σ_k B[k][j] per column, padded to whole panels with zeros.
     correction: Vec<i32>,
+    /// The AVX2 path's int16 pairs (`panels · 2·k4 · 2 · NR` values), built on first use.
+    // Only x86's AVX2 tile reads it; elsewhere it stays empty.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    wide: OnceLock<Vec<i16>>,
 }
+
+/// Two packings are equal when they pack the same matrix, whether or not either has built its
+/// int16 copy (which `data` determines).
+impl PartialEq for PackedS8 {
+    fn eq(&self, other: &PackedS8) -> bool {
+        (self.k, self.n, &self.data) == (other.k, other.n, &other.data)
+    }
+}
+
+impl Eq for PackedS8 {}
 
 impl PackedS8 {
     /// Packs `b` (`k × n`, row-major).
@@ -51,6 +74,7 @@ impl PackedS8 {
             n,
             data,
             correction,
+            wide: OnceLock::new(),
         }
     }
 
@@ -77,6 +101,31 @@ impl PackedS8 {
     /// The corrections (128 · Σ_k B) of panels `p..`, NR per panel.
     pub(crate) fn correction_from(&self, p: usize) -> &[i32] {
         &self.correction[p * NR..]
+    }
+
+    /// The AVX2 layout's panels `p..`, contiguous, each `2·k4` pairs of `2 · NR` int16 (column
+    /// c's values of k = 2q and 2q + 1 at `q · 2·NR + 2c` and the next), built from the int8
+    /// panels on the first call.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    pub(crate) fn wide_panels_from(&self, p: usize) -> &[i16] {
+        let wide = self.wide.get_or_init(|| {
+            // Group g's byte 4c + r (column c, k = 4g + r) is pair 2g + r/2's value 2c + r%2:
+            // the first 2·NR bytes of a group hold its first pair, the rest its second.
+            let mut w = vec![0i16; self.data.len()];
+            for (d, s) in w
+                .chunks_exact_mut(4 * NR)
+                .zip(self.data.chunks_exact(4 * NR))
+            {
+                for (c, v) in s.chunks_exact(4).enumerate() {
+                    d[2 * c] = i16::from(v[0]);
+                    d[2 * c + 1] = i16::from(v[1]);
+                    d[2 * NR + 2 * c] = i16::from(v[2]);
+                    d[2 * NR + 2 * c + 1] = i16::from(v[3]);
+                }
+            }
+            w
+        });
+        &wide[p * self.k4() * 4 * NR..]
     }
 
     /// How many panels.

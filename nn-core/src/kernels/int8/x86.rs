@@ -1,14 +1,23 @@
 //! The x86 tiles: R rows of A × P panels of B (NR = 16 columns each) over all of k, into exact
-//! int32 sums. A's rows are read in place, four bytes (one group of k) at a time, broadcast to
-//! every lane; B's panel groups are 64 bytes (`pack.rs`).
+//! int32 sums. The VNNI tiles read A's rows in place, four bytes (one group of k) at a time,
+//! broadcast to every lane; B's panel groups are 64 bytes (`pack.rs`).
 //!
 //! `vpdpbusd` multiplies unsigned bytes by signed bytes. The VNNI tiles therefore flip A's sign
 //! bit (a XOR 0x80 = a + 128 as an unsigned byte, for every int8 a), sum (a + 128) · b exactly
 //! in int32 (`vpdpbusd` does not saturate; `vpdpbusds` would), and subtract 128 · Σ_k b per
-//! column at the end, which `PackedS8` computed once. The AVX2 tile has no such instruction:
-//! it sign-extends both operands to int16 and uses `vpmaddwd`, whose pair sums of products of
-//! int8 values (at most 2 · 128² = 32 768) cannot saturate; the two pair sums of a group are
-//! added horizontally once, after the k loop.
+//! column at the end, which `PackedS8` computed once.
+//!
+//! The AVX2 tile has no such instruction: it multiplies int16 pairs with `vpmaddwd`, whose pair
+//! sums of products of int8 values (at most 2 · 128² = 32 768) cannot saturate, and adds them
+//! with `vpaddd`. Both operands are widened before the k loop, not in it: B once per matrix (the
+//! int16 layout of `pack.rs`), A once per row block (`widen_rows`, into a per-thread buffer,
+//! `mod.rs`). Sign-extending in the loop (`vpmovsxbw` per B load and per row, as this tile once
+//! did, sharing each B load between two rows) kept it on the shuffle port and below the f32
+//! FMA rate; widened, the loop is loads, `vpmaddwd` and `vpaddd`, six rows sharing each B load.
+//! Six rows × 16 columns (twelve accumulators, two B vectors) ran at the rate of a bare
+//! `vpmaddwd` + `vpaddd` chain on Zen 5, about 1.7× the f32 FMA's multiply-adds per second (the
+//! `vpaddd` takes pipe slots an FMA does not need); four rows × 24 columns, which loads fewer
+//! broadcasts, ran slower.
 // The tiles read through raw pointers whose bounds the callers' SAFETY comments state.
 
 use super::pack::NR;
@@ -113,46 +122,73 @@ pub(super) unsafe fn tile_avxvnni<const R: usize>(
     }
 }
 
-/// AVX2 without VNNI: R ≤ 2 rows × one panel, int16 `vpmaddwd`. Each accumulator holds four
-/// columns as two pair sums each (k 0–1 and k 2–3 of every group); `corr` is unused (no sign
+/// AVX2 without VNNI: R ≤ 6 rows × one panel, `vpmaddwd` on int16 (twelve ymm accumulators,
+/// two B vectors, one broadcast). Per pair of k: two loads of B (columns 0–7 and 8–15, each lane
+/// one column's two values), then per row one `vpbroadcastd` of the row's pair and two
+/// `vpmaddwd` + `vpaddd`: 16 multiply-adds per `vpmaddwd`, twice an f32 FMA's 8. The lanes are
+/// the columns in order, so the sums are stored as they are; `corr` is not needed (no sign
 /// trick).
 ///
 /// # Safety
-/// As [`tile_avx512vnni`] with P = 1, the CPU having AVX2.
+/// The CPU has AVX2; for r < R, `a + r·lda` has `2·k2` readable i16; `b` has `k2 · 2 · NR`
+/// readable i16 (one panel of the int16 layout, `pack.rs`); `out` has `R · NR` writable i32.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn tile_avx2<const R: usize>(
-    k4: usize,
-    a: *const i8,
+    k2: usize,
+    a: *const i16,
     lda: usize,
-    b: *const i8,
+    b: *const i16,
     out: *mut i32,
 ) {
-    let mut acc = [[_mm256_setzero_si256(); 4]; R];
-    for g in 0..k4 {
-        let mut bv = [_mm256_setzero_si256(); 4];
-        for (q, v) in bv.iter_mut().enumerate() {
-            // SAFETY: 16 of group g's 64 bytes at b + 64g.
-            *v = _mm256_cvtepi8_epi16(unsafe {
-                _mm_loadu_si128(b.add(g * 64 + q * 16) as *const _)
-            });
-        }
+    let mut acc = [[_mm256_setzero_si256(); 2]; R];
+    for q in 0..k2 {
+        // SAFETY: pair q of the panel: 2·NR values at b + 2·NR·q.
+        let (b0, b1) = unsafe {
+            (
+                _mm256_loadu_si256(b.add(q * 2 * NR) as *const _),
+                _mm256_loadu_si256(b.add(q * 2 * NR + NR) as *const _),
+            )
+        };
         for (r, row) in acc.iter_mut().enumerate() {
-            // SAFETY: 4g + 4 <= 4·k4 bytes of row r.
-            let w = unsafe { word(a.add(r * lda + 4 * g)) };
-            // The four values as int16, repeated in every 64-bit lane.
-            let av = _mm256_broadcastq_epi64(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(w)));
-            for (c, &v) in row.iter_mut().zip(&bv) {
-                *c = _mm256_add_epi32(*c, _mm256_madd_epi16(av, v));
-            }
+            // SAFETY: values 2q and 2q + 1 < 2·k2 of row r; an unaligned read.
+            let w = unsafe { (a.add(r * lda + 2 * q) as *const i32).read_unaligned() };
+            let av = _mm256_set1_epi32(w);
+            row[0] = _mm256_add_epi32(row[0], _mm256_madd_epi16(av, b0));
+            row[1] = _mm256_add_epi32(row[1], _mm256_madd_epi16(av, b1));
         }
     }
     for (r, row) in acc.iter().enumerate() {
-        for h in 0..2 {
-            // [c0 c1 c4 c5 | c2 c3 c6 c7] → c0..c7.
-            let s = _mm256_hadd_epi32(row[2 * h], row[2 * h + 1]);
-            let s = _mm256_permute4x64_epi64::<0b11_01_10_00>(s);
+        for (h, &c) in row.iter().enumerate() {
             // SAFETY: `out` has R rows of NR, as the caller vouched.
-            unsafe { _mm256_storeu_si256(out.add(r * NR + h * 8) as *mut _, s) };
+            unsafe { _mm256_storeu_si256(out.add(r * NR + h * 8) as *mut _, c) };
+        }
+    }
+}
+
+/// The `rows` rows of `a` (`len` int8 each, at stride `lda`) into `out` as int16 (stride `len`):
+/// the AVX2 tile's operand, widened once per row block instead of once per panel.
+///
+/// # Safety
+/// The CPU has AVX2; `a + r·lda` has `len` readable bytes and `out + r·len` `len` writable
+/// i16 for r < rows.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn widen_rows(a: *const i8, rows: usize, lda: usize, len: usize, out: *mut i16) {
+    for r in 0..rows {
+        // SAFETY: row r's `len` bytes and `len` i16, as the caller vouched.
+        let (src, dst) = unsafe { (a.add(r * lda), out.add(r * len)) };
+        let mut i = 0;
+        while i + 16 <= len {
+            // SAFETY: bytes i..i + 16 of the row, values i..i + 16 of its output.
+            unsafe {
+                let v = _mm256_cvtepi8_epi16(_mm_loadu_si128(src.add(i) as *const _));
+                _mm256_storeu_si256(dst.add(i) as *mut _, v);
+            }
+            i += 16;
+        }
+        while i < len {
+            // SAFETY: i < len.
+            unsafe { *dst.add(i) = i16::from(*src.add(i)) };
+            i += 1;
         }
     }
 }
