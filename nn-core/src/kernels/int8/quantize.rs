@@ -60,8 +60,13 @@ fn quantize_row(path: Int8Path, row: &[f32], q: &mut [i8]) -> f32 {
         // SAFETY: `Int8Path::available` listed these paths only where the CPU has AVX2 (the
         // VNNI paths imply it: AVX-VNNI is listed after AVX2, AVX512-VNNI needs AVX-512F,
         // whose CPUs all have AVX2); `row` and `q` have the same length (asserted by the caller).
-        Int8Path::Avx2 | Int8Path::AvxVnni | Int8Path::Avx512Vnni => unsafe {
+        Int8Path::Avx2 | Int8Path::AvxVnni => unsafe {
             return x86::quantize_row_avx2(row, q);
+        },
+        // SAFETY: the AVX512-VNNI path is listed only where the CPU has AVX-512F; `row` and
+        // `q` have the same length (asserted by the caller).
+        Int8Path::Avx512Vnni => unsafe {
+            return x86::quantize_row_avx512(row, q);
         },
         Int8Path::Portable => {}
     }
@@ -160,6 +165,50 @@ pub fn quantize_kernel(kernel: &[f32], k: usize, n: usize) -> (Vec<i8>, Vec<f32>
 mod x86 {
     use super::{quantize_one, scale_of, QMAX};
     use std::arch::x86_64::*;
+
+    /// `quantize_row` on sixteen lanes: the same bits as the AVX2 form (max, multiply and
+    /// round-to-nearest-even are exact), with `vpmovdb` narrowing to bytes.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F; `q.len() == row.len()`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn quantize_row_avx512(row: &[f32], q: &mut [i8]) -> f32 {
+        let n16 = row.len() / 16 * 16;
+        let mut m = _mm512_setzero_ps();
+        for i in (0..n16).step_by(16) {
+            // SAFETY: i + 16 <= n16 <= row.len().
+            let v = unsafe { _mm512_loadu_ps(row.as_ptr().add(i)) };
+            m = _mm512_max_ps(m, _mm512_abs_ps(v));
+        }
+        let abs_max = row[n16..]
+            .iter()
+            .fold(_mm512_reduce_max_ps(m), |m, &v| m.max(v.abs()));
+        let scale = scale_of(abs_max);
+        let s = _mm512_set1_ps(scale);
+        let (lo, hi) = (
+            _mm512_set1_epi32(-(QMAX as i32)),
+            _mm512_set1_epi32(QMAX as i32),
+        );
+        for i in (0..n16).step_by(16) {
+            // SAFETY: i + 16 <= n16 <= row.len().
+            let v = unsafe { _mm512_loadu_ps(row.as_ptr().add(i)) };
+            // Rounds to nearest even (MXCSR's default); NaN and out-of-range give i32::MIN,
+            // clamped to -127 below.
+            let r = _mm512_cvtps_epi32(_mm512_mul_ps(v, s));
+            let r = _mm512_min_epi32(_mm512_max_epi32(r, lo), hi);
+            // SAFETY: i + 16 <= q.len(); an unaligned 16-byte store.
+            unsafe {
+                _mm_storeu_si128(
+                    q.as_mut_ptr().add(i) as *mut __m128i,
+                    _mm512_cvtepi32_epi8(r),
+                )
+            };
+        }
+        for (d, &v) in q[n16..].iter_mut().zip(&row[n16..]) {
+            *d = quantize_one(v, scale);
+        }
+        scale
+    }
 
     /// `quantize_row` on eight lanes.
     ///
