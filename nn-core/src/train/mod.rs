@@ -122,8 +122,8 @@ impl<N: Network, O: Optimizer> Compiled<N, O> {
     /// Checks what `compile` was given, as Keras constrains it: the optimizer's settings
     /// ([`Optimizer::validate`]: learning rate finite and ≥ 0, betas in [0, 1), epsilon and
     /// clip values > 0, …), the loss's (Huber's delta > 0), each metric's fit to the model's
-    /// outputs and labels ([`Metric::check`]). Errors: [`Error::InvalidArgument`],
-    /// [`Error::IncompatibleMetric`].
+    /// outputs and labels ([`Metric::check`]). Errors: [`Error::InvalidArgument`](crate::Error::InvalidArgument),
+    /// [`Error::IncompatibleMetric`](crate::Error::IncompatibleMetric).
     pub fn validate(&self) -> Result<()> {
         self.optimizer.validate()?;
         self.scoring().validate()
