@@ -62,6 +62,15 @@ sequential! {
 }
 
 sequential! {
+    /// Dense layers beyond the int8 product's exact f32 form (k > 1024).
+    struct Wide {
+        Input(shape = (1100,)),
+        Dense(64, activation = relu),
+        Dense(2),
+    }
+}
+
+sequential! {
     /// Token ids, a mask, the sequence layers.
     struct Text {
         Input(shape = (12,), dtype = "int32"),
@@ -202,6 +211,16 @@ fn quantized_predict_one_allocates_nothing() {
         );
         assert_eq!(first, again);
     }
+    // A kernel too large for the exact f32 form: the int8 tiles, their rows' buffer (and on
+    // AVX2 the int16 copy) per thread, grown by the first call.
+    let wide = Wide::new(1).quantize("int8").unwrap();
+    wide.predict_one(&[0.25; 1100]).unwrap();
+    assert_eq!(
+        allocations_in(|| {
+            wide.predict_one(&[0.25; 1100]).unwrap();
+        }),
+        0
+    );
     let text = Text::new(1).quantize("int8").unwrap();
     let ids = [0, 0, 0, 4, 9, 49, 1, 2, 3, 3, 7, 11];
     text.predict_one(&ids).unwrap();

@@ -219,6 +219,20 @@ fn bad_rows_are_refused_as_the_float_model_refuses_them() {
         q.predict_flat(&[0.0; 14]),
         Err(Error::RaggedRows { .. })
     ));
+
+    // The first layer overflows to infinity: the int8 layer after it must not quantize that
+    // into finite values; the output check names it, as for the float model.
+    let mut float = Odd::new(2);
+    let mut weights = float.get_weights();
+    weights[0].iter_mut().for_each(|w| *w = 3e38);
+    float.set_weights(&weights).unwrap();
+    let q = float.quantize("int8").unwrap();
+    let x = rows::<13>(3, 5);
+    match q.predict(&x) {
+        Err(Error::NonFinite { what, .. }) => assert_eq!(what, "output"),
+        other => panic!("expected the overflow named, got {other:?}"),
+    }
+    assert!(matches!(q.predict_one(&x[0]), Err(Error::NonFinite { .. })));
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {

@@ -17,7 +17,8 @@ Cases: `mlp` (20 -> Dense 16 relu -> Dense 8 tanh -> Dense 3 softmax), `mlp_weig
 same weights, Int8QuantizationConfig(activation_quantizer=None): inputs stay float),
 `no_bias` (12 -> Dense 5 linear, use_bias=False), `text` (6 ids -> Embedding(25, 8) -> Dense 8 relu
 on each step -> GlobalAveragePooling1D -> Dense 2 softmax) and `conv` (6x6x1 -> Conv2D 3 3x3 relu
--> Flatten -> Dense 4 softmax: Conv2D stays float32, as in Keras). Weights from
+-> Flatten -> Dense 4 softmax: Conv2D stays float32, as in Keras) and `wide` (1100 -> Dense 16
+relu -> Dense 3 softmax: deep and large enough for the int8 tiles). Weights from
 keras.utils.set_random_seed(11); inputs from numpy's RandomState(12), with an all-zero row and a
 row of tiny values (the abs-max's epsilon decides their scale).
 """
@@ -120,6 +121,14 @@ def main():
         layers.Flatten(),
         layers.Dense(4, activation="softmax"),
     ]), img)
+    # Last, so the cases above keep their values: a Dense deep and wide enough for the int8
+    # tiles (k > 1024, where the f32 path's sums would not be exact, and 17.6 K weights).
+    xw = (g.randn(12, 1100)).astype("float32")
+    _, cases["wide"] = case("wide", lambda: keras.Sequential([
+        keras.Input(shape=(1100,)),
+        layers.Dense(16, activation="relu"),
+        layers.Dense(3, activation="softmax"),
+    ]), xw)
     doc = {
         "made_by": "tools/make_int8_golden.py",
         "keras": keras.__version__,

@@ -341,7 +341,8 @@ impl std::fmt::Display for Mismatch {
             } => write!(
                 f,
                 "is int8 in the file, a model quantized with quantize(\"int8\"); this model is \
-                 float32: load the file into the quantized type (`Quantized::<Model>::load_weights`)"
+                 float32: load the file into the quantized model \
+                 (`Model::new(0).quantize(\"int8\")?.load_weights(path)`, a `Quantized<Model>`)"
             ),
             Mismatch::Quantization {
                 file_quantized: false,

@@ -116,7 +116,7 @@ impl Int8Weights {
             Quantize::Kernel => cols,
             Quantize::Embeddings => rows,
         };
-        if values.len() != rows * cols || scale.len() != scales {
+        if values.len() != rows * cols || scale.len() != scales || rows == 0 || cols == 0 {
             return None;
         }
         let form = match kind {
@@ -175,6 +175,10 @@ impl Int8Weights {
 
     /// Dense's forward pass over `rows` rows of `x` (`rows × in`): `out` = act(z), and `pre`,
     /// when given, = z (the logits a loss reads). `bias` is the layer's, if it has one.
+    ///
+    /// # Panics
+    /// If `x`, `out`, `pre` or `bias` do not have this kernel's sizes for `rows` rows (the
+    /// Dense layer that holds it always passes its own).
     #[allow(clippy::too_many_arguments)]
     pub fn dense_forward<A: Activation>(
         &self,
@@ -199,10 +203,33 @@ impl Int8Weights {
             // z first (no activation), then the activation on a copy.
             Some(pre) => {
                 self.pre_activation(x, rows, bias, pre, &|_, _| {});
+                self.poison_non_finite_rows(x, pre);
                 out.copy_from_slice(pre);
                 finish(0, out);
             }
-            None => self.pre_activation(x, rows, bias, out, &finish),
+            None => {
+                self.pre_activation(x, rows, bias, out, &finish);
+                self.poison_non_finite_rows(x, out);
+            }
+        }
+    }
+
+    /// A row with a NaN or infinity (an earlier layer overflowed) quantizes to arbitrary
+    /// values, which would hide the overflow: its outputs become NaN, as the float product's
+    /// would, and `predict`'s output check names it. Weight-only products are float ones,
+    /// which carry it themselves.
+    fn poison_non_finite_rows(&self, x: &[f32], out: &mut [f32]) {
+        // One vectorised scan of the whole input; rows only when it finds something.
+        if !matches!(self.form, Form::Dynamic(..)) || crate::error::first_non_finite(x).is_none() {
+            return;
+        }
+        for (row, y) in x
+            .chunks_exact(self.rows.max(1))
+            .zip(out.chunks_exact_mut(self.cols.max(1)))
+        {
+            if !row.iter().all(|v| v.is_finite()) {
+                y.fill(f32::NAN);
+            }
         }
     }
 
@@ -291,12 +318,21 @@ impl Int8Weights {
     ) {
         let isa = crate::kernels::isa::Isa::current();
         let row_scale = match &self.form {
-            Form::Dynamic(_, Some(kernel)) if K == self.rows && N == self.cols => {
-                let mut q = [0.0f32; K];
+            Form::Dynamic(_, Some(kernel))
+                if K == self.rows && N == self.cols && K <= EXACT_F32_K =>
+            {
+                // A fixed buffer (K ≤ EXACT_F32_K here): a `[f32; K]` would reserve K values
+                // of stack in every layer's `predict_one`, however wide.
+                let mut buffer = [0.0f32; EXACT_F32_K];
+                let q = buffer.get_mut(..K).unwrap_or_default();
                 let mut s = [0.0f32];
-                quantize_rows_f32(x, K, &mut q, &mut s);
+                quantize_rows_f32(x, K, q, &mut s);
                 let [s] = s;
-                crate::kernels::gemm::gemv_fixed::<K, N, Linear>(isa, &q, kernel, None, &Linear, y);
+                crate::kernels::gemm::gemv_fixed::<K, N, Linear>(isa, q, kernel, None, &Linear, y);
+                if crate::error::first_non_finite(x).is_some() {
+                    y.fill(f32::NAN);
+                    return;
+                }
                 Some(s)
             }
             Form::WeightOnly(kernel) if K == self.rows && N == self.cols => {
@@ -382,8 +418,9 @@ impl Int8Layers {
         &NONE
     }
 
-    /// One entry per layer.
-    pub fn new(layers: Vec<Option<Int8Weights>>) -> Self {
+    /// One entry per layer (made by `Quantized`, from the model's own spec: each entry's
+    /// sizes are its layer's, which the layers' passes rely on).
+    pub(crate) fn new(layers: Vec<Option<Int8Weights>>) -> Self {
         Int8Layers(layers)
     }
 

@@ -56,7 +56,9 @@ pub trait Model: Network {
     /// weight files, and no `fit` (see [`Quantized`]). Dense kernels and Embedding tables
     /// become int8 with Keras' per-unit (per-id) abs-max scales; each Dense layer quantizes its
     /// input rows at run time. Errors: [`crate::Error::InvalidArgument`] for a mode other than
-    /// `"int8"` (Keras' int4, float8, gptq and awq are named as modes seqnet does not build).
+    /// `"int8"` (Keras' int4, float8, gptq and awq are named as modes seqnet does not build),
+    /// or for a Dense layer of more than 65,536 inputs, whose int8 sums would not stay exact in
+    /// int32 (weight-only has no such limit).
     fn quantize(&self, mode: &str) -> Result<Quantized<Self>> {
         Quantized::quantize(self, mode)
     }

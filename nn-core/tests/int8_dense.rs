@@ -20,11 +20,12 @@ fn rows_quantized_to_f32_are_the_int8_values() {
     let mut r = rng(1);
     for k in [1, 7, 16, 33, 100] {
         let mut x: Vec<f32> = (0..k * 9).map(|_| r.random_range(-3.0..3.0)).collect();
-        // Ties: values that scale to exactly n + 0.5 round to the even integer.
-        x[..k]
-            .iter_mut()
-            .enumerate()
-            .for_each(|(i, v)| *v = i as f32 + 0.5);
+        // Ties: with 127 in the row the scale is exactly 1 (127 + 1e-7 rounds to 127 in
+        // f32), so n + 0.5 scales to itself and must round to the even integer.
+        let ties = [127.0, 0.5, 1.5, 2.5, -0.5, -2.5, 126.5, -126.5, 3.5];
+        for (v, &t) in x[..k].iter_mut().zip(ties.iter().cycle()) {
+            *v = t;
+        }
         x[k..2 * k].fill(0.0);
         let (mut q, mut s) = (vec![0i8; x.len()], vec![0.0f32; 9]);
         quantize_rows(Int8Path::Portable, &x, k, &mut q, &mut s);
@@ -33,6 +34,15 @@ fn rows_quantized_to_f32_are_the_int8_values() {
         let qi: Vec<f32> = q.iter().map(|&v| f32::from(v)).collect();
         assert_eq!(qf, qi, "k = {k}");
         assert_eq!(sf, s, "k = {k}");
+        for path in Int8Path::available() {
+            let (mut qp, mut sp) = (vec![0i8; x.len()], vec![0.0f32; 9]);
+            quantize_rows(path, &x, k, &mut qp, &mut sp);
+            assert_eq!((&qp, &sp), (&q, &s), "{path:?}, k = {k}");
+        }
+        if k >= 7 {
+            assert_eq!(s[0], 1.0);
+            assert_eq!(&qi[..7], &[127.0, 0.0, 2.0, 2.0, 0.0, -2.0, 126.0]);
+        }
     }
 }
 
@@ -74,5 +84,24 @@ fn the_exact_f32_product_is_the_int8_tiles_bits() {
             let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&tiles), bits(&exact), "{path:?}, k = {k}, n = {n}");
         }
+    }
+}
+
+#[test]
+fn a_row_with_a_nan_or_infinity_gives_nan_outputs() {
+    // An earlier layer that overflowed: a NaN among finite values would quantize to a finite
+    // row (the abs-max skips it) and hide the overflow. Small (exact f32) and large (tile)
+    // kernels alike; the other rows keep their values.
+    for (k, n) in [(13usize, 37usize), (300, 200)] {
+        let kernel: Vec<i8> = (0..k * n).map(|i| (i % 255) as i8).collect();
+        let q = Int8Weights::from_parts(Quantize::Kernel, kernel, vec![50.0; n], k, n, true)
+            .expect("a kernel");
+        let mut x = vec![0.5f32; 3 * k];
+        x[k + 3] = f32::NAN;
+        x[2 * k + 1] = f32::INFINITY;
+        let mut out = vec![0.0f32; 3 * n];
+        q.dense_forward(&Linear, &x, 3, None, &mut out, None);
+        assert!(out[..n].iter().all(|v| v.is_finite()), "k = {k}: row 0");
+        assert!(out[n..].iter().all(|v| v.is_nan()), "k = {k}: rows 1 and 2");
     }
 }

@@ -137,10 +137,12 @@ impl<N: Network> Quantized<N> {
         self.config
     }
 
-    /// The float model it runs, its quantized kernels holding the values the int8 ones stand
-    /// for (read-only: its weights are changed only through this type's files).
-    pub fn model(&self) -> &N {
-        &self.model
+    /// A float model with the weights the int8 ones stand for (each quantized kernel or table
+    /// dequantized, `q / scale`; every other weight as it is): Keras' `dequantize`. A new
+    /// model: the one this type runs keeps no float packs for its int8 layers, so it is not
+    /// lent out.
+    pub fn dequantized_model(&self) -> N {
+        self.model.duplicate()
     }
 
     /// Layer `i`'s int8 weights (Keras' int8 kernel or table and its scales), if it is quantized.
@@ -294,6 +296,12 @@ impl<N: Network, O: crate::optim::Optimizer> crate::Compiled<N, O> {
     pub fn quantize(&self, mode: &str) -> Result<Quantized<N>> {
         Ok(Quantized::quantize(self.model(), mode)?.compile(self.loss(), self.metrics().to_vec()))
     }
+
+    /// `quantize_with` on a compiled model, keeping the loss and metrics (see
+    /// [`quantize`](Self::quantize)).
+    pub fn quantize_with(&self, config: Int8QuantizationConfig) -> Result<Quantized<N>> {
+        Ok(Quantized::new(self.model(), config)?.compile(self.loss(), self.metrics().to_vec()))
+    }
 }
 
 /// Each layer's first weight (a Dense kernel, the embeddings) with where it lives in the float
@@ -322,8 +330,9 @@ fn matrix(shape: &[usize]) -> (usize, usize) {
 /// The error for a Dense layer whose int8 sums would not be exact.
 fn too_deep(layer: &str, rows: usize) -> Error {
     Error::InvalidArgument {
-        what: "a Dense layer to quantize",
-        expected: "at most 65,536 inputs (the int8 product's int32 sums stay exact)",
+        what: "a Dense layer to quantize with its inputs",
+        expected: "at most 65,536 inputs (the int8 product's int32 sums stay exact); \
+                   quantize_with(Int8QuantizationConfig::weight_only()) has no such limit",
         got: format!("{rows} inputs in `{layer}`"),
     }
 }

@@ -46,6 +46,7 @@ pub fn dense_s8(
     out: &mut [f32],
     finish: &(dyn Fn(usize, &mut [f32]) + Sync),
 ) {
+    let path = path.runnable();
     let (k, n) = (dense.kernel.k(), dense.kernel.n());
     assert!(
         x.len() == rows * k

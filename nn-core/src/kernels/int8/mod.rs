@@ -132,6 +132,7 @@ fn drive<T: Copy + Default + Send, S: Sink<T>>(
     sink: &S,
     c: &mut [T],
 ) {
+    let path = path.runnable();
     let n = b.n();
     assert!(
         a.len() == m * k && c.len() == m * n && b.k() == k,

@@ -41,6 +41,18 @@ impl Int8Path {
         }
     }
 
+    /// `self` if this CPU can run it, else `Portable`: every public entry point passes its
+    /// path through this, so a path named for another CPU never runs its instructions here
+    /// (the variants are public values anyone can write). The list is made once.
+    pub fn runnable(self) -> Int8Path {
+        static AVAILABLE: OnceLock<Vec<Int8Path>> = OnceLock::new();
+        if AVAILABLE.get_or_init(Int8Path::available).contains(&self) {
+            self
+        } else {
+            Int8Path::Portable
+        }
+    }
+
     /// The best path, or the one `SEQNET_ISA` asks for when the CPU has it. Decided once.
     pub fn current() -> Int8Path {
         static CHOSEN: OnceLock<Int8Path> = OnceLock::new();

@@ -4,8 +4,10 @@
 //! (`axis=-1`, Dense's `inputs_quantizer`); a Dense kernel once, per output unit (`axis=0`,
 //! `Dense.quantize("int8")`, whose `kernel_scale` is that scale squeezed to `(units,)`).
 //!
-//! A NaN in a row gives that row unspecified values in ±127 (no undefined behaviour); the
-//! layers refuse non-finite inputs before they get here.
+//! A NaN or infinity in a row gives that row unspecified values in ±127 (no undefined
+//! behaviour; `quantize_rows_f32` may give NaN): a model's inputs are checked before any pass,
+//! and Dense's int8 pass (`crate::int8`) makes the outputs of a row that reaches it non-finite
+//! (an earlier layer overflowed) NaN, as a float product would.
 // Indexing: every index is below `rows · k`, asserted against the slices at entry.
 #![allow(clippy::indexing_slicing)]
 
@@ -38,6 +40,7 @@ pub fn scale_of(abs_max: f32) -> f32 {
 /// # Panics
 /// If `k` is 0 or does not divide `x.len()`, or `q`/`scales` have the wrong length.
 pub fn quantize_rows(path: Int8Path, x: &[f32], k: usize, q: &mut [i8], scales: &mut [f32]) {
+    let path = path.runnable();
     assert!(
         k > 0 && x.len().is_multiple_of(k),
         "quantize_rows: rows of {k} in {}",
