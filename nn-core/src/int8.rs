@@ -23,7 +23,7 @@ use crate::kernels::int8::{
 use crate::spec::Quantize;
 
 /// One quantized layer's int8 tensor and scales, and the form its forward pass reads.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Int8Weights {
     /// Keras' int8 tensor, row-major: a Dense `kernel` (`rows` = in, `cols` = out) or the
     /// `embeddings` (`rows` = input_dim, `cols` = output_dim).
@@ -42,6 +42,10 @@ const EXACT_F32_K: usize = 1024;
 /// Kernels up to this many weights also keep their int8 values as f32, for `predict_one`'s
 /// fixed-size GEMV: on a small layer the int8 product's fixed costs outweigh its work.
 const SMALL_WEIGHTS: usize = 1 << 14;
+
+/// The smallest weight-only kernel kept packed for the f32 GEMM: the float Dense layer's bound
+/// (`layers::dense`'s `PACK_MIN_WEIGHTS`).
+const PACK_MIN_WEIGHTS: usize = 1 << 16;
 
 /// Rows per block of a small kernel's exact f32 product.
 const EXACT_BLOCK: usize = 64;
@@ -62,13 +66,15 @@ fn with_block_buffer(len: usize, f: impl FnOnce(&mut [f32])) {
 }
 
 /// How the forward pass reads the tensor.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 enum Form {
     /// Dense with its inputs quantized: the kernel packed for the int8 product, and for a
     /// small one (`SMALL_WEIGHTS`, k ≤ `EXACT_F32_K`) its values as f32 too.
     Dynamic(PackedS8, Option<Vec<f32>>),
-    /// Dense, weight-only: the kernel's values as f32, for the f32 product.
-    WeightOnly(Vec<f32>),
+    /// Dense, weight-only: the kernel's values as f32, for the f32 product, and for a large
+    /// kernel those values packed once in the GEMM's panel layout (as the float Dense layer
+    /// keeps its own, `Layer::PACKED`), rather than packed again at every call.
+    WeightOnly(Vec<f32>, Option<crate::params::AlignedBuf>),
     /// Embedding: rows read in place.
     Table,
 }
@@ -128,7 +134,20 @@ impl Int8Weights {
                     .then(|| values.iter().map(|&v| f32::from(v)).collect());
                 Form::Dynamic(PackedS8::pack(&values, rows, cols), small)
             }
-            Quantize::Kernel => Form::WeightOnly(values.iter().map(|&v| f32::from(v)).collect()),
+            Quantize::Kernel => {
+                let kernel: Vec<f32> = values.iter().map(|&v| f32::from(v)).collect();
+                let packs = (rows * cols >= PACK_MIN_WEIGHTS && cols > 1).then(|| {
+                    use crate::kernels::gemm::{pack_b_once, packed_len_bound, MatRef};
+                    let mut packs = crate::params::AlignedBuf::zeros(packed_len_bound(rows, cols));
+                    pack_b_once(
+                        crate::kernels::isa::Isa::current(),
+                        MatRef::row_major(&kernel, rows, cols),
+                        packs.as_mut_slice(),
+                    );
+                    packs
+                });
+                Form::WeightOnly(kernel, packs)
+            }
             _ => Form::Table,
         };
         Some(Int8Weights {
@@ -285,7 +304,7 @@ impl Int8Weights {
                 z,
                 finish,
             ),
-            Form::WeightOnly(kernel) => {
+            Form::WeightOnly(kernel, packs) => {
                 dense_forward_fused(
                     x,
                     kernel,
@@ -294,7 +313,7 @@ impl Int8Weights {
                     DenseDims { rows, k, n },
                     z,
                     None,
-                    None,
+                    packs.as_ref().map(crate::params::AlignedBuf::as_slice),
                 );
                 dequantize_weight_only(z, &self.scale, bias);
                 finish(0, z);
@@ -335,7 +354,7 @@ impl Int8Weights {
                 }
                 Some(s)
             }
-            Form::WeightOnly(kernel) if K == self.rows && N == self.cols => {
+            Form::WeightOnly(kernel, _) if K == self.rows && N == self.cols => {
                 crate::kernels::gemm::gemv_fixed::<K, N, Linear>(isa, x, kernel, None, &Linear, y);
                 None
             }
@@ -406,7 +425,7 @@ crate::multiversion! {
 
 /// A quantized model's int8 weights, by layer index (`None` for a layer that stays float): what
 /// the generated chain hands each layer as `Weights::int8`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct Int8Layers(Vec<Option<Int8Weights>>);
 
 /// No layer quantized: a float model's passes.
