@@ -1,5 +1,10 @@
-//! 2-D convolution over channels-last images: Keras' padding arithmetic (`Axis`), the im2col /
-//! col2im copies (`Window2d`), and the forward and backward passes (`Conv2dShape`) as GEMMs.
+//! 2-D convolution over channels-last images: `Conv2dShape`, its forward and backward passes
+//! and the choice of the path that computes them. The parts live in one module each:
+//!
+//! - `window`: Keras' window arithmetic (`Axis`, `Window2d`), which pooling uses too;
+//! - `groups`: the split of a pass into fixed groups of images, where they run, and the
+//!   in-order sum of their partial gradients, one fan-out both paths call;
+//! - `im2col` and `implicit`: the two paths, each only what one group computes.
 //!
 //! Two paths compute the passes, chosen by instruction set (never by batch or thread count):
 //!
@@ -7,217 +12,28 @@
 //!   window-origin pointer per row and an offset per patch column, so no patch matrix is built;
 //!   the kernel is packed once per call, dW is summed over blocks of 64 positions that stay in
 //!   L1, and dX is added straight onto the input cells (col2im fused into the tile's store).
-//!   Measured against the im2col path below at batch 64: 3.3× (28×28×1 → 32) and 1.45×
+//!   Measured against the im2col path at batch 64: 3.3× (28×28×1 → 32) and 1.45×
 //!   (13×13×32 → 64) on the forward pass.
-//! - **AVX-512 and portable**: im2col per group of images, then the packed GEMM, as described
-//!   next.
-//!
-//! im2col writes, for each output position, the window's input values in the kernel's own
-//! order (kh, kw, c), so the patch matrix (positions × KH·KW·C) times the kernel viewed as
-//! (KH·KW·C) × F is the convolution, `positions × F` per image, exactly the channels-last
-//! output layout; the Dense epilogue (bias, pre-activation copy, activation) runs on the product
-//! as it is. Padded cells are zeros. A 1×1 convolution with stride 1 needs no copy: its input
-//! already is the patch matrix.
-//!
-//! Backward, per group of images: dZ from dY through the activation, db = Σ dZ,
-//! dW = patchesᵀ·dZ, and dX = col2im(dZ·Wᵀ). Each group's dW and db go to its own partial
-//! buffer and are summed in group order.
+//! - **AVX-512 and portable** (`im2col`): the patch matrix of each group of images, then the
+//!   packed GEMM.
 //!
 //! Groups are a fixed number of images (chosen from the shape, never from the thread count) and
 //! may run on rayon's threads; so every sum is formed in the same order, and the results are
 //! bit-identical on any number of threads. The shapes are run-time values: the layer type
 //! passes its constants, and tests can draw random shapes.
-// Indexing here and in `implicit` stays bounds-checked: every index is bounded by the
-// `Conv2dShape`/`Window2d` dimensions, which `Conv2dShape::forward`/`backward` (and
-// `implicit::forward`/`backward`) assert against the buffers' lengths at entry; the layer's
-// shape is checked by `sequential!` at compile time. Tests compare odd and random shapes with
-// `kernels::reference`. A checked index turns an internal bug into a panic, never UB.
-#![allow(clippy::indexing_slicing)]
 
 use super::activations::Activation;
 use super::dense::Delta;
-use super::gemm::{gemm, gemm_fused, Epilogue, MatRef, PARALLEL_MIN_MACS};
+#[cfg(target_arch = "x86_64")]
 use super::isa::Isa;
-use crate::par::prelude::*;
-use std::cell::RefCell;
 
+mod groups;
+mod im2col;
 #[cfg(target_arch = "x86_64")]
 mod implicit;
+mod window;
 
-/// One spatial axis of a sliding window, with Keras' padding rules:
-///
-/// - `valid`: out = ⌊(n − k) / s⌋ + 1, no padding; trailing cells that do not fill a window are
-///   dropped.
-/// - `same`: out = ⌈n / s⌉; the padding total is max((out − 1)·s + k − n, 0), of which
-///   ⌊total / 2⌋ goes before and the rest after (the odd cell goes to the bottom or right).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Axis {
-    /// Input cells.
-    pub input: usize,
-    /// Window cells (kernel or pool size).
-    pub window: usize,
-    /// Step between windows.
-    pub stride: usize,
-    /// Output cells.
-    pub output: usize,
-    /// Padding cells before the first input cell.
-    pub pad_before: usize,
-}
-
-impl Axis {
-    /// The axis for `input` cells, a `window` moved by `stride`, 'same' or 'valid' padding.
-    /// A window larger than a 'valid' input gives zero outputs (the macro rejects that).
-    pub const fn new(input: usize, window: usize, stride: usize, same: bool) -> Axis {
-        if same {
-            let output = input.div_ceil(stride);
-            let total = ((output.saturating_sub(1)) * stride + window).saturating_sub(input);
-            Axis {
-                input,
-                window,
-                stride,
-                output,
-                pad_before: total / 2,
-            }
-        } else {
-            let output = if input >= window {
-                (input - window) / stride + 1
-            } else {
-                0
-            };
-            Axis {
-                input,
-                window,
-                stride,
-                output,
-                pad_before: 0,
-            }
-        }
-    }
-
-    /// The input cell under window cell `k` of output `o`, or `None` in the padding.
-    #[inline(always)]
-    pub fn source(&self, o: usize, k: usize) -> Option<usize> {
-        (o * self.stride + k)
-            .checked_sub(self.pad_before)
-            .filter(|&i| i < self.input)
-    }
-
-    /// Window cells `k` of output `o` that fall on the input: `k_start..k_end`.
-    #[inline(always)]
-    pub fn inside(&self, o: usize) -> std::ops::Range<usize> {
-        let first = o * self.stride;
-        let start = self.pad_before.saturating_sub(first).min(self.window);
-        let end = (self.pad_before + self.input)
-            .saturating_sub(first)
-            .min(self.window);
-        start..end.max(start)
-    }
-}
-
-/// A 2-D window over an (h, w, c) image: its two axes and the channel count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Window2d {
-    /// Along the rows (height).
-    pub rows: Axis,
-    /// Along the columns (width).
-    pub cols: Axis,
-    /// Channels per cell.
-    pub channels: usize,
-}
-
-impl Window2d {
-    /// Values in one input image.
-    pub const fn input_len(&self) -> usize {
-        self.rows.input * self.cols.input * self.channels
-    }
-
-    /// Output positions.
-    pub const fn positions(&self) -> usize {
-        self.rows.output * self.cols.output
-    }
-
-    /// Values in one patch (a row of the patch matrix): kh · kw · c.
-    pub const fn patch_len(&self) -> usize {
-        self.rows.window * self.cols.window * self.channels
-    }
-
-    /// Writes one image's patch matrix (`positions × patch_len`, row-major) into `col`.
-    pub fn im2col(&self, image: &[f32], col: &mut [f32]) {
-        let (c, kw) = (self.channels, self.cols.window);
-        let k = self.patch_len();
-        let row_len = self.cols.input * c;
-        debug_assert!(image.len() == self.input_len() && col.len() == self.positions() * k);
-        for oh in 0..self.rows.output {
-            for ow in 0..self.cols.output {
-                let patch = &mut col[(oh * self.cols.output + ow) * k..][..k];
-                let kw_in = self.cols.inside(ow);
-                for (kh, run) in patch.chunks_exact_mut(kw * c).enumerate() {
-                    let Some(ih) = self.rows.source(oh, kh) else {
-                        run.fill(0.0);
-                        continue;
-                    };
-                    // The window's cells on this input row are contiguous, channels last.
-                    run[..kw_in.start * c].fill(0.0);
-                    run[kw_in.end * c..].fill(0.0);
-                    if kw_in.start < kw_in.end {
-                        let iw = ow * self.cols.stride + kw_in.start - self.cols.pad_before;
-                        let src = &image[ih * row_len + iw * c..][..(kw_in.end - kw_in.start) * c];
-                        run[kw_in.start * c..kw_in.end * c].copy_from_slice(src);
-                    }
-                }
-            }
-        }
-    }
-
-    /// The adjoint of `im2col`: adds each patch value of `col` back onto the image cell it was
-    /// read from (`image` is not cleared first).
-    pub fn col2im_add(&self, col: &[f32], image: &mut [f32]) {
-        let (c, kw) = (self.channels, self.cols.window);
-        let k = self.patch_len();
-        let row_len = self.cols.input * c;
-        debug_assert!(image.len() == self.input_len() && col.len() == self.positions() * k);
-        for oh in 0..self.rows.output {
-            for ow in 0..self.cols.output {
-                let patch = &col[(oh * self.cols.output + ow) * k..][..k];
-                let kw_in = self.cols.inside(ow);
-                if kw_in.start >= kw_in.end {
-                    continue;
-                }
-                let iw = ow * self.cols.stride + kw_in.start - self.cols.pad_before;
-                for (kh, run) in patch.chunks_exact(kw * c).enumerate() {
-                    let Some(ih) = self.rows.source(oh, kh) else {
-                        continue;
-                    };
-                    let dst = &mut image[ih * row_len + iw * c..][..(kw_in.end - kw_in.start) * c];
-                    let src = &run[kw_in.start * c..kw_in.end * c];
-                    dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-                }
-            }
-        }
-    }
-}
-
-/// Rows of the patch matrix one group aims for: enough for the GEMM's tiles to amortise its
-/// packing, few enough that a group's patches stay in L2.
-const GROUP_ROWS: usize = 512;
-
-thread_local! {
-    /// Patch matrices (forward) and their gradients (backward), per thread, grown once.
-    static PATCHES: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
-}
-
-/// Runs `f` with this thread's patch buffers, each at least `len` long. A re-entrant call
-/// (rayon running another group on this thread while this one waits) gets fresh buffers.
-fn with_patches<R>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
-    let (mut a, mut b) = PATCHES.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    if a.len() < len {
-        a.resize(len, 0.0);
-        b.resize(len, 0.0);
-    }
-    let result = f(&mut a[..len], &mut b[..len]);
-    PATCHES.with(|p| *p.borrow_mut() = (a, b));
-    result
-}
+pub use window::{Axis, Window2d};
 
 /// A convolution's shape: its window over the input and its number of filters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,17 +66,6 @@ pub struct ConvTensors<'a> {
     pub bias: Option<&'a [f32]>,
 }
 
-/// One group's share of a backward pass.
-struct GroupBackward<'a> {
-    input: &'a [f32],
-    z: &'a [f32],
-    output: &'a [f32],
-    delta: &'a mut [f32],
-    /// The group's dW then db.
-    partial: &'a mut [f32],
-    input_delta: Option<&'a mut [f32]>,
-}
-
 impl Conv2dShape {
     /// Values in one input image.
     pub const fn input_len(&self) -> usize {
@@ -282,37 +87,6 @@ impl Conv2dShape {
         self.window.positions() * self.window.patch_len() * self.filters
     }
 
-    /// Images per group: enough for GROUP_ROWS patch rows.
-    pub const fn group(&self) -> usize {
-        let positions = self.window.positions();
-        let g = GROUP_ROWS.div_ceil(if positions == 0 { 1 } else { positions });
-        if g == 0 {
-            1
-        } else {
-            g
-        }
-    }
-
-    /// Scratch values a backward pass of `rows` images needs for its groups' partial gradients.
-    pub const fn partials_len(&self, rows: usize) -> usize {
-        rows.div_ceil(self.group()) * (self.kernel_len() + self.filters)
-    }
-
-    /// A 1×1, stride-1 convolution: the input is its own patch matrix.
-    const fn pointwise(&self) -> bool {
-        self.window.rows.window == 1
-            && self.window.cols.window == 1
-            && self.window.rows.stride == 1
-            && self.window.cols.stride == 1
-    }
-
-    /// Whether a pass of `rows` images is worth spreading its groups over threads.
-    fn parallel(&self, rows: usize) -> bool {
-        rows > self.group()
-            && rows.saturating_mul(self.macs()) >= PARALLEL_MIN_MACS
-            && crate::par::current_num_threads() > 1
-    }
-
     /// y = act(conv(x, W) + b) over `rows` images; `z`, when given, receives conv(x, W) + b.
     ///
     /// Panics on a caller bug: buffers not holding `rows` images of this shape.
@@ -332,86 +106,9 @@ impl Conv2dShape {
         );
         #[cfg(target_arch = "x86_64")]
         if Isa::current() == Isa::Avx2 && implicit::applies(self) {
-            return implicit::forward(self, t, act, y, z, rows);
+            return implicit::forward(self, t, act, y, z);
         }
-        let (in_group, out_group) = (
-            self.group() * self.input_len(),
-            self.group() * self.output_len(),
-        );
-        let group = |x: &[f32], y: &mut [f32], z: Option<&mut [f32]>| {
-            self.forward_group(&ConvTensors { x, ..t }, act, y, z)
-        };
-        let x = t.x;
-        match (z, self.parallel(rows)) {
-            (Some(z), true) => x
-                .par_chunks(in_group)
-                .zip(y.par_chunks_mut(out_group))
-                .zip(z.par_chunks_mut(out_group))
-                .for_each(|((x, y), z)| group(x, y, Some(z))),
-            (Some(z), false) => x
-                .chunks(in_group)
-                .zip(y.chunks_mut(out_group))
-                .zip(z.chunks_mut(out_group))
-                .for_each(|((x, y), z)| group(x, y, Some(z))),
-            (None, true) => x
-                .par_chunks(in_group)
-                .zip(y.par_chunks_mut(out_group))
-                .for_each(|(x, y)| group(x, y, None)),
-            (None, false) => x
-                .chunks(in_group)
-                .zip(y.chunks_mut(out_group))
-                .for_each(|(x, y)| group(x, y, None)),
-        }
-    }
-
-    /// One group's forward: `t.x` holds its images, `y` (and `z`) their outputs.
-    fn forward_group<A: Activation>(
-        &self,
-        t: &ConvTensors<'_>,
-        act: &A,
-        y: &mut [f32],
-        z: Option<&mut [f32]>,
-    ) {
-        let m = t.x.len() / self.input_len() * self.window.positions();
-        let k = self.window.patch_len();
-        let isa = Isa::current();
-        let run = |patches: &[f32], y: &mut [f32], z: Option<&mut [f32]>| {
-            gemm_fused(
-                isa,
-                MatRef::row_major(patches, m, k),
-                MatRef::row_major(t.kernel, k, self.filters),
-                y,
-                false,
-                Epilogue {
-                    bias: t.bias,
-                    activation: act,
-                    pre_activation: z,
-                },
-            );
-        };
-        if self.pointwise() {
-            run(t.x, y, z);
-        } else {
-            with_patches(m * k, |patches, _| {
-                self.im2col_images(t.x, patches);
-                run(patches, y, z);
-            });
-        }
-        if A::ROW_WISE {
-            y.chunks_exact_mut(self.filters)
-                .for_each(|pixel| act.apply_row(pixel));
-        }
-    }
-
-    /// The patch matrices of consecutive images, one after the other.
-    fn im2col_images(&self, images: &[f32], patches: &mut [f32]) {
-        let per_image = self.window.positions() * self.window.patch_len();
-        for (image, col) in images
-            .chunks_exact(self.input_len())
-            .zip(patches.chunks_exact_mut(per_image))
-        {
-            self.window.im2col(image, col);
-        }
+        im2col::forward(self, t, act, y, z);
     }
 
     /// The backward pass over `rows` images after a forward pass that kept `z`: turns `delta`
@@ -453,180 +150,18 @@ impl Conv2dShape {
         if Isa::current() == Isa::Avx2 && implicit::applies(self) {
             return implicit::backward(self, t, z, y, delta, act, start, grads, partials);
         }
-        let run = |group: GroupBackward<'_>| self.backward_group(&t, act, start, group);
-        backward_groups(self, t.x, z, y, delta, grads, partials, run);
-    }
-
-    /// One group's backward: dZ in place, the group's dW and db into its partial, dX if asked.
-    fn backward_group<A: Activation>(
-        &self,
-        t: &ConvTensors<'_>,
-        act: &A,
-        start: Delta,
-        group: GroupBackward<'_>,
-    ) {
-        let GroupBackward {
-            input,
-            z,
-            output,
-            delta,
-            partial,
-            input_delta,
-        } = group;
-        let f = self.filters;
-        let m = input.len() / self.input_len() * self.window.positions();
-        let k = self.window.patch_len();
-        delta_and_bias(self, act, start, z, output, delta, partial);
-        let (dw, _) = partial.split_at_mut(self.kernel_len());
-        let isa = Isa::current();
-        let dz = MatRef::row_major(delta, m, f);
-        let kernel_t = MatRef::row_major(t.kernel, k, f).t();
-        if self.pointwise() {
-            gemm(isa, MatRef::row_major(input, m, k).t(), dz, dw, false);
-            if let Some(dx) = input_delta {
-                gemm(isa, dz, kernel_t, dx, false);
-            }
-            return;
-        }
-        with_patches(m * k, |patches, dpatches| {
-            self.im2col_images(input, patches);
-            gemm(isa, MatRef::row_major(patches, m, k).t(), dz, dw, false);
-            if let Some(dx) = input_delta {
-                gemm(isa, dz, kernel_t, dpatches, false);
-                dx.fill(0.0);
-                let per_image = self.window.positions() * k;
-                for (image, col) in dx
-                    .chunks_exact_mut(self.input_len())
-                    .zip(dpatches.chunks_exact(per_image))
-                {
-                    self.window.col2im_add(col, image);
-                }
-            }
-        });
-    }
-}
-
-/// Splits a backward pass over `x.len() / input_len` images into the shape's groups, runs
-/// `run` on each (on rayon's threads when the pass is large enough), then sums the groups'
-/// partial dW and db into `grads` in group order.
-#[allow(clippy::too_many_arguments)]
-fn backward_groups(
-    shape: &Conv2dShape,
-    x: &[f32],
-    z: &[f32],
-    y: &[f32],
-    delta: &mut [f32],
-    grads: ConvGrads<'_>,
-    partials: &mut [f32],
-    run: impl Fn(GroupBackward<'_>) + Sync + Send,
-) {
-    let rows = x.len() / shape.input_len();
-    let (in_group, out_group) = (
-        shape.group() * shape.input_len(),
-        shape.group() * shape.output_len(),
-    );
-    let partial_len = shape.kernel_len() + shape.filters;
-    macro_rules! jobs {
-        ($chunks:ident, $chunks_mut:ident) => {
-            x.$chunks(in_group)
-                .zip(z.$chunks(out_group))
-                .zip(y.$chunks(out_group))
-                .zip(delta.$chunks_mut(out_group))
-                .zip(partials.$chunks_mut(partial_len))
-                .map(|((((input, z), output), delta), partial)| GroupBackward {
-                    input,
-                    z,
-                    output,
-                    delta,
-                    partial,
-                    input_delta: None,
-                })
-        };
-    }
-    let with_dx = |(mut group, dx): (GroupBackward<'_>, &mut [f32])| {
-        group.input_delta = Some(dx);
-        run(group)
-    };
-    match (grads.input, shape.parallel(rows)) {
-        (Some(dx), true) => jobs!(par_chunks, par_chunks_mut)
-            .zip(dx.par_chunks_mut(in_group))
-            .for_each(with_dx),
-        (Some(dx), false) => jobs!(chunks, chunks_mut)
-            .zip(dx.chunks_mut(in_group))
-            .for_each(with_dx),
-        (None, true) => jobs!(par_chunks, par_chunks_mut).for_each(&run),
-        (None, false) => jobs!(chunks, chunks_mut).for_each(&run),
-    }
-    // The groups' gradients, summed in group order (zero for a pass over no images).
-    let mut parts = partials.chunks_exact(partial_len);
-    let mut bias = grads.bias;
-    let Some(first) = parts.next() else {
-        grads.kernel.fill(0.0);
-        if let Some(b) = bias {
-            b.fill(0.0);
-        }
-        return;
-    };
-    let (dw, db) = first.split_at(shape.kernel_len());
-    grads.kernel.copy_from_slice(dw);
-    if let Some(b) = bias.as_deref_mut() {
-        b.copy_from_slice(db);
-    }
-    for p in parts {
-        let (dw, db) = p.split_at(shape.kernel_len());
-        grads.kernel.iter_mut().zip(dw).for_each(|(g, v)| *g += v);
-        if let Some(b) = bias.as_deref_mut() {
-            b.iter_mut().zip(db).for_each(|(g, v)| *g += v);
-        }
-    }
-}
-
-/// A group's first backward step: dL/dz in `delta` (through the activation when `start` is
-/// dL/dy), and db = Σ dZ into the partial's last `filters` values.
-fn delta_and_bias<A: Activation>(
-    shape: &Conv2dShape,
-    act: &A,
-    start: Delta,
-    z: &[f32],
-    output: &[f32],
-    delta: &mut [f32],
-    partial: &mut [f32],
-) {
-    to_dz(act, start, shape.filters, z, output, delta);
-    let (_, db) = partial.split_at_mut(shape.kernel_len());
-    db.fill(0.0);
-    add_rows(delta, db);
-}
-
-/// dL/dy → dL/dz in place over whole pixels of `f` filters (nothing when `start` says `delta`
-/// already is dL/dz).
-fn to_dz<A: Activation>(act: &A, start: Delta, f: usize, z: &[f32], y: &[f32], delta: &mut [f32]) {
-    match start {
-        // Softmax's Jacobian couples a pixel's filters: pixel by pixel.
-        Delta::Output if A::ROW_WISE => {
-            for ((d, z), y) in delta
-                .chunks_exact_mut(f)
-                .zip(z.chunks_exact(f))
-                .zip(y.chunks_exact(f))
-            {
-                act.backward_row(z, y, d);
-            }
-        }
-        // Element-wise: the same operation on every value, in one sweep.
-        Delta::Output => act.backward_row(z, y, delta),
-        Delta::PreActivation => {}
-    }
-}
-
-/// sum += each `sum.len()`-wide row of `rows`, in order.
-fn add_rows(rows: &[f32], sum: &mut [f32]) {
-    for row in rows.chunks_exact(sum.len()) {
-        sum.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+        im2col::backward(self, t, z, y, delta, act, start, grads, partials);
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // why: tests fail by panicking
+// why: tests fail by panicking, and the f64 references index by the definition's subscripts
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 mod tests {
     //! Every path (the one `Isa::current()` picks; CI runs the suite under each `SEQNET_ISA`)
     //! against f64 loops, and the determinism rules: a row's forward result does not depend on
@@ -634,6 +169,7 @@ mod tests {
 
     use super::*;
     use crate::kernels::activations::{Linear, Relu, Tanh};
+    use crate::kernels::gemm::PARALLEL_MIN_MACS;
     use rand::{Rng, SeedableRng};
 
     fn random(len: usize, seed: u64) -> Vec<f32> {
