@@ -16,7 +16,7 @@
 #![allow(clippy::indexing_slicing)]
 
 use super::groups::{add_rows, backward_groups, forward_groups, to_dz, GroupBackward};
-use super::{Conv2dShape, ConvGrads, ConvTensors, Window2d};
+use super::{BackwardPass, Conv2dShape, ConvTensors, Window2d};
 use crate::kernels::activations::Activation;
 use crate::kernels::dense::Delta;
 use crate::kernels::gemm::{gemm, gemm_fused, Epilogue, MatRef};
@@ -170,18 +170,17 @@ fn im2col_images(shape: &Conv2dShape, images: &[f32], patches: &mut [f32]) {
 }
 
 /// The backward pass: `Conv2dShape::backward` on this path.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn backward<A: Activation>(
-    shape: &Conv2dShape,
-    t: ConvTensors<'_>,
-    z: &[f32],
-    y: &[f32],
-    delta: &mut [f32],
-    act: &A,
-    start: Delta,
-    grads: ConvGrads<'_>,
-    partials: &mut [f32],
-) {
+pub(super) fn backward<A: Activation>(shape: &Conv2dShape, pass: BackwardPass<'_, A>) {
+    let BackwardPass {
+        t,
+        z,
+        y,
+        delta,
+        act,
+        start,
+        grads,
+        partials,
+    } = pass;
     let run = |group: GroupBackward<'_>| backward_group(shape, &t, act, start, group);
     backward_groups(shape, t.x, z, y, delta, grads, partials, run);
 }

@@ -22,7 +22,7 @@
 #![allow(clippy::indexing_slicing)]
 
 use super::groups::{add_rows, backward_groups, forward_groups, to_dz, GroupBackward};
-use super::{Conv2dShape, ConvGrads, ConvTensors};
+use super::{BackwardPass, Conv2dShape, ConvTensors};
 use crate::kernels::activations::{Activation, InRegister};
 use crate::kernels::dense::Delta;
 use crate::kernels::simd::{by_rows, live, load_lanes, store_lanes};
@@ -479,18 +479,17 @@ unsafe fn forward_tile<const R: usize, const FULL: bool, A: Activation>(
 }
 
 /// The backward pass: `Conv2dShape::backward` on this path (same groups, same partials).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn backward<A: Activation>(
-    shape: &Conv2dShape,
-    t: ConvTensors<'_>,
-    z: &[f32],
-    y: &[f32],
-    delta: &mut [f32],
-    act: &A,
-    start: Delta,
-    grads: ConvGrads<'_>,
-    partials: &mut [f32],
-) {
+pub(super) fn backward<A: Activation>(shape: &Conv2dShape, pass: BackwardPass<'_, A>) {
+    let BackwardPass {
+        t,
+        z,
+        y,
+        delta,
+        act,
+        start,
+        grads,
+        partials,
+    } = pass;
     let dx = grads.input.is_some();
     with_plan(shape, t.kernel, false, dx, |plan| {
         backward_groups(shape, t.x, z, y, delta, grads, partials, |group| {

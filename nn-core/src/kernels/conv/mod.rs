@@ -66,6 +66,18 @@ pub struct ConvTensors<'a> {
     pub bias: Option<&'a [f32]>,
 }
 
+/// A backward pass's operands, as `Conv2dShape::backward` checked them, for the path it picks.
+struct BackwardPass<'a, A> {
+    t: ConvTensors<'a>,
+    z: &'a [f32],
+    y: &'a [f32],
+    delta: &'a mut [f32],
+    act: &'a A,
+    start: Delta,
+    grads: ConvGrads<'a>,
+    partials: &'a mut [f32],
+}
+
 impl Conv2dShape {
     /// Values in one input image.
     pub const fn input_len(&self) -> usize {
@@ -146,11 +158,21 @@ impl Conv2dShape {
                     .is_none_or(|dx| dx.len() == t.x.len()),
             "conv2d backward: buffers do not match the shape"
         );
+        let pass = BackwardPass {
+            t,
+            z,
+            y,
+            delta,
+            act,
+            start,
+            grads,
+            partials,
+        };
         #[cfg(target_arch = "x86_64")]
         if Isa::current() == Isa::Avx2 && implicit::applies(self) {
-            return implicit::backward(self, t, z, y, delta, act, start, grads, partials);
+            return implicit::backward(self, pass);
         }
-        im2col::backward(self, t, z, y, delta, act, start, grads, partials);
+        im2col::backward(self, pass);
     }
 }
 
