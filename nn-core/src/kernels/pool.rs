@@ -30,9 +30,9 @@ fn for_each_cell(window: &Window2d, mut f: impl FnMut(usize, usize)) {
         for ow in 0..cols.output {
             let p = oh * cols.output + ow;
             for kh in rows.inside(oh) {
-                let ih = oh * rows.stride + kh - rows.pad_before;
+                let ih = rows.cell(oh, kh);
                 for kw in cols.inside(ow) {
-                    let iw = ow * cols.stride + kw - cols.pad_before;
+                    let iw = cols.cell(ow, kw);
                     f(p, ih * cols.input + iw);
                 }
             }

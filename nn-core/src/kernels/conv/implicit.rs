@@ -15,12 +15,17 @@
 //!
 //! 'same' padding: the group's images are first copied into zero-bordered images (and dX is
 //! formed in such a copy), so every window lies inside its image and the tiles need no bounds.
+// Indexing outside the tiles stays bounds-checked: every index is bounded by the `Conv2dShape`
+// and plan dimensions, which `Conv2dShape::forward`/`backward` and the group functions here
+// assert against the buffers' lengths. A checked index turns an internal bug into a panic,
+// never UB.
+#![allow(clippy::indexing_slicing)]
 
-use super::{Conv2dShape, ConvGrads, ConvTensors, GroupBackward};
+use super::groups::{add_rows, backward_groups, forward_groups, to_dz, GroupBackward};
+use super::{BackwardPass, Conv2dShape, ConvTensors};
 use crate::kernels::activations::{Activation, InRegister};
 use crate::kernels::dense::Delta;
 use crate::kernels::simd::{by_rows, live, load_lanes, store_lanes};
-use crate::par::prelude::*;
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
@@ -257,21 +262,16 @@ fn with_group<R>(
     out
 }
 
-/// The forward pass over `rows` images: `Conv2dShape::forward` on this path.
+/// The forward pass over the images of `t.x`: `Conv2dShape::forward` on this path.
 pub(super) fn forward<A: Activation>(
     shape: &Conv2dShape,
     t: ConvTensors<'_>,
     act: &A,
     y: &mut [f32],
     z: Option<&mut [f32]>,
-    rows: usize,
 ) {
     with_plan(shape, t.kernel, true, false, |plan| {
-        let (in_group, out_group) = (
-            shape.group() * shape.input_len(),
-            shape.group() * shape.output_len(),
-        );
-        let group = |x: &[f32], y: &mut [f32], z: Option<&mut [f32]>| {
+        forward_groups(shape, t.x, y, z, |x, y, z| {
             with_group(shape, plan, x, false, |g, _| {
                 forward_group(shape, plan, &g, t.bias, act, y, z)
             });
@@ -279,28 +279,7 @@ pub(super) fn forward<A: Activation>(
                 y.chunks_exact_mut(shape.filters)
                     .for_each(|pixel| act.apply_row(pixel));
             }
-        };
-        let x = t.x;
-        match (z, shape.parallel(rows)) {
-            (Some(z), true) => x
-                .par_chunks(in_group)
-                .zip(y.par_chunks_mut(out_group))
-                .zip(z.par_chunks_mut(out_group))
-                .for_each(|((x, y), z)| group(x, y, Some(z))),
-            (Some(z), false) => x
-                .chunks(in_group)
-                .zip(y.chunks_mut(out_group))
-                .zip(z.chunks_mut(out_group))
-                .for_each(|((x, y), z)| group(x, y, Some(z))),
-            (None, true) => x
-                .par_chunks(in_group)
-                .zip(y.par_chunks_mut(out_group))
-                .for_each(|(x, y)| group(x, y, None)),
-            (None, false) => x
-                .chunks(in_group)
-                .zip(y.chunks_mut(out_group))
-                .for_each(|(x, y)| group(x, y, None)),
-        }
+        })
     })
 }
 
@@ -500,21 +479,20 @@ unsafe fn forward_tile<const R: usize, const FULL: bool, A: Activation>(
 }
 
 /// The backward pass: `Conv2dShape::backward` on this path (same groups, same partials).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn backward<A: Activation>(
-    shape: &Conv2dShape,
-    t: ConvTensors<'_>,
-    z: &[f32],
-    y: &[f32],
-    delta: &mut [f32],
-    act: &A,
-    start: Delta,
-    grads: ConvGrads<'_>,
-    partials: &mut [f32],
-) {
+pub(super) fn backward<A: Activation>(shape: &Conv2dShape, pass: BackwardPass<'_, A>) {
+    let BackwardPass {
+        t,
+        z,
+        y,
+        delta,
+        act,
+        start,
+        grads,
+        partials,
+    } = pass;
     let dx = grads.input.is_some();
     with_plan(shape, t.kernel, false, dx, |plan| {
-        super::backward_groups(shape, t.x, z, y, delta, grads, partials, |group| {
+        backward_groups(shape, t.x, z, y, delta, grads, partials, |group| {
             backward_group(shape, plan, act, start, group)
         })
     })
@@ -545,7 +523,7 @@ fn backward_group<A: Activation>(
         let m = g.origins.len();
         for q0 in (0..m).step_by(WEIGHT_BLOCK) {
             let rows = q0 * f..m.min(q0 + WEIGHT_BLOCK) * f;
-            super::to_dz(
+            to_dz(
                 act,
                 start,
                 f,
@@ -553,7 +531,7 @@ fn backward_group<A: Activation>(
                 &output[rows.clone()],
                 &mut delta[rows.clone()],
             );
-            super::add_rows(&delta[rows.clone()], db);
+            add_rows(&delta[rows.clone()], db);
             weight_tiles(shape, plan, &g, q0, &delta[rows], dw);
         }
         if let Some(dx) = input_delta {
