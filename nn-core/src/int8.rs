@@ -337,21 +337,23 @@ impl Int8Weights {
     ) {
         let isa = crate::kernels::isa::Isa::current();
         let row_scale = match &self.form {
-            Form::Dynamic(_, Some(kernel))
-                if K == self.rows && N == self.cols && K <= EXACT_F32_K =>
-            {
-                // A fixed buffer (K ≤ EXACT_F32_K here): a `[f32; K]` would reserve K values
-                // of stack in every layer's `predict_one`, however wide.
-                let mut buffer = [0.0f32; EXACT_F32_K];
-                let q = buffer.get_mut(..K).unwrap_or_default();
+            Form::Dynamic(_, Some(kernel)) if K == self.rows && N == self.cols => {
+                // The quantized row in this thread's buffer (a `[f32; K]` would reserve K values
+                // of stack in every layer's `predict_one`, and zeroing a fixed one costs more
+                // than the row).
                 let mut s = [0.0f32];
-                quantize_rows_f32(x, K, q, &mut s);
-                let [s] = s;
-                crate::kernels::gemm::gemv_fixed::<K, N, Linear>(isa, q, kernel, None, &Linear, y);
+                with_block_buffer(K, |buffer| {
+                    let q = buffer.get_mut(..K).unwrap_or_default();
+                    quantize_rows_f32(x, K, q, &mut s);
+                    crate::kernels::gemm::gemv_fixed::<K, N, Linear>(
+                        isa, q, kernel, None, &Linear, y,
+                    );
+                });
                 if crate::error::first_non_finite(x).is_some() {
                     y.fill(f32::NAN);
                     return;
                 }
+                let [s] = s;
                 Some(s)
             }
             Form::WeightOnly(kernel, _) if K == self.rows && N == self.cols => {
