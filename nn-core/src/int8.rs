@@ -450,9 +450,4 @@ impl Int8Layers {
     pub fn layer(&self, i: usize) -> Option<&Int8Weights> {
         self.0.get(i).and_then(Option::as_ref)
     }
-
-    /// Every layer's entry, in order.
-    pub fn iter(&self) -> impl Iterator<Item = Option<&Int8Weights>> {
-        self.0.iter().map(Option::as_ref)
-    }
 }

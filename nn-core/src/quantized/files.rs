@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::int8::{Int8Layers, Int8Weights};
 use crate::io::{self, NamedTensor};
 use crate::network::Network;
-use crate::spec::{Dtype, ModelSpec, Quantize, WeightSpec};
+use crate::spec::{Dtype, ModelSpec, Quantize, WeightPlace, WeightSpec};
 
 /// `spec` with each quantized layer's weights as Keras lists them after `quantize("int8")`:
 /// the kernel or table int8 and non-trainable, then (Dense) the bias, then the scale.
@@ -35,25 +35,18 @@ pub(super) fn quantized_spec(mut spec: ModelSpec) -> ModelSpec {
     spec
 }
 
-/// The float model's values of `layer`'s weight `local` (its local name), from its buffers.
-fn float_values<'a, N: Network>(
-    model: &'a N,
-    float: &ModelSpec,
+/// The values of `layer`'s weight `local` (its local name) among `places`, read from the
+/// buffers they index: `params` for a trainable weight, `state` otherwise.
+fn named<'a>(
+    places: &[WeightPlace<'_>],
+    (params, state): (&'a [f32], &'a [f32]),
     layer: &str,
     local: &str,
 ) -> &'a [f32] {
-    float
-        .weight_places()
+    places
         .iter()
         .find(|p| p.layer.name == layer && p.weight.local_name() == local)
-        .and_then(|p| {
-            let buffer = if p.trainable {
-                model.params()
-            } else {
-                model.state()
-            };
-            buffer.get(p.range())
-        })
+        .and_then(|p| if p.trainable { params } else { state }.get(p.range()))
         .unwrap_or_default()
 }
 
@@ -65,6 +58,8 @@ pub type FileTensor = (String, Vec<usize>, Vec<f32>, Dtype);
 /// buffers.
 pub(super) fn tensors<N: Network>(q: &Quantized<N>) -> Vec<FileTensor> {
     let float = N::spec();
+    let float_places = float.weight_places();
+    let buffers = (q.model.params(), q.model.state());
     let spec = quantized_spec(N::spec());
     let mut out = Vec::new();
     for (i, layer) in spec.layers.iter().enumerate() {
@@ -74,7 +69,7 @@ pub(super) fn tensors<N: Network>(q: &Quantized<N>) -> Vec<FileTensor> {
             let values: Vec<f32> = match q.int8.layer(i) {
                 Some(w) if j == 0 => w.values().iter().map(|&v| f32::from(v)).collect(),
                 Some(w) if j + 1 == layer.weights.len() => w.scale().to_vec(),
-                _ => float_values(&q.model, &float, &layer.name, &weight.local_name()).to_vec(),
+                _ => named(&float_places, buffers, &layer.name, &weight.local_name()).to_vec(),
             };
             out.push((
                 io::tensor_name(&layer.name, weight),
@@ -136,24 +131,14 @@ pub(super) fn load<N: Network>(
         source_name,
     )?;
     let places = spec.weight_places();
-    let value_of = |layer: &str, weight: &str| -> &[f32] {
-        places
-            .iter()
-            .find(|p| p.layer.name == layer && p.weight.local_name() == weight)
-            .and_then(|p| {
-                let buffer = if p.trainable {
-                    &checked.params
-                } else {
-                    &checked.state
-                };
-                buffer.get(p.range())
-            })
-            .unwrap_or_default()
+    let value_of = |layer: &str, weight: &str| {
+        named(&places, (&checked.params, &checked.state), layer, weight)
     };
     let bad = |message: String| Error::BadWeightsFile {
         source_name: source_name.to_string(),
         message,
     };
+    let float_places = float.weight_places();
     let mut params = q.model.params().to_vec();
     let mut state = q.model.state().to_vec();
     let mut layers = Vec::with_capacity(spec.layers.len());
@@ -187,8 +172,7 @@ pub(super) fn load<N: Network>(
         };
         // The float model's buffers: every weight of the file's, the quantized kernel or table
         // as the values the int8 one stands for.
-        let places = float.weight_places();
-        for (j, place) in places
+        for (j, place) in float_places
             .iter()
             .filter(|p| std::ptr::eq(p.layer, float_layer))
             .enumerate()

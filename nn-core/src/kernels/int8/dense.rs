@@ -73,19 +73,9 @@ pub fn dense_s8(
     }
 }
 
-/// Quantized rows up to this many bytes live on the stack (a `predict_one` of a small model
-/// then skips the thread-local's lookup, a third of its time for the tutorial model).
-const STACK_BYTES: usize = 256;
-
-/// One block of at most [`MB`] rows: quantize into a buffer (on the stack when small, else this
-/// thread's), then the product.
+/// One block of at most [`MB`] rows: quantize into this thread's buffer, then the product.
 fn one_block(path: Int8Path, x: &[f32], rows: usize, dense: DenseS8<'_>, out: &mut [f32]) {
     let lda = 4 * dense.kernel.k().div_ceil(4);
-    if rows * lda <= STACK_BYTES {
-        let mut q = [0i8; STACK_BYTES];
-        product(path, x, rows, dense, &mut q[..rows * lda], out);
-        return;
-    }
     // Taken out of the thread-local while in use, so that nothing can see it borrowed twice.
     let mut q = BLOCK.with(|b| std::mem::take(&mut *b.borrow_mut()));
     if q.len() < rows * lda {
