@@ -49,7 +49,9 @@ fn bits(values: &[[f32; 2]]) -> Vec<u32> {
 #[test]
 fn predict_gives_the_same_bits_on_any_number_of_threads() {
     let model = Kinds::new(7);
-    for rows in [2, 9, 16, 17, 33, 64, 65] {
+    // 257: a 256-row chunk, then one row alone in the tape made for 256 (the layers' scratch
+    // for fewer rows must fit in the one sized for more).
+    for rows in [2, 9, 16, 17, 33, 64, 65, 257] {
         let x = sequences(rows, rows as u64);
         let one = pool(1).install(|| model.predict(&x).expect("a prediction"));
         assert!(one.iter().flatten().all(|v| v.is_finite()));
@@ -62,7 +64,12 @@ fn predict_gives_the_same_bits_on_any_number_of_threads() {
             );
         }
         // And each row alone (predict_one: the one-row path) to rounding.
-        for (r, row) in x.iter().enumerate().step_by(7) {
+        for (r, row) in x
+            .iter()
+            .enumerate()
+            .step_by(7)
+            .chain(x.iter().enumerate().last())
+        {
             let alone = model.predict_one(row).expect("a prediction");
             for (a, b) in alone.iter().zip(&one[r]) {
                 assert!(

@@ -181,26 +181,47 @@ fn activated<A: Activation>(a: &A, gates: &mut [f32], z: &[f32]) {
     a.apply_slice(gates);
 }
 
-/// The LSTM's cell state c = f·c₋₁ + i·g, from a zero c₋₁ at the start (f·0 kept: NaN stays
-/// NaN). A function of its own so the compiler knows `c` aliases none of its inputs (the
-/// arguments' `noalias` survives inlining), and two loops rather than a choice per unit: both
-/// vectorise.
+/// One LSTM step of one row, in one pass over the units: the gates' total pre-activations
+/// z += rec (kept in `z`: the backward pass reads them), their activations into `gates` (i, f,
+/// g, o; kept for the backward pass), the cell state c = f·c₋₁ + i·g (from a zero c₋₁ at the
+/// start, f·0 kept: NaN stays NaN) and h = o·act(c). Every activation is applied as
+/// [`Activation::fire`] (act(z) + z·0). One loop instead of one per operation: each row's
+/// 4·U values are read and written once, and the divisions of the four activations overlap.
+/// Slices cut to one length in a function of its own, so the loop vectorises.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn cell_state(c: &mut [f32], f: &[f32], i: &[f32], g: &[f32], c_prev: Option<&[f32]>) {
-    let n = c.len();
-    let (f, i, g) = (&f[..n], &i[..n], &g[..n]);
-    match c_prev {
-        Some(c_prev) => {
-            let c_prev = &c_prev[..n];
-            for j in 0..n {
-                c[j] = f[j] * c_prev[j] + i[j] * g[j];
-            }
-        }
-        None => {
-            for j in 0..n {
-                c[j] = f[j] * 0.0 + i[j] * g[j];
-            }
-        }
+fn lstm_cell<A: Activation, RA: Activation>(
+    a: &A,
+    ra: &RA,
+    z: &mut [f32],
+    rec: &[f32],
+    gates: &mut [f32],
+    c: &mut [f32],
+    c_prev: Option<&[f32]>,
+    h: &mut [f32],
+) {
+    let u = h.len();
+    let (zi, rest) = z.split_at_mut(u);
+    let (zf, rest) = rest.split_at_mut(u);
+    let (zg, zo) = rest.split_at_mut(u);
+    let (gi, rest) = gates.split_at_mut(u);
+    let (gf, rest) = rest.split_at_mut(u);
+    let (gg, go) = rest.split_at_mut(u);
+    let (ri, rest) = rec.split_at(u);
+    let (rf, rest) = rest.split_at(u);
+    let (rg, ro) = rest.split_at(u);
+    let (zo, go, ro, c) = (&mut zo[..u], &mut go[..u], &ro[..u], &mut c[..u]);
+    let c_prev = c_prev.map(|c_prev| &c_prev[..u]);
+    for j in 0..u {
+        let (ti, tf, tg, to) = (zi[j] + ri[j], zf[j] + rf[j], zg[j] + rg[j], zo[j] + ro[j]);
+        (zi[j], zf[j], zg[j], zo[j]) = (ti, tf, tg, to);
+        let (i, f, g, o) = (ra.fire(ti), ra.fire(tf), a.fire(tg), ra.fire(to));
+        (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
+        // The branch is the same for every j: the compiler takes it out of the loop.
+        let cp = c_prev.map_or(0.0, |c_prev| c_prev[j]);
+        let cj = f * cp + i * g;
+        c[j] = cj;
+        h[j] = a.fire(cj) * o;
     }
 }
 
@@ -322,12 +343,25 @@ impl<
         SEQ && self.zero_output_for_mask && Self::masked(mask, r, Self::position(s))
     }
 
-    /// Scratch values for `rows` sequences.
-    fn scratch_for(rows: usize) -> usize {
-        rows * (2 * T * Self::GU + 2 * T * U + Self::GU + 2 * U)
+    /// Scratch values for `rows` sequences, for a pass that keeps every step (training) or not.
+    fn scratch_for(rows: usize, keep_steps: bool) -> usize {
+        2 * Self::step_rows(rows, keep_steps) * Self::GU
+            + rows * (2 * T * U + Self::GU + 2 * U)
             + U * U
             + Self::GU
             + Self::PACKED_LEN
+    }
+
+    /// The `G·U`-wide rows `z` and `gates` hold: every step of every row for a pass that keeps
+    /// them, and for GRU without reset_after; otherwise the one step inference over several
+    /// rows projects at a time (`rows`), or the whole projection of one row (`T`) — the larger,
+    /// so that the scratch of a tape made for more rows always holds a pass over fewer.
+    fn step_rows(rows: usize, keep_steps: bool) -> usize {
+        if keep_steps || KIND == GRU_V1 {
+            rows * T
+        } else {
+            rows.max(T)
+        }
     }
 
     /// The recurrent kernel packed once per pass for the GEMM (R, and R_h apart for GRU
@@ -335,9 +369,10 @@ impl<
     /// same panels instead of packing them again.
     const PACKED_LEN: usize = packed_len_bound(U, Self::GU) + packed_len_bound(Self::GU, U);
 
-    fn parts(scratch: &mut [f32], rows: usize) -> Parts<'_> {
-        let (z, rest) = scratch.split_at_mut((rows * T * Self::GU).min(scratch.len()));
-        let (gates, rest) = rest.split_at_mut((rows * T * Self::GU).min(rest.len()));
+    fn parts(scratch: &mut [f32], rows: usize, keep_steps: bool) -> Parts<'_> {
+        let steps = Self::step_rows(rows, keep_steps) * Self::GU;
+        let (z, rest) = scratch.split_at_mut(steps.min(scratch.len()));
+        let (gates, rest) = rest.split_at_mut(steps.min(rest.len()));
         let (hs, rest) = rest.split_at_mut((rows * T * U).min(rest.len()));
         let (extra, rest) = rest.split_at_mut((rows * T * U).min(rest.len()));
         let (tmp, rest) = rest.split_at_mut((rows * Self::GU).min(rest.len()));
@@ -455,7 +490,9 @@ impl<
     ) {
         let isa = Isa::current();
         let split = Self::split(params);
-        let (scratch, rest) = scratch.split_at_mut(Self::scratch_for(rows).min(scratch.len()));
+        let keep_steps = training.is_some();
+        let (scratch, rest) =
+            scratch.split_at_mut(Self::scratch_for(rows, keep_steps).min(scratch.len()));
         let Parts {
             z,
             gates,
@@ -464,7 +501,7 @@ impl<
             tmp,
             packed,
             ..
-        } = Self::parts(scratch, rows);
+        } = Self::parts(scratch, rows, keep_steps);
         // Several rows over several steps: the recurrent kernel's panels, packed once for every
         // step and every block (one row takes the GEMV, which reads the kernel as it is; a
         // stream's single step would pack it for one product).
@@ -478,7 +515,7 @@ impl<
             .then(|| pack_b_once(isa, Self::r_cols(split.recurrent, 2 * U, U), packed_h));
         let shared = Shared {
             split,
-            keep_steps: training.is_some(),
+            keep_steps,
             packed_r,
             packed_h,
         };
@@ -528,10 +565,17 @@ impl<
         let (t, gu, u) = (T, Self::GU, U);
         let (rows, x, mask, initial) = (block.rows, block.x, block.mask, block.initial);
         let out = block.y.len() / rows.max(1);
+        // `z` and `gates` keep every step of a block's rows, or (inference, blocks of two rows
+        // or more) the one step it projects at a time: see `step_rows`.
+        let steps = if shared.keep_steps || KIND == GRU_V1 {
+            block_rows * t * gu
+        } else {
+            block_rows * gu
+        };
         block
             .z
-            .par_chunks_mut(block_rows * t * gu)
-            .zip(block.gates.par_chunks_mut(block_rows * t * gu))
+            .par_chunks_mut(steps)
+            .zip(block.gates.par_chunks_mut(steps))
             .zip(block.hs.par_chunks_mut(block_rows * t * u))
             .zip(block.extra.par_chunks_mut(block_rows * t * u))
             .zip(block.tmp.par_chunks_mut(block_rows * gu))
@@ -725,21 +769,7 @@ impl<
                         }
                         a.apply_slice(h);
                     }
-                    LSTM => {
-                        for (total, rec) in zs.iter_mut().zip(rec) {
-                            *total += rec;
-                        }
-                        activated(ra, &mut gs[..2 * u], &zs[..2 * u]);
-                        activated(a, &mut gs[2 * u..3 * u], &zs[2 * u..3 * u]);
-                        activated(ra, &mut gs[3 * u..], &zs[3 * u..]);
-                        let (i, rest) = gs.split_at(u);
-                        let (f, rest) = rest.split_at(u);
-                        let (g, o) = rest.split_at(u);
-                        cell_state(ex, f, i, g, ex_prev);
-                        h.copy_from_slice(ex);
-                        a.apply_slice(h);
-                        h.iter_mut().zip(o).for_each(|(h, o)| *h *= o);
-                    }
+                    LSTM => lstm_cell(a, ra, zs, rec, gs, ex, ex_prev, h),
                     GRU => {
                         let rb = |k: usize| recurrent_bias.map_or(0.0, |b| b[k]);
                         for j in 0..u {
@@ -959,7 +989,10 @@ impl<
                         // tanh(c) as the forward pass computed it, and c₋₁ (zero before
                         // the first step) beside it in `row`.
                         let (tcs, rest) = row.split_at_mut(u);
-                        activated(&self.activation, tcs, &extra[at..at + u]);
+                        let a = &self.activation;
+                        tcs.iter_mut()
+                            .zip(&extra[at..at + u])
+                            .for_each(|(t, &c)| *t = a.fire(c));
                         let c_prev = match s {
                             0 => {
                                 rest[..u].fill(0.0);
@@ -1199,7 +1232,7 @@ impl<
     }
 
     fn scratch_len(&self, rows: usize, training: bool) -> usize {
-        Self::scratch_for(rows) + if training { self.masks_len(rows) } else { 0 }
+        Self::scratch_for(rows, training) + if training { self.masks_len(rows) } else { 0 }
     }
 
     fn forward(&self, weights: Weights<'_>, pass: Forward<'_>) {
@@ -1231,8 +1264,8 @@ impl<
         };
         let (scratch, rest) = pass
             .scratch
-            .split_at_mut(Self::scratch_for(rows).min(pass.scratch.len()));
-        let parts = Self::parts(scratch, rows);
+            .split_at_mut(Self::scratch_for(rows, true).min(pass.scratch.len()));
+        let parts = Self::parts(scratch, rows, true);
         // The masks the training forward pass drew, where it dropped anything.
         let mut masks = self.drops().then(|| self.masks(rest, rows));
         self.back_through_time(
@@ -1299,7 +1332,7 @@ impl<
     const STREAM_STATE: usize = Self::STATE_WIDTH;
 
     fn step_scratch_len(&self, rows: usize) -> usize {
-        Self::scratch_for(rows)
+        Self::scratch_for(rows, false)
     }
 
     /// One step (this is the layer built for `T` = 1) from each stream's state: the forward
@@ -1308,7 +1341,7 @@ impl<
     fn step(&self, weights: Weights<'_>, pass: Step<'_>) {
         debug_assert_eq!(T, 1, "streams step the layer built for one step");
         let rows = pass.rows;
-        let scratch = head_mut(pass.scratch, Self::scratch_for(rows));
+        let scratch = head_mut(pass.scratch, Self::scratch_for(rows, false));
         let state = &*pass.state;
         self.run(
             weights.params,
@@ -1320,7 +1353,7 @@ impl<
             None,
             Some(state),
         );
-        let Parts { hs, extra, .. } = Self::parts(scratch, rows);
+        let Parts { hs, extra, .. } = Self::parts(scratch, rows, false);
         for (r, st) in pass.state.chunks_exact_mut(Self::STATE_WIDTH).enumerate() {
             let (h, c) = st.split_at_mut(U);
             h.copy_from_slice(&hs[r * T * U..][..U]);
@@ -1337,7 +1370,7 @@ impl<
     fn forward_one_masked(&self, weights: Weights<'_>, x: &[f32], mask: &[f32], y: &mut [f32]) {
         ONE_ROW.with(|buffer| {
             let mut buffer = buffer.borrow_mut();
-            let len = Self::scratch_for(1);
+            let len = Self::scratch_for(1, false);
             if buffer.len() < len {
                 buffer.resize(len, 0.0);
             }
