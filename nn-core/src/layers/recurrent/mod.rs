@@ -225,6 +225,49 @@ fn lstm_cell<A: Activation, RA: Activation>(
     }
 }
 
+/// One GRU (`reset_after`) step of one row, in one pass over the units, as [`lstm_cell`]: the
+/// update and reset gates' totals z += rec + b_rec (kept in `z`), the candidate's recurrent part
+/// rec_h + b_rec,h into `extra` (the backward pass reads it), the candidate's total
+/// z_h += r·extra, the three activations into `gates` and h = u·h₋₁ + (1 − u)·ĥ (h₋₁ zero at the
+/// start).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn gru_cell<A: Activation, RA: Activation>(
+    a: &A,
+    ra: &RA,
+    z: &mut [f32],
+    rec: &[f32],
+    recurrent_bias: Option<&[f32]>,
+    gates: &mut [f32],
+    extra: &mut [f32],
+    h_prev: Option<&[f32]>,
+    h: &mut [f32],
+) {
+    let u = h.len();
+    let (zu, rest) = z.split_at_mut(u);
+    let (zr, zh) = rest.split_at_mut(u);
+    let (gu, rest) = gates.split_at_mut(u);
+    let (gr, gh) = rest.split_at_mut(u);
+    let (ru, rest) = rec.split_at(u);
+    let (rr, rh) = rest.split_at(u);
+    let (zh, gh, rh, extra) = (&mut zh[..u], &mut gh[..u], &rh[..u], &mut extra[..u]);
+    let bias = recurrent_bias.map(|b| (&b[..u], &b[u..2 * u], &b[2 * u..3 * u]));
+    let h_prev = h_prev.map(|h| &h[..u]);
+    for j in 0..u {
+        // Both branches are the same for every j: the compiler takes them out of the loop.
+        let (bu, br, bh) = bias.map_or((0.0, 0.0, 0.0), |(bu, br, bh)| (bu[j], br[j], bh[j]));
+        let hp = h_prev.map_or(0.0, |h| h[j]);
+        let (tu, tr) = (zu[j] + (ru[j] + bu), zr[j] + (rr[j] + br));
+        let e = rh[j] + bh;
+        let (update, reset) = (ra.fire(tu), ra.fire(tr));
+        let th = zh[j] + reset * e;
+        let candidate = a.fire(th);
+        (zu[j], zr[j], zh[j], extra[j]) = (tu, tr, th, e);
+        (gu[j], gr[j], gh[j]) = (update, reset, candidate);
+        h[j] = update * hp + (1.0 - update) * candidate;
+    }
+}
+
 /// An LSTM step's cell values for its backward pass, one row: c, c₋₁ and tanh(c).
 struct LstmCell<'a> {
     c: &'a [f32],
@@ -770,23 +813,7 @@ impl<
                         a.apply_slice(h);
                     }
                     LSTM => lstm_cell(a, ra, zs, rec, gs, ex, ex_prev, h),
-                    GRU => {
-                        let rb = |k: usize| recurrent_bias.map_or(0.0, |b| b[k]);
-                        for j in 0..u {
-                            zs[j] += rec[j] + rb(j);
-                            zs[u + j] += rec[u + j] + rb(u + j);
-                            ex[j] = rec[2 * u + j] + rb(2 * u + j);
-                        }
-                        activated(ra, &mut gs[..2 * u], &zs[..2 * u]);
-                        for j in 0..u {
-                            zs[2 * u + j] += gs[u + j] * ex[j];
-                        }
-                        activated(a, &mut gs[2 * u..], &zs[2 * u..]);
-                        for j in 0..u {
-                            let (zg, hh) = (gs[j], gs[2 * u + j]);
-                            h[j] = zg * hp(j) + (1.0 - zg) * hh;
-                        }
-                    }
+                    GRU => gru_cell(a, ra, zs, rec, recurrent_bias, gs, ex, h_prev, h),
                     _ => {
                         // GRU without reset_after: r·h goes through the candidate's kernel.
                         for j in 0..2 * u {
