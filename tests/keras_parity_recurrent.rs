@@ -144,11 +144,13 @@ fn bidirectional_gru_trains_as_keras() {
 sequential! {
     /// Every recurrent path the golden cases leave out, for finite differences: a masked GRU
     /// without reset_after going backwards and returning sequences, a masked LSTM after it,
-    /// a SimpleRNN (tanh: a relu kink within the finite difference's step would blur it).
+    /// a GRU without biases, a SimpleRNN (tanh: a relu kink within the finite difference's step
+    /// would blur it).
     struct MaskedStack {
         Input(shape = (6,), dtype = "int32"),
         Embedding(9, 3, mask_zero = true),
         GRU(3, reset_after = false, go_backwards = true, return_sequences = true),
+        GRU(3, use_bias = false, return_sequences = true),
         LSTM(3, return_sequences = true, go_backwards = true),
         SimpleRNN(2, activation = tanh),
         Dense(2),
@@ -315,7 +317,13 @@ fn recurrent_weights_round_trip_and_sit_under_the_cell() {
     assert!(s.contains("gru (GRU)") && s.contains("(None, 6, 3)"), "{s}");
     assert_eq!(
         model.count_params(),
-        9 * 3 + (3 * 9 + 3 * 9 + 9) + (3 * 12 + 3 * 12 + 12) + (3 * 2 + 2 * 2 + 2) + 2 * 2 + 2
+        9 * 3
+            + (3 * 9 + 3 * 9 + 9)
+            + (3 * 9 + 3 * 9)
+            + (3 * 12 + 3 * 12 + 12)
+            + (3 * 2 + 2 * 2 + 2)
+            + 2 * 2
+            + 2
     );
 }
 
