@@ -187,10 +187,12 @@ fn activated<A: Activation>(a: &A, gates: &mut [f32], z: &[f32]) {
 /// start, f·0 kept: NaN stays NaN) and h = o·act(c). Every activation is applied as
 /// [`Activation::fire`] (act(z) + z·0). One loop instead of one per operation: each row's
 /// 4·U values are read and written once, and the divisions of the four activations overlap.
-/// Slices cut to one length in a function of its own, so the loop vectorises.
+/// Slices cut to one length in a function of its own, so the loop vectorises. Inference
+/// (`keep` false) stores neither the totals nor the gates: nothing reads them after the step.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn lstm_cell<A: Activation, RA: Activation>(
+    keep: bool,
     a: &A,
     ra: &RA,
     z: &mut [f32],
@@ -214,10 +216,12 @@ fn lstm_cell<A: Activation, RA: Activation>(
     let c_prev = c_prev.map(|c_prev| &c_prev[..u]);
     for j in 0..u {
         let (ti, tf, tg, to) = (zi[j] + ri[j], zf[j] + rf[j], zg[j] + rg[j], zo[j] + ro[j]);
-        (zi[j], zf[j], zg[j], zo[j]) = (ti, tf, tg, to);
         let (i, f, g, o) = (ra.fire(ti), ra.fire(tf), a.fire(tg), ra.fire(to));
-        (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
-        // The branch is the same for every j: the compiler takes it out of the loop.
+        // The branches are the same for every j: the compiler takes them out of the loop.
+        if keep {
+            (zi[j], zf[j], zg[j], zo[j]) = (ti, tf, tg, to);
+            (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
+        }
         let cp = c_prev.map_or(0.0, |c_prev| c_prev[j]);
         let cj = f * cp + i * g;
         c[j] = cj;
@@ -229,10 +233,11 @@ fn lstm_cell<A: Activation, RA: Activation>(
 /// update and reset gates' totals z += rec + b_rec (kept in `z`), the candidate's recurrent part
 /// rec_h + b_rec,h into `extra` (the backward pass reads it), the candidate's total
 /// z_h += r·extra, the three activations into `gates` and h = u·h₋₁ + (1 − u)·ĥ (h₋₁ zero at the
-/// start).
+/// start). Inference (`keep` false) stores only h.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn gru_cell<A: Activation, RA: Activation>(
+    keep: bool,
     a: &A,
     ra: &RA,
     z: &mut [f32],
@@ -254,7 +259,7 @@ fn gru_cell<A: Activation, RA: Activation>(
     let bias = recurrent_bias.map(|b| (&b[..u], &b[u..2 * u], &b[2 * u..3 * u]));
     let h_prev = h_prev.map(|h| &h[..u]);
     for j in 0..u {
-        // Both branches are the same for every j: the compiler takes them out of the loop.
+        // The branches are the same for every j: the compiler takes them out of the loop.
         let (bu, br, bh) = bias.map_or((0.0, 0.0, 0.0), |(bu, br, bh)| (bu[j], br[j], bh[j]));
         let hp = h_prev.map_or(0.0, |h| h[j]);
         let (tu, tr) = (zu[j] + (ru[j] + bu), zr[j] + (rr[j] + br));
@@ -262,8 +267,10 @@ fn gru_cell<A: Activation, RA: Activation>(
         let (update, reset) = (ra.fire(tu), ra.fire(tr));
         let th = zh[j] + reset * e;
         let candidate = a.fire(th);
-        (zu[j], zr[j], zh[j], extra[j]) = (tu, tr, th, e);
-        (gu[j], gr[j], gh[j]) = (update, reset, candidate);
+        if keep {
+            (zu[j], zr[j], zh[j], extra[j]) = (tu, tr, th, e);
+            (gu[j], gr[j], gh[j]) = (update, reset, candidate);
+        }
         h[j] = update * hp + (1.0 - update) * candidate;
     }
 }
@@ -695,7 +702,8 @@ impl<
         // stay in cache; all T steps' projections up front are megabytes at batch 64, read back
         // from L3 one step at a time. Training keeps every step's for the backward pass. (GRU
         // without reset_after keeps its own layout: its candidate's second product reads it.)
-        let per_step = !shared.keep_steps && masks.is_none() && rows > 1 && T > 1 && KIND != GRU_V1;
+        let keep = shared.keep_steps;
+        let per_step = !keep && masks.is_none() && rows > 1 && T > 1 && KIND != GRU_V1;
         let z_at = |r: usize, p: usize| if per_step { r * gu } else { (r * T + p) * gu };
         // Otherwise every step's input projection, one product: z = x·W + b (at input
         // positions); with input dropout, one per gate.
@@ -812,8 +820,8 @@ impl<
                         }
                         a.apply_slice(h);
                     }
-                    LSTM => lstm_cell(a, ra, zs, rec, gs, ex, ex_prev, h),
-                    GRU => gru_cell(a, ra, zs, rec, recurrent_bias, gs, ex, h_prev, h),
+                    LSTM => lstm_cell(keep, a, ra, zs, rec, gs, ex, ex_prev, h),
+                    GRU => gru_cell(keep, a, ra, zs, rec, recurrent_bias, gs, ex, h_prev, h),
                     _ => {
                         // GRU without reset_after: r·h goes through the candidate's kernel.
                         for j in 0..2 * u {
