@@ -8,7 +8,7 @@ use super::{Microkernel, TileEpilogue};
 macro_rules! x86_microkernel {
     (
         $(#[$doc:meta])*
-        $module:ident, feature = $feature:literal, mr = $mr:literal, nrv = $nrv:literal,
+        $module:ident, feature = $feature:literal, mr = $mr:literal, partial = [$($rows:literal),*], nrv = $nrv:literal,
         isa = $isa:ident, lanes = $lanes:literal, vector = $vector:ident, zero = $zero:ident, load = $load:ident,
         broadcast = $broadcast:ident, fma = $fma:ident, add = $add:ident, max = $max:ident, store = $store:ident
     ) => {
@@ -37,7 +37,26 @@ macro_rules! x86_microkernel {
                 ) {
                     // SAFETY: the caller's contract (Microkernel::run) is the kernel's.
                     unsafe {
-                        kernel::<false>(kc, a, 0, b, c, ldc, accumulate, finish)
+                        kernel::<false, $mr>(kc, a, 0, b, c, ldc, accumulate, finish)
+                    }
+                }
+
+                #[inline]
+                unsafe fn run_partial(
+                    rows: usize,
+                    kc: usize,
+                    a: *const f32,
+                    b: *const f32,
+                    c: *mut f32,
+                    ldc: usize,
+                ) {
+                    // SAFETY: the caller's contract (Microkernel::run_partial); a tile of
+                    // `rows` < MR rows reads and writes a subset of the full tile's places.
+                    unsafe {
+                        match rows {
+                            $($rows => kernel::<false, $rows>(kc, a, 0, b, c, ldc, false, None),)*
+                            _ => kernel::<false, $mr>(kc, a, 0, b, c, ldc, false, None),
+                        }
                     }
                 }
 
@@ -54,16 +73,18 @@ macro_rules! x86_microkernel {
                 ) {
                     // SAFETY: the caller's contract (Microkernel::run_rows) is the kernel's.
                     unsafe {
-                        kernel::<true>(kc, a, lda, b, c, ldc, accumulate, finish)
+                        kernel::<true, $mr>(kc, a, lda, b, c, ldc, accumulate, finish)
                     }
                 }
             }
 
-            /// The register tile; A is the packed panel (`ROWS` false: k step p's MR values at
-            /// a[p·MR..]) or read in place (`ROWS` true: row r's value at a[r·lda + p]).
+            /// The register tile's first `M` rows (MR, or fewer for the last panel of a product
+            /// whose rows are not a multiple of MR: the same sums, only the rows that exist);
+            /// A is the packed panel (`ROWS` false: k step p's MR values at a[p·MR..]) or read
+            /// in place (`ROWS` true: row r's value at a[r·lda + p]).
             #[target_feature(enable = $feature)]
             #[allow(clippy::too_many_arguments)]
-            unsafe fn kernel<const ROWS: bool>(
+            unsafe fn kernel<const ROWS: bool, const M: usize>(
                 kc: usize,
                 a: *const f32,
                 lda: usize,
@@ -83,12 +104,12 @@ macro_rules! x86_microkernel {
                     // the k loop, and on a large C it sits in L2 or L3; a prefetch per row (its
                     // first and last value, in case the row crosses a line) overlaps those
                     // misses with the FMAs, as BLIS's kernels do. A hint: never faults.
-                    for r in 0..$mr {
+                    for r in 0..M {
                         let row = c.wrapping_add(r * ldc);
                         _mm_prefetch::<_MM_HINT_T0>(row.cast::<i8>());
                         _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add($lanes * $nrv - 1).cast::<i8>());
                     }
-                    let mut acc: [[$vector; $nrv]; $mr] = [[$zero(); $nrv]; $mr];
+                    let mut acc: [[$vector; $nrv]; M] = [[$zero(); $nrv]; M];
                     let (mut a, mut b) = (a, b);
                     for _ in 0..kc {
                         let mut bv: [$vector; $nrv] = [$zero(); $nrv];
@@ -159,14 +180,14 @@ macro_rules! x86_microkernel {
 
 x86_microkernel!(
     /// AVX-512F: 12 rows × 32 columns.
-    avx512, feature = "avx512f", mr = 12, nrv = 2, isa = Avx512, lanes = 16, vector = __m512,
+    avx512, feature = "avx512f", mr = 12, partial = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], nrv = 2, isa = Avx512, lanes = 16, vector = __m512,
     zero = _mm512_setzero_ps, load = _mm512_loadu_ps, broadcast = _mm512_set1_ps,
     fma = _mm512_fmadd_ps, add = _mm512_add_ps, max = _mm512_max_ps, store = _mm512_storeu_ps
 );
 
 x86_microkernel!(
     /// AVX2 + FMA: 6 rows × 16 columns (the classic Haswell shape).
-    avx2, feature = "avx2,fma", mr = 6, nrv = 2, isa = Avx2, lanes = 8, vector = __m256,
+    avx2, feature = "avx2,fma", mr = 6, partial = [1, 2, 3, 4, 5], nrv = 2, isa = Avx2, lanes = 8, vector = __m256,
     zero = _mm256_setzero_ps, load = _mm256_loadu_ps, broadcast = _mm256_set1_ps,
     fma = _mm256_fmadd_ps, add = _mm256_add_ps, max = _mm256_max_ps, store = _mm256_storeu_ps
 );
