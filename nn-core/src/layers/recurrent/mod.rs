@@ -217,7 +217,8 @@ fn lstm_cell<A: Activation, RA: Activation>(
     for j in 0..u {
         let (ti, tf, tg, to) = (zi[j] + ri[j], zf[j] + rf[j], zg[j] + rg[j], zo[j] + ro[j]);
         let (i, f, g, o) = (ra.fire(ti), ra.fire(tf), a.fire(tg), ra.fire(to));
-        // The branches are the same for every j: the compiler takes them out of the loop.
+        // (LLVM turns these two branches, the same for every j, into masked stores and loads;
+        // a loop per case measured the same.)
         if keep {
             (zi[j], zf[j], zg[j], zo[j]) = (ti, tf, tg, to);
             (gi[j], gf[j], gg[j], go[j]) = (i, f, g, o);
@@ -259,7 +260,7 @@ fn gru_cell<A: Activation, RA: Activation>(
     let bias = recurrent_bias.map(|b| (&b[..u], &b[u..2 * u], &b[2 * u..3 * u]));
     let h_prev = h_prev.map(|h| &h[..u]);
     for j in 0..u {
-        // The branches are the same for every j: the compiler takes them out of the loop.
+        // (Branches the same for every j; see `lstm_cell`.)
         let (bu, br, bh) = bias.map_or((0.0, 0.0, 0.0), |(bu, br, bh)| (bu[j], br[j], bh[j]));
         let hp = h_prev.map_or(0.0, |h| h[j]);
         let (tu, tr) = (zu[j] + (ru[j] + bu), zr[j] + (rr[j] + br));
