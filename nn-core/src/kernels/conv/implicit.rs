@@ -502,10 +502,9 @@ fn weight_tiles(
         dw.len() == k * n && dz.len() == origins.len() * n,
         "conv2d implicit dW: buffers do not match the plan"
     );
-    let nr = tiles.nr();
-    // The patch columns in tiles of equal height (9 on MR 8: 5 + 4, not 8 + 1): a short
-    // tile's few FMA chains wait on their latency, and its dZ loads are as many as a tall one's.
-    let mr = k.div_ceil(k.div_ceil(tiles.mr()));
+    // Patch columns in tiles of MR, the last one shorter. Tiles of equal height (K = 9: 5 + 4)
+    // measured no faster on AVX-512 and 5–8 % slower on AVX2's digits CNN step at batch 128.
+    let (mr, nr) = (tiles.mr(), tiles.nr());
     for j0 in (0..n).step_by(nr) {
         let cols = nr.min(n - j0);
         for k0 in (0..k).step_by(mr) {
