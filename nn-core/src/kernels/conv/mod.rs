@@ -15,11 +15,12 @@
 //!   stay in L1, and dX is added straight onto the input cells (col2im fused into the tile's
 //!   store). One template builds both instruction sets' tiles (8 × 32 on AVX-512, 6 × 16 on
 //!   AVX2). Measured against the im2col path at batch 64, AVX2 (Zen 3): 3.3× (28×28×1 → 32) and
-//!   1.45× (13×13×32 → 64) on the forward pass. AVX-512 (Zen 5, one thread, medians of 3 rounds,
-//!   GFLOP/s): 28×28×1 → 32 forward 150 against 41, forward+backward 62 against 22;
-//!   13×13×32 → 64 forward 239 against 198, forward+backward 213 against 173; the digits CNN's
-//!   training step at batch 32 34 µs against 67. Every one of those is also at or above the
-//!   AVX2 tiles in the same binary, so no shape stays on im2col on AVX-512.
+//!   1.45× (13×13×32 → 64) on the forward pass. AVX-512 (Zen 5, one thread, medians of 5
+//!   interleaved rounds, GFLOP/s): 28×28×1 → 32 forward 162 against 44, forward+backward 69
+//!   against 27; 13×13×32 → 64 forward 252 against 211, forward+backward 231 against 186; the
+//!   digits CNN's training step at batch 32 33 µs against 65. Every one of those is also at or
+//!   above the AVX2 tiles in the same binary (105, 58, 129, 124 GFLOP/s; 35 µs), so no shape
+//!   stays on im2col on AVX-512.
 //! - **portable** (`im2col`): the patch matrix of each group of images, then the packed GEMM.
 //!
 //! Groups are a fixed number of images (chosen from the shape, never from the thread count) and
