@@ -1,4 +1,4 @@
-//! Conv2D by im2col, the path on AVX-512 and portable: per group of images, the patch matrix
+//! Conv2D by im2col, the portable path: per group of images, the patch matrix
 //! (one row per output position: the window's input values in the kernel's (kh, kw, c) order,
 //! zeros in the padding), then the packed GEMM against the kernel viewed as (KH·KW·C) × F, which
 //! is the channels-last output as it is; the Dense epilogue (bias, pre-activation copy,
