@@ -55,6 +55,12 @@ conv_case!(
     Conv1D(3, 3, padding = "causal", dilation_rate = 3)
 );
 conv_case!(SoftmaxSteps, 6, 2, Conv1D(4, 2, activation = softmax));
+conv_case!(
+    CausalStride,
+    11,
+    3,
+    Conv1D(4, 3, strides = 2, padding = "causal", activation = relu)
+);
 
 /// A Conv1D's settings, for the reference below: filters, kernel taps, stride, dilation,
 /// Keras' padding and activation names.
@@ -108,7 +114,10 @@ fn reference(c: &Conv, steps: usize, features: usize, weights: &[Vec<f32>], x: &
                     let Some(s) = (t * c.stride + tap * c.dilation).checked_sub(before) else {
                         continue;
                     };
-                    for ch in (0..features).filter(|_| s < steps) {
+                    if s >= steps {
+                        continue;
+                    }
+                    for ch in 0..features {
                         let w = kernel[(tap * features + ch) * c.filters + f];
                         z += f64::from(x[s * features + ch]) * f64::from(w);
                     }
@@ -142,8 +151,8 @@ fn check<N: Network, const T: usize, const F: usize>(name: &str, c: Conv, model:
 where
     [[f32; F]; T]: seqnet::network::InputOf<N>,
 {
-    // 70 rows: one predict chunk and a remainder on the pool's threads.
-    let x: Vec<[[f32; F]; T]> = (0..70)
+    // 300 rows: a 256-row predict chunk, then 44 in the tape made for 256.
+    let x: Vec<[[f32; F]; T]> = (0..300)
         .map(|r| {
             std::array::from_fn(|t| {
                 std::array::from_fn(|f| (((r * 13 + t * 5 + f * 3) % 11) as f32 - 5.0) / 4.0)
@@ -166,13 +175,15 @@ where
     for (row, got) in x.iter().zip(batch.chunks(N::OUTPUT_WIDTH)) {
         let want = reference(&c, T, F, &weights, row.as_flattened());
         assert_close(name, got, &want, 1e-5, 1e-6);
-        // A row alone (the batch path for one sequence) gives the same values.
+        // A row alone (the batch path for one sequence) gives the same bits: each sequence's
+        // windows are their own product (or rows of one whose values do not depend on m).
         let one = model
             .predict_flat(<[[f32; F]; T] as seqnet::Row>::flat(std::slice::from_ref(
                 row,
             )))
             .unwrap();
-        assert_close(name, &one, got, 1e-5, 1e-6);
+        let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&one), bits(got), "{name}: a row alone");
     }
 }
 
@@ -218,4 +229,75 @@ fn batched_convolutions_match_the_definition() {
         valid(4, 2, 1, 1, "softmax"),
         SoftmaxSteps::new(9),
     );
+    check::<_, 11, 3>(
+        "causal stride",
+        causal(4, 3, 2, 1, "relu"),
+        CausalStride::new(10),
+    );
+}
+
+sequential! {
+    /// One window over the whole sequence: the packed kernel is most of its inference scratch.
+    struct OneWindow {
+        Input(shape = (4, 3)),
+        Conv1D(2, 4),
+        Flatten,
+        Dense(1, activation = sigmoid),
+    }
+}
+
+sequential! {
+    /// A stride longer than the kernel with causal padding: the padded sequence (14 steps of
+    /// 8) is longer than the windows a training pass copies (2 of 2 steps).
+    struct LongPadding {
+        Input(shape = (10, 8)),
+        Conv1D(1, 2, strides = 5, padding = "causal"),
+        Flatten,
+        Dense(1, activation = sigmoid),
+    }
+}
+
+/// `evaluate` runs an inference pass on a training tape, whose scratch must hold it: the loss
+/// is the mean squared error of `predict`'s outputs (a tape too short panicked).
+#[test]
+fn evaluate_runs_inference_on_a_training_tape() {
+    fn inputs<const T: usize, const F: usize>(rows: usize) -> Vec<[[f32; F]; T]> {
+        (0..rows)
+            .map(|r| {
+                std::array::from_fn(|t| {
+                    std::array::from_fn(|f| ((r * 7 + t * 3 + f) % 5) as f32 / 2.0 - 1.0)
+                })
+            })
+            .collect()
+    }
+    fn mse(predicted: &[[f32; 1]], labels: &[f32]) -> f64 {
+        let sum: f64 = predicted
+            .iter()
+            .zip(labels)
+            .map(|(p, y)| (f64::from(p[0]) - f64::from(*y)).powi(2))
+            .sum();
+        sum / labels.len() as f64
+    }
+    for rows in [1, 5, 32, 33] {
+        let labels: Vec<f32> = (0..rows).map(|r| (r % 2) as f32).collect();
+        let x = inputs::<4, 3>(rows);
+        let model = OneWindow::new(1);
+        let want = mse(&model.predict(&x).unwrap(), &labels);
+        let model = model.compile(SGD::new(0.1), Loss::MeanSquaredError, []);
+        let got = model.evaluate(&x, &labels[..]).unwrap().loss;
+        assert!(
+            (got - want).abs() <= 1e-6,
+            "one window, {rows} rows: {got} vs {want}"
+        );
+
+        let x = inputs::<10, 8>(rows);
+        let model = LongPadding::new(2);
+        let want = mse(&model.predict(&x).unwrap(), &labels);
+        let model = model.compile(SGD::new(0.1), Loss::MeanSquaredError, []);
+        let got = model.evaluate(&x, &labels[..]).unwrap().loss;
+        assert!(
+            (got - want).abs() <= 1e-6,
+            "long padding, {rows} rows: {got} vs {want}"
+        );
+    }
 }

@@ -199,14 +199,20 @@ impl<
     }
 
     /// Training: the windows, the pre-activation and the windows' gradient. Inference: the
-    /// windows (dilated), or each padded sequence and the packed kernel (read in place).
+    /// windows (dilated), or each padded sequence and the packed kernel (read in place). A
+    /// training tape holds an inference pass too (`evaluate` runs one on it): the packed kernel
+    /// does not shrink with the rows, and a padded sequence can be longer than a strided
+    /// one's windows.
     fn scratch_len(&self, rows: usize, training: bool) -> usize {
-        if training {
-            rows * (2 * Self::PATCHES + Self::OUT)
-        } else if Self::IN_PLACE {
+        let inference = if Self::IN_PLACE {
             rows * Self::PADDED + Self::PACKED_LEN
         } else {
             rows * Self::PATCHES
+        };
+        if training {
+            (rows * (2 * Self::PATCHES + Self::OUT)).max(inference)
+        } else {
+            inference
         }
     }
 

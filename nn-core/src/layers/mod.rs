@@ -122,7 +122,10 @@ pub trait Layer: Copy + Send + Sync + 'static {
     fn init(&self, params: &mut [f32], state: &mut [f32], rng: &mut InitRng);
 
     /// Values of scratch the layer keeps per pass of `rows` rows (training: what the backward
-    /// pass reads; otherwise what an evaluation needs, such as the logits).
+    /// pass reads; otherwise what an evaluation needs, such as the logits). A tape is made for
+    /// a number of rows and then runs passes of that many or fewer, and an inference pass may
+    /// run on a training tape (`evaluate`): the length must not shrink as `rows` grows, and
+    /// `scratch_len(n, true) ≥ scratch_len(r, false)` for every `r ≤ n`.
     fn scratch_len(&self, _rows: usize, _training: bool) -> usize {
         0
     }

@@ -141,13 +141,14 @@ pub(crate) trait Microkernel {
         finish: Option<TileEpilogue>,
     );
 
-    /// `run` for the first `rows` (< MR) rows of a packed A panel only, into `c` (=, no
-    /// epilogue): the last panel of a product whose rows are not a multiple of MR. Each row's
-    /// values are the bits `run` gives it; without a kernel of its own, `run` computes the
-    /// whole tile.
+    /// `run` for the first `rows` (< MR) rows of a packed A panel, into `c` (=, no epilogue):
+    /// the last panel of a product whose rows are not a multiple of MR. Each of those rows gets
+    /// the bits `run` gives it; the x86 kernels compute only them, and without a kernel of its
+    /// own `run` computes the whole tile (the other rows' values are then written but
+    /// meaningless).
     ///
     /// # Safety
-    /// As `run`, with `c` writable at `r·ldc + j` for r < `rows`, j < NR.
+    /// As `run`: `c` writable as a whole MR × NR tile (r < MR, j < NR, row stride `ldc`).
     unsafe fn run_partial(
         rows: usize,
         kc: usize,
@@ -157,7 +158,7 @@ pub(crate) trait Microkernel {
         ldc: usize,
     ) {
         let _ = rows;
-        // SAFETY: the caller's contract (a full tile's places, which `tile` scratch has).
+        // SAFETY: the caller's contract, `run`'s.
         unsafe { Self::run(kc, a, b, c, ldc, false, None) }
     }
 
@@ -1016,11 +1017,13 @@ mod tests {
     /// kernels).
     fn rows_match_packed<K: Microkernel>(only_rows: bool) {
         let (kc, lda) = (37, 41);
+        // Values with long mantissas: products and sums round, so a different order of the
+        // sums would show in the bits.
         let a: Vec<f32> = (0..K::MR * lda)
-            .map(|i| (i % 17) as f32 * 0.25 - 2.0)
+            .map(|i| ((i * 7919) % 1000) as f32 / 997.0 - 0.5)
             .collect();
         let b: Vec<f32> = (0..kc * K::NR)
-            .map(|i| (i % 13) as f32 * 0.5 - 3.0)
+            .map(|i| ((i * 104_729) % 1000) as f32 / 991.0 - 0.5)
             .collect();
         let mut panel = vec![0.0f32; kc * K::MR];
         for p in 0..kc {

@@ -50,8 +50,9 @@ macro_rules! x86_microkernel {
                     c: *mut f32,
                     ldc: usize,
                 ) {
-                    // SAFETY: the caller's contract (Microkernel::run_partial); a tile of
-                    // `rows` < MR rows reads and writes a subset of the full tile's places.
+                    // SAFETY: the caller's contract (Microkernel::run_partial, `run`'s); a tile
+                    // of its first `rows` < MR rows reads and writes a subset of the whole
+                    // tile's places.
                     unsafe {
                         match rows {
                             $($rows => kernel::<false, $rows>(kc, a, 0, b, c, ldc, false, None),)*
@@ -95,10 +96,10 @@ macro_rules! x86_microkernel {
                 finish: Option<TileEpilogue>,
             ) {
                 use std::arch::x86_64::*;
-                // SAFETY (whole body): reads stay within a[..kc·MR] (packed) or a[r·lda + p]
-                // for r < MR, p < kc (in place), b[..kc·NR] and the NR bias values, writes
-                // within the MR×NR tiles at c (and z) with row stride ldc, as
-                // Microkernel::run and run_rows require.
+                // SAFETY (whole body): M ≤ MR; reads stay within a[..kc·MR] (packed) or
+                // a[r·lda + p] for r < M, p < kc (in place), b[..kc·NR] and the NR bias values,
+                // writes within the first M rows of the MR×NR tiles at c (and z) with row
+                // stride ldc, as Microkernel::run, run_rows and run_partial require.
                 unsafe {
                     // Ask for the C tile now: it is read (accumulate) or written only after
                     // the k loop, and on a large C it sits in L2 or L3; a prefetch per row (its

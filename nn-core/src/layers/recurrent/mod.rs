@@ -17,8 +17,11 @@
 //!   give dW, db and dX in one product each;
 //! - `gates`, `rows × T × G·U` beside `z`: the gates' activations, computed vectorised and
 //!   read back by the backward pass instead of recomputed;
-//! - (inference over several rows, GRU without reset_after aside: `z` and `gates` hold only the
-//!   current step, their first `rows × G·U` values, projected just before the step;)
+//! - (inference, GRU without reset_after aside: `z` and `gates` are `max(rows, T) × G·U`
+//!   (`step_rows`): over several rows they hold only the current step, projected just before
+//!   it, and one row's pass projects all T steps up front; the LSTM and GRU steps store
+//!   neither the totals nor the gates (nothing reads them after the step), SimpleRNN its
+//!   totals; GRU's `extra` is not written either;)
 //! - `hs`, `rows × T × U`: the output after each processed step (the layer's output sequence);
 //! - `extra`, `rows × T × U`: the LSTM's cell state; GRU's recurrent part of its candidate
 //!   (`reset_after`) or `r·h` (`reset_after = false`);
@@ -109,8 +112,9 @@ struct Split<'a> {
 /// The scratch of a pass, cut into its parts.
 struct Parts<'a> {
     z: &'a mut [f32],
-    /// `rows × T × G·U`, beside `z`: the gates' activations (LSTM i, f, g, o; GRU z, r and
-    /// the candidate), which the backward pass reads instead of recomputing them.
+    /// `rows × T × G·U` (inference: see `step_rows`), beside `z`: the gates' activations (LSTM
+    /// i, f, g, o; GRU z, r and the candidate), which the backward pass reads instead of
+    /// recomputing them.
     gates: &'a mut [f32],
     hs: &'a mut [f32],
     extra: &'a mut [f32],
