@@ -16,6 +16,10 @@ Optional, outside CI. Set up a virtual environment outside the repository and ru
     /tmp/ortvenv/bin/python tools/peers.py --models lstm,gru,conv1d --rounds 5 --threads 1,2
     /tmp/ortvenv/bin/python tools/peers.py --models mlp --int8 --rounds 3 --threads 1,2 \\
         --csv /tmp/peers_int8.csv
+    /tmp/ortvenv/bin/python tools/peers.py --models mlp --sgemm --rounds 5 --threads 1,2
+
+`--sgemm` also times `torch.matmul` on square matrices of bench_table's SGEMM sizes (issue 23's
+row), GFLOP/s, checked against NumPy's f64 product first.
 
 `--int8` writes int8 rows under the f32 ones' workload names (`mlp_infer_b1024`, `mlp_one_row`),
 told apart by their framework; `charts` compares seqnet with the fastest framework of a row,
@@ -907,12 +911,50 @@ def engines_for(name, int8=False):
     return engines
 
 
+SGEMM_SIZES = (256, 512, 1024, 2048)
+
+
+def sgemm_rows(threads, rounds, csv):
+    """Issue 23's SGEMM row: `torch.matmul` (oneDNN/MKL on x86) of two square f32 matrices,
+    GFLOP/s (2n³ per call; the median of `rounds` best-of-budget timings), for `bench_table`'s
+    "SGEMM square" sizes, to set beside its avx512 column in the same session."""
+    if torch is None:
+        print("--sgemm: PyTorch not installed, nothing to time")
+        return
+    rng = np.random.default_rng(7)
+    print("\n### SGEMM square, torch.matmul (GFLOP/s)\n")
+    print("| n | " + " | ".join(f"{t} thread(s)" for t in threads) + " |")
+    print("|---|" + "---|" * len(threads))
+    for n in SGEMM_SIZES:
+        a = torch.from_numpy(rng.uniform(-1.0, 1.0, (n, n)).astype(np.float32))
+        b = torch.from_numpy(rng.uniform(-1.0, 1.0, (n, n)).astype(np.float32))
+        out = torch.empty((n, n), dtype=torch.float32)
+        want = a.numpy().astype(np.float64) @ b.numpy().astype(np.float64)
+        cells = []
+        for t in threads:
+            torch.set_num_threads(t)
+            torch.matmul(a, b, out=out)
+            err = float(np.abs(out.numpy() - want).max())
+            assert err < 1e-3 * n, f"torch.matmul {n}: differs from NumPy's f64 product by {err}"
+            timings = [best_of_budget(lambda: torch.matmul(a, b, out=out)) for _ in range(rounds)]
+            gflops = 2.0 * n**3 / float(np.median(timings)) / 1e9
+            cells.append(f"{gflops:.1f}")
+            if csv:
+                csv.write(f"sgemm,square_{n},{t},pytorch,{gflops:.3f},GFLOP/s\n")
+        print(f"| {n} | " + " | ".join(cells) + " |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="rounds (median over them)")
     parser.add_argument("--threads", default="1,2,N", help="thread counts; N = all")
     parser.add_argument("--csv", help="append rows benchmark,workload,threads,framework,value,unit")
     parser.add_argument("--models", default="tutorial,mlp", help="tutorial, mlp, lstm, gru, conv1d")
+    parser.add_argument(
+        "--sgemm",
+        action="store_true",
+        help="also torch.matmul on square matrices (bench_table's SGEMM sizes), GFLOP/s",
+    )
     parser.add_argument(
         "--int8",
         action="store_true",
@@ -944,6 +986,8 @@ def main():
         csv = open(args.csv, "a", encoding="utf-8")
         if new:
             csv.write("benchmark,workload,threads,framework,value,unit\n")
+    if args.sgemm:
+        sgemm_rows(threads, args.rounds, csv)
     results = {}  # (workload id, threads) → {framework: (value, unit)}
     names = {}  # model → the engines' names, in order
     for name, widths, head in MODELS:
