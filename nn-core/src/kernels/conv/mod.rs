@@ -331,7 +331,7 @@ mod tests {
         dx: Vec<f32>,
     }
 
-    /// Forward keeping z, then backward from dL/dy = `dy`.
+    /// Forward keeping z, then backward from dL/dy = `dy`, on the path `Isa::current()` picks.
     fn pass<A: Activation>(
         s: &Conv2dShape,
         act: &A,
@@ -339,6 +339,35 @@ mod tests {
         kernel: &[f32],
         bias: &[f32],
         dy: &[f32],
+    ) -> Pass {
+        pass_on(
+            s,
+            act,
+            (x, kernel, bias, dy),
+            |t, y, z| s.forward(t, act, y, Some(z)),
+            |p| {
+                let BackwardPass {
+                    t,
+                    z,
+                    y,
+                    delta,
+                    act,
+                    start,
+                    grads,
+                    partials,
+                } = p;
+                s.backward(t, z, y, delta, act, start, grads, partials);
+            },
+        )
+    }
+
+    /// [`pass`] through the given forward and backward calls: the buffers, then the passes.
+    fn pass_on<A: Activation>(
+        s: &Conv2dShape,
+        act: &A,
+        (x, kernel, bias, dy): (&[f32], &[f32], &[f32], &[f32]),
+        forward: impl FnOnce(ConvTensors<'_>, &mut [f32], &mut [f32]),
+        backward: impl FnOnce(BackwardPass<'_, A>),
     ) -> Pass {
         let rows = x.len() / s.input_len();
         let t = || ConvTensors {
@@ -348,7 +377,7 @@ mod tests {
         };
         let n = rows * s.output_len();
         let (mut y, mut z) = (vec![0.0; n], vec![0.0; n]);
-        s.forward(t(), act, &mut y, Some(&mut z));
+        forward(t(), &mut y, &mut z);
         let mut dz = dy.to_vec();
         let (mut dw, mut db, mut dx) = (
             vec![0.0; s.kernel_len()],
@@ -356,20 +385,20 @@ mod tests {
             vec![0.0; x.len()],
         );
         let mut partials = vec![0.0; s.partials_len(rows)];
-        s.backward(
-            t(),
-            &z,
-            &y,
-            &mut dz,
+        backward(BackwardPass {
+            t: t(),
+            z: &z,
+            y: &y,
+            delta: &mut dz,
             act,
-            Delta::Output,
-            ConvGrads {
+            start: Delta::Output,
+            grads: ConvGrads {
                 kernel: &mut dw,
                 bias: Some(&mut db),
                 input: Some(&mut dx),
             },
-            &mut partials,
-        );
+            partials: &mut partials,
+        });
         Pass {
             y,
             z,
@@ -454,45 +483,13 @@ mod tests {
         bias: &[f32],
         dy: &[f32],
     ) -> Pass {
-        let rows = x.len() / s.input_len();
-        let t = || ConvTensors {
-            x,
-            kernel,
-            bias: Some(bias),
-        };
-        let n = rows * s.output_len();
-        let (mut y, mut z) = (vec![0.0; n], vec![0.0; n]);
-        implicit::forward(s, tiles, t(), &Relu, &mut y, Some(&mut z));
-        let mut dz = dy.to_vec();
-        let (mut dw, mut db, mut dx) = (
-            vec![0.0; s.kernel_len()],
-            vec![0.0; s.filters],
-            vec![0.0; x.len()],
-        );
-        let mut partials = vec![0.0; s.partials_len(rows)];
-        let pass = BackwardPass {
-            t: t(),
-            z: &z,
-            y: &y,
-            delta: &mut dz,
-            act: &Relu,
-            start: Delta::Output,
-            grads: ConvGrads {
-                kernel: &mut dw,
-                bias: Some(&mut db),
-                input: Some(&mut dx),
-            },
-            partials: &mut partials,
-        };
-        implicit::backward(s, tiles, pass);
-        Pass {
-            y,
-            z,
-            dz,
-            dw,
-            db,
-            dx,
-        }
+        pass_on(
+            s,
+            &Relu,
+            (x, kernel, bias, dy),
+            |t, y, z| implicit::forward(s, tiles, t, &Relu, y, Some(z)),
+            |p| implicit::backward(s, tiles, p),
+        )
     }
 
     /// The AVX-512 and AVX2 tiles form every output's sum in the same order, so y, z, dZ, dW
