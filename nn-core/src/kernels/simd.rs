@@ -92,7 +92,8 @@ pub(crate) use load_lanes16;
 
 /// Stores the lanes of a sixteen-lane register that the mask enables, or all sixteen when
 /// `FULL`. Unlike a load, a masked store is not free when outputs stream to memory: the
-/// implicit convolution's full tiles (which pass `FULL` = true; `by_rows12!` tiles never do)
+/// implicit convolution's full tiles (which pass `FULL` = true; `by_rows12!` and `by_rows8!` tiles
+/// never do)
 /// measured 28×28×1 → 32 forward+backward (y and z written) at 35 GFLOP/s with masked stores
 /// against 55 with plain ones, and 13×13×32 → 64 at 172 against 212 (Zen 5, medians of 3).
 macro_rules! store_lanes16 {
@@ -106,7 +107,7 @@ macro_rules! store_lanes16 {
 }
 pub(crate) use store_lanes16;
 
-/// `by_rows!` for the AVX-512 tiles (MR 12 in the GEMM, 8 in the implicit convolution): a
+/// `by_rows!` for the AVX-512 GEMM tiles (MR 12): a
 /// run-time row count 1 to 12 to a const R, `FULL` always false (the sixteen-lane loads and
 /// stores are masked, see `load_lanes16!`), so one tile per row count, not two. A count outside
 /// 2..=12 takes the one-row tile.
@@ -130,3 +131,23 @@ macro_rules! by_rows12 {
     }};
 }
 pub(crate) use by_rows12;
+
+/// `by_rows12!` for the implicit convolution's 8-row AVX-512 tiles: a row count 1 to 8 to a
+/// const R (`FULL` false, as there), so no tile taller than the tile's row pointers is built.
+/// A count outside 2..=8 takes the one-row tile.
+macro_rules! by_rows8 {
+    ($rows:expr, $flag:expr, $tile:ident::<_, _ $(, $g:tt)*>($($arg:expr),*)) => {{
+        let _ = $flag;
+        match $rows {
+            8 => $tile::<8, false $(, $g)*>($($arg),*),
+            7 => $tile::<7, false $(, $g)*>($($arg),*),
+            6 => $tile::<6, false $(, $g)*>($($arg),*),
+            5 => $tile::<5, false $(, $g)*>($($arg),*),
+            4 => $tile::<4, false $(, $g)*>($($arg),*),
+            3 => $tile::<3, false $(, $g)*>($($arg),*),
+            2 => $tile::<2, false $(, $g)*>($($arg),*),
+            _ => $tile::<1, false $(, $g)*>($($arg),*),
+        }
+    }};
+}
+pub(crate) use by_rows8;

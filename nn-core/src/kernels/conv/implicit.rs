@@ -41,9 +41,13 @@ use std::cell::RefCell;
 const MAX_MR: usize = 8;
 
 /// Which instruction set's register tiles run a pass: its tile height and width and its tile
-/// functions (`avx512` or `avx2`, both from `implicit_tiles!`).
+/// functions (`avx512` or `avx2`, both from `implicit_tiles!`). Only [`tiles`] makes one, after
+/// checking the CPU, so holding one is the proof that its tiles may run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Tiles {
+pub(super) struct Tiles(Kind);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
     /// 8 rows × 32 columns (two zmm vectors), mask registers for the last columns.
     Avx512,
     /// 6 rows × 16 columns (two ymm vectors), `vmaskmovps` for the last columns.
@@ -53,17 +57,17 @@ pub(super) enum Tiles {
 impl Tiles {
     /// Rows per register tile.
     const fn mr(self) -> usize {
-        match self {
-            Tiles::Avx512 => avx512::MR,
-            Tiles::Avx2 => avx2::MR,
+        match self.0 {
+            Kind::Avx512 => avx512::MR,
+            Kind::Avx2 => avx2::MR,
         }
     }
 
     /// Columns per register tile (and per packed panel): two vectors.
     const fn nr(self) -> usize {
-        match self {
-            Tiles::Avx512 => avx512::NR,
-            Tiles::Avx2 => avx2::NR,
+        match self.0 {
+            Kind::Avx512 => avx512::NR,
+            Kind::Avx2 => avx2::NR,
         }
     }
 }
@@ -129,9 +133,9 @@ pub(super) fn tiles(shape: &Conv2dShape, isa: Isa) -> Option<Tiles> {
         && ph.saturating_mul(pw).saturating_mul(w.channels) < u32::MAX as usize;
     match isa {
         _ if !fits => None,
-        Isa::Avx512 if is_x86_feature_detected!("avx512f") => Some(Tiles::Avx512),
+        Isa::Avx512 if is_x86_feature_detected!("avx512f") => Some(Tiles(Kind::Avx512)),
         Isa::Avx2 if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") => {
-            Some(Tiles::Avx2)
+            Some(Tiles(Kind::Avx2))
         }
         _ => None,
     }
@@ -367,9 +371,9 @@ fn forward_group<A: Activation>(
     // (`with_group` checked the largest); the panels hold ⌈n/NR⌉ × k × NR values for this
     // `tiles`' NR (checked above).
     unsafe {
-        match tiles {
-            Tiles::Avx512 => avx512::forward_tiles(g, plan, out, act),
-            Tiles::Avx2 => avx2::forward_tiles(g, plan, out, act),
+        match tiles.0 {
+            Kind::Avx512 => avx512::forward_tiles(g, plan, out, act),
+            Kind::Avx2 => avx2::forward_tiles(g, plan, out, act),
         }
     }
 }
@@ -528,9 +532,9 @@ fn weight_tiles(
             // 0..origins.len(), columns j0..j0+cols ≤ n; dw is written at rows
             // k0..k0+rows ≤ k, columns j0..j0+cols; rows ≤ MR and cols ≤ NR of `tiles`.
             unsafe {
-                match tiles {
-                    Tiles::Avx512 => avx512::weight_tile_dispatch(rows, cols == nr, args),
-                    Tiles::Avx2 => avx2::weight_tile_dispatch(rows, cols == nr, args),
+                match tiles.0 {
+                    Kind::Avx512 => avx512::weight_tile_dispatch(rows, cols == nr, args),
+                    Kind::Avx2 => avx2::weight_tile_dispatch(rows, cols == nr, args),
                 }
             }
         }
@@ -555,7 +559,8 @@ struct WeightTile<'a> {
 }
 
 /// dX of a group: each position's dZ · Wᵀ added onto its window's cells of `dx` (the group's
-/// images, zeroed, padded as the plan says). Panels of 16 patch columns outside, position
+/// images, zeroed, padded as the plan says). Panels of NR patch columns outside (32 on AVX-512,
+/// 16 on AVX2), position
 /// tiles in order inside: a panel of Wᵀ stays in L1 while dZ streams past.
 fn input_group(
     shape: &Conv2dShape,
@@ -602,9 +607,9 @@ fn input_group(
             // dx, which is as long as the images (`with_group` checked the largest origin +
             // offset); rows ≤ MR and cols ≤ NR of `tiles`.
             unsafe {
-                match tiles {
-                    Tiles::Avx512 => avx512::input_tile_dispatch(rows, cols == nr, args),
-                    Tiles::Avx2 => avx2::input_tile_dispatch(rows, cols == nr, args),
+                match tiles.0 {
+                    Kind::Avx512 => avx512::input_tile_dispatch(rows, cols == nr, args),
+                    Kind::Avx2 => avx2::input_tile_dispatch(rows, cols == nr, args),
                 }
             }
         }
@@ -632,7 +637,7 @@ struct InputTile<'a> {
 /// forward tile of a group), `weight_tile_dispatch` (one dW tile) and `input_tile_dispatch`
 /// (one dX tile), MR rows × NR = 2·LANES columns each. One template for AVX-512 and AVX2: the
 /// same FMA chains in the same order, differing only in vector width, intrinsics, the lane
-/// masks (mask registers against `vmaskmovps`) and the row dispatch (`by_rows12!`, one masked
+/// masks (mask registers against `vmaskmovps`) and the row dispatch (`by_rows8!`, one masked
 /// tile per row count, against `by_rows!`, whose FULL tiles take plain loads and stores).
 macro_rules! implicit_tiles {
     (
@@ -698,7 +703,7 @@ macro_rules! implicit_tiles {
                     }
                 };
                 let (full_m, full_n) = (m / MR * MR, n / NR * NR);
-                // SAFETY (both loops): each tile covers rows i0..i0+rows < m and columns
+                // SAFETY (both loops): each tile covers rows i0..i0+rows ≤ m and columns
                 // j0..j0+cols ≤ n of y and z; its row pointers are window origins in the
                 // images; as the caller guarantees.
                 unsafe {
@@ -980,7 +985,7 @@ implicit_tiles!(
     avx512, feature = "avx512f", mr = 8, lanes = 16, zero = _mm512_setzero_ps,
     broadcast = _mm512_set1_ps, fma = _mm512_fmadd_ps, add = _mm512_add_ps, max = _mm512_max_ps,
     loadu = _mm512_loadu_ps, storeu = _mm512_storeu_ps, mask = lanes16, load = load_lanes16,
-    store = store_lanes16, by_rows = by_rows12
+    store = store_lanes16, by_rows = by_rows8
 );
 
 implicit_tiles!(

@@ -6,8 +6,9 @@
 //!   in-order sum of their partial gradients, one fan-out both paths call;
 //! - `im2col` and `implicit`: the two paths, each only what one group computes.
 //!
-//! Two paths compute the passes, chosen by instruction set (never by shape, batch, thread count
-//! or timing):
+//! Two paths compute the passes, chosen by instruction set (never by batch, thread count or
+//! timing; by shape only in that an empty one, or images too large for the tiles' 32-bit
+//! offsets, take im2col):
 //!
 //! - **AVX-512 and AVX2** (`implicit`): implicit GEMM. Register tiles read the images in place
 //!   through a window-origin pointer per row and an offset per patch column, so no patch matrix

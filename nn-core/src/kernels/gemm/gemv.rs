@@ -102,8 +102,9 @@ unsafe fn dot_fixed_avx512<const K: usize, A: Activation>(
 /// `gemv_fixed` for one instruction set: N outputs in ⌈N/LANES⌉ registers (at most `regs`
 /// accumulators per chain), k split into up to four interleaved chains. One template for AVX-512
 /// and AVX2: the same chains in the same order, differing in vector width, intrinsics, the
-/// accumulator budget and the lane masks (AVX-512 masks every register; AVX2 loads its full
-/// registers plainly and only the last partial one through `vmaskmovps`).
+/// accumulator budget and the lane masks (AVX-512 masks the last partial register and stores
+/// full ones plainly, through `store_lanes16!`; AVX2 loads its full registers plainly and only
+/// the last partial one through `vmaskmovps`).
 macro_rules! gemv_fixed_kernel {
     (
         $(#[$doc:meta])*
