@@ -102,8 +102,15 @@ fn a_tape_runs_passes_of_fewer_rows_than_it_was_made_for() {
 
 #[test]
 fn a_training_step_gives_the_same_bits_on_any_number_of_threads() {
-    let x = sequences(40, 3);
-    let y: Vec<[f32; 2]> = (0..40)
+    // 40 rows: one backward pass over them all; 72: in blocks of 32, 32 and 8 rows.
+    for rows in [40, 72] {
+        training_steps_agree(rows);
+    }
+}
+
+fn training_steps_agree(rows: usize) {
+    let x = sequences(rows, 3);
+    let y: Vec<[f32; 2]> = (0..rows)
         .map(|r| [(r % 3) as f32 - 1.0, (r % 5) as f32 / 4.0])
         .collect();
     let step = |threads: usize| {
@@ -119,7 +126,36 @@ fn a_training_step_gives_the_same_bits_on_any_number_of_threads() {
     assert!(losses.iter().all(|l| l.is_finite() && *l > 0.0));
     for threads in [2, 4] {
         let (l, w) = step(threads);
-        assert_eq!(losses, l, "losses on {threads} threads");
-        assert_eq!(weights, w, "weights on {threads} threads");
+        assert_eq!(losses, l, "{rows} rows: losses on {threads} threads");
+        assert_eq!(weights, w, "{rows} rows: weights on {threads} threads");
     }
+}
+
+/// The backward pass over 64 rows or more runs in blocks of 32 with a dR of their own, summed
+/// after: its gradient is the batch's, the row-weighted mean of two smaller batches' (each
+/// under 64 rows: one pass over all of them), to float rounding.
+#[test]
+fn the_blocked_backward_pass_gives_the_batch_gradient() {
+    let x = sequences(72, 9);
+    let y: Vec<[f32; 2]> = (0..72)
+        .map(|r| [(r % 4) as f32 - 1.5, (r % 7) as f32 / 6.0])
+        .collect();
+    let gradient = |rows: std::ops::Range<usize>| {
+        let mut model = Kinds::new(4).compile(SGD::new(0.01), Loss::MeanSquaredError, []);
+        model
+            .train_on_batch(&x[rows.clone()], &y[rows])
+            .expect("a step");
+        model.gradients().to_vec()
+    };
+    let (all, first, rest) = (gradient(0..72), gradient(0..40), gradient(40..72));
+    let mut largest = 0.0f32;
+    for (i, ((g, a), b)) in all.iter().zip(&first).zip(&rest).enumerate() {
+        let want = (40.0 * a + 32.0 * b) / 72.0;
+        assert!(
+            (g - want).abs() <= 1e-5 * (1.0 + want.abs()),
+            "gradient {i}: {g} over 72 rows, {want} from 40 + 32"
+        );
+        largest = largest.max(want.abs());
+    }
+    assert!(largest > 1e-3, "a gradient that reaches the weights");
 }

@@ -2,7 +2,9 @@
 //! driver: the input projection of every step as one product (inference: each step's just
 //! before it), then one recurrent product per step over the whole batch (or a block of its rows
 //! per thread), then the gates row by row. The backward pass runs back through
-//! time with the same products transposed, and ends with one product each for dW and dX.
+//! time with the same products transposed (over 64 rows or more, in fixed blocks of 32 rows on
+//! the threads, each with its own dR, summed in block order: `back_through_blocks`), and ends
+//! with one product each for dW and dX.
 //!
 //! The math is Keras 3's (`keras/src/layers/rnn/`): gates in Keras' order (LSTM i, f, c, o; GRU
 //! z, r, h), the kernel `(F, G·U)`, the recurrent kernel `(U, G·U)`, the bias `(G·U)`, or
@@ -126,6 +128,9 @@ struct Parts<'a> {
     row: &'a mut [f32],
     /// `PACKED_LEN`: the recurrent kernel's GEMM panels for this pass.
     packed: &'a mut [f32],
+    /// Training over `bptt_block_rows` blocks: each block's own dR, recurrent-bias gradient
+    /// and one-row temporary (`BLOCK_PART` each), summed in block order after the blocks.
+    blocks: &'a mut [f32],
 }
 
 /// What every block of rows of a forward pass reads: the weights, and the recurrent kernel's
@@ -425,6 +430,29 @@ impl<
             + U * U
             + Self::GU
             + Self::PACKED_LEN
+            + if keep_steps {
+                Self::bptt_blocks(rows) * Self::BLOCK_PART
+            } else {
+                0
+            }
+    }
+
+    /// Rows per block of the backward pass: fixed (never the thread count), so dR, summed
+    /// over the blocks in their order, has the same bits on any number of threads.
+    const BPTT_BLOCK_ROWS: usize = 32;
+    /// What each block of the backward pass keeps apart: dR, the recurrent bias' gradient and
+    /// a one-row temporary.
+    const BLOCK_PART: usize = Self::RECURRENT + 2 * Self::GU;
+
+    /// Blocks the backward pass over `rows` sequences runs in: 0 (one pass over all rows)
+    /// below two whole blocks, and for GRU without reset_after (its candidate's gradient keeps
+    /// a `U × U` temporary of its own).
+    fn bptt_blocks(rows: usize) -> usize {
+        if rows >= 2 * Self::BPTT_BLOCK_ROWS && KIND != GRU_V1 && T > 0 && U > 0 {
+            rows.div_ceil(Self::BPTT_BLOCK_ROWS)
+        } else {
+            0
+        }
     }
 
     /// The `G·U`-wide rows `z` and `gates` hold: every step of every row for a pass that keeps
@@ -454,7 +482,12 @@ impl<
         let (carry, rest) = rest.split_at_mut((2 * rows * U).min(rest.len()));
         let (square, rest) = rest.split_at_mut((U * U).min(rest.len()));
         let (row, rest) = rest.split_at_mut(Self::GU.min(rest.len()));
-        let packed = head_mut(rest, Self::PACKED_LEN);
+        let (packed, rest) = rest.split_at_mut(Self::PACKED_LEN.min(rest.len()));
+        let blocks = if keep_steps {
+            head_mut(rest, Self::bptt_blocks(rows) * Self::BLOCK_PART)
+        } else {
+            &mut []
+        };
         Parts {
             z,
             gates,
@@ -465,6 +498,7 @@ impl<
             square,
             row,
             packed,
+            blocks,
         }
     }
 
@@ -944,6 +978,98 @@ impl<
         }
     }
 
+    /// [`back_through_time`](Self::back_through_time) on blocks of `BPTT_BLOCK_ROWS` rows,
+    /// in parallel: a row's gradients flow back through its own steps only, so each block runs
+    /// on its own rows of every part (`z`, `gates`, `hs`, `extra`, `tmp`, the carried
+    /// gradients), with its own dR and recurrent-bias gradient, which are then summed in block
+    /// order. The blocks are fixed by the row count, so the sums, and the bits, are the same on
+    /// any number of threads. (No dropout masks: those passes run whole.)
+    #[allow(clippy::too_many_arguments)]
+    fn back_through_blocks(
+        &self,
+        recurrent: &[f32],
+        delta: &[f32],
+        mask: &[f32],
+        rows: usize,
+        parts: Parts<'_>,
+        packed_t: PackedB<'_>,
+        d_recurrent: &mut [f32],
+        d_recurrent_bias: Option<&mut [f32]>,
+    ) {
+        use crate::par::prelude::*;
+        let (t, gu, u, block_rows) = (T, Self::GU, U, Self::BPTT_BLOCK_ROWS);
+        let out = if SEQ { T * U } else { U };
+        let has_bias = d_recurrent_bias.is_some();
+        let Parts {
+            z,
+            gates,
+            hs,
+            extra,
+            tmp,
+            carry,
+            blocks,
+            ..
+        } = parts;
+        z.par_chunks_mut(block_rows * t * gu)
+            .zip(gates.par_chunks_mut(block_rows * t * gu))
+            .zip(hs.par_chunks_mut(block_rows * t * u))
+            .zip(extra.par_chunks_mut(block_rows * t * u))
+            .zip(tmp.par_chunks_mut(block_rows * gu))
+            .zip(carry.par_chunks_mut(2 * block_rows * u))
+            .zip(blocks.par_chunks_mut(Self::BLOCK_PART))
+            .enumerate()
+            .for_each(|(b, ((((((z, gates), hs), extra), tmp), carry), own))| {
+                let first = b * block_rows;
+                let rows = block_rows.min(rows - first);
+                let (d_r, rest) = own.split_at_mut(Self::RECURRENT);
+                let (d_rb, row) = rest.split_at_mut(gu);
+                self.back_through_time(
+                    recurrent,
+                    part(delta, first * out, rows * out),
+                    if mask.is_empty() {
+                        mask
+                    } else {
+                        part(mask, first * t, rows * t)
+                    },
+                    rows,
+                    Parts {
+                        z,
+                        gates,
+                        hs,
+                        extra,
+                        tmp,
+                        carry,
+                        square: &mut [],
+                        row,
+                        packed: &mut [],
+                        blocks: &mut [],
+                    },
+                    packed_t,
+                    d_r,
+                    has_bias.then_some(d_rb),
+                    None,
+                );
+            });
+        let mut own = blocks.chunks_exact(Self::BLOCK_PART);
+        if let Some(first) = own.next() {
+            d_recurrent.copy_from_slice(&first[..Self::RECURRENT]);
+            if let Some(db) = d_recurrent_bias {
+                db.copy_from_slice(&first[Self::RECURRENT..][..gu]);
+                for block in own.clone() {
+                    db.iter_mut()
+                        .zip(&block[Self::RECURRENT..][..gu])
+                        .for_each(|(d, v)| *d += v);
+                }
+            }
+            for block in own {
+                d_recurrent
+                    .iter_mut()
+                    .zip(&block[..Self::RECURRENT])
+                    .for_each(|(d, v)| *d += v);
+            }
+        }
+    }
+
     crate::multiversion_method! {
         /// Back through time: dL/d(total pre-activation) of every step into `z` (at input
         /// positions), the recurrent kernel's and recurrent bias' gradients accumulated per
@@ -956,6 +1082,7 @@ impl<
             mask: &[f32],
             rows: usize,
             parts: Parts<'_>,
+            packed_t: PackedB<'_>,
             d_recurrent: &mut [f32],
             d_recurrent_bias: Option<&mut [f32]>,
             masks: Option<&mut dropout::Masks<'_>>,
@@ -972,12 +1099,14 @@ impl<
         mask: &[f32],
         rows: usize,
         parts: Parts<'_>,
+        packed_t: PackedB<'_>,
         d_recurrent: &mut [f32],
         mut d_recurrent_bias: Option<&mut [f32]>,
         mut masks: Option<&mut dropout::Masks<'_>>,
     ) {
         let isa = Isa::current();
         let (gu, u) = (Self::GU, U);
+        // dL/dh₋₁ += dz·Rᵀ at every step reads Rᵀ's panels, `packed_t`, packed once per pass.
         let Parts {
             z,
             gates,
@@ -987,11 +1116,8 @@ impl<
             carry,
             square,
             row,
-            packed,
+            ..
         } = parts;
-        // dL/dh₋₁ += dz·Rᵀ at every step: Rᵀ's panels packed once.
-        let (_, packed_t) = packed.split_at_mut(packed_len_bound(U, gu).min(packed.len()));
-        let packed_t = pack_b_once(isa, Self::r_cols(recurrent, 0, gu).t(), packed_t);
         let (dh_carry, dc_carry) = carry.split_at_mut(rows * u);
         dh_carry.fill(0.0);
         dc_carry.fill(0.0);
@@ -1328,26 +1454,48 @@ impl<
         let parts = Self::parts(scratch, rows, true);
         // The masks the training forward pass drew, where it dropped anything.
         let mut masks = self.drops().then(|| self.masks(rest, rows));
-        self.back_through_time(
-            recurrent,
-            pass.delta,
-            pass.mask,
-            rows,
-            Parts {
-                z: &mut *parts.z,
-                gates: &mut *parts.gates,
-                row: &mut *parts.row,
-                packed: &mut *parts.packed,
-                hs: &mut *parts.hs,
-                extra: &mut *parts.extra,
-                tmp: &mut *parts.tmp,
-                carry: &mut *parts.carry,
-                square: &mut *parts.square,
-            },
-            d_recurrent,
-            d_recurrent_bias,
-            masks.as_mut(),
-        );
+        // Rᵀ's panels, packed once for every step and every block (after the forward pass's R
+        // in `packed`).
+        let (_, packed_t) = parts
+            .packed
+            .split_at_mut(packed_len_bound(U, gu).min(parts.packed.len()));
+        let packed_t = pack_b_once(isa, Self::r_cols(recurrent, 0, gu).t(), packed_t);
+        let steps = Parts {
+            z: &mut *parts.z,
+            gates: &mut *parts.gates,
+            row: &mut *parts.row,
+            packed: &mut [],
+            hs: &mut *parts.hs,
+            extra: &mut *parts.extra,
+            tmp: &mut *parts.tmp,
+            carry: &mut *parts.carry,
+            square: &mut *parts.square,
+            blocks: &mut *parts.blocks,
+        };
+        if masks.is_none() && Self::bptt_blocks(rows) > 0 {
+            self.back_through_blocks(
+                recurrent,
+                pass.delta,
+                pass.mask,
+                rows,
+                steps,
+                packed_t,
+                d_recurrent,
+                d_recurrent_bias,
+            );
+        } else {
+            self.back_through_time(
+                recurrent,
+                pass.delta,
+                pass.mask,
+                rows,
+                steps,
+                packed_t,
+                d_recurrent,
+                d_recurrent_bias,
+                masks.as_mut(),
+            );
+        }
         // Every step's projection gradient at once: dW = Xᵀ·dZ, db = Σ dZ, dX = dZ·Wᵀ; with
         // input dropout, gate by gate through each gate's mask.
         let dz = MatRef::row_major(parts.z, rows * T, gu);
