@@ -237,7 +237,8 @@ fn batched_convolutions_match_the_definition() {
 }
 
 sequential! {
-    /// One window over the whole sequence: the packed kernel is most of its inference scratch.
+    /// One window over the whole sequence, read in place: a training tape's scratch is the
+    /// copied window's.
     struct OneWindow {
         Input(shape = (4, 3)),
         Conv1D(2, 4),

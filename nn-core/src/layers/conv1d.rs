@@ -2,7 +2,9 @@
 //! windows and the kernel (`kernels::conv1d` has the geometry). Inference with undilated windows
 //! reads them in place: window t is the K·C values from step t·S on, so a sequence's windows
 //! are a matrix with overlapping rows S·C apart (the padded sequence copied first where there
-//! is padding), multiplied by the kernel packed once, one sequence per task on the threads
+//! is padding), multiplied by the kernel's GEMM panels that the model keeps packed
+//! (`Layer::PACKED`, as Dense's; packed again only when the weights change), one sequence per
+//! task on the threads
 //! (Conv1D(64, 5) on 100 × 32 at batch 64: 1.2× the copied windows on one thread, and now
 //! shared by two). Training, and dilated windows, copy the windows into the scratch (zeros in
 //! the padding) for one Dense product (`kernels::dense`: bias and activation fused), which the
@@ -13,7 +15,9 @@ use crate::kernels::activations::Activation;
 use crate::kernels::conv1d::Conv1dShape;
 use crate::kernels::conv1d::CAUSAL;
 use crate::kernels::dense::{dense_backward_fused, dense_forward_fused, DenseDims, DenseGrads};
-use crate::kernels::gemm::{gemm_fused_packed, pack_b_once, packed_len_bound, Epilogue, MatRef};
+use crate::kernels::gemm::{
+    gemm_fused_packed, pack_b_once, packed_len_bound, panel_width, Epilogue, MatRef, PackedB,
+};
 use crate::kernels::isa::Isa;
 use crate::params::InitRng;
 use crate::spec::WeightSpec;
@@ -88,11 +92,8 @@ impl<
     } else {
         Self::PADDED_STEPS * C
     };
-    /// The kernel's GEMM panels, packed once per inference pass for every sequence's product.
-    const PACKED_LEN: usize = packed_len_bound(K * C, FL);
-
-    /// Inference with the windows read in place ([`IN_PLACE`](Self::IN_PLACE)): the kernel
-    /// packed once, then each sequence's windows times it (bias and activation fused),
+    /// Inference with the windows read in place ([`IN_PLACE`](Self::IN_PLACE)): each
+    /// sequence's windows times the kernel's panels (bias and activation fused),
     /// sequences spread over the threads. No window is copied, and each sequence's product
     /// reads its input while it is in cache; the values are the batched product's (a row of
     /// the GEMM depends only on its own inputs, not on the rows beside it), at any thread
@@ -103,11 +104,9 @@ impl<
         if rows == 0 || Self::OUT == 0 {
             return;
         }
-        let (padded, packed) = pass
-            .scratch
-            .split_at_mut((rows * Self::PADDED).min(pass.scratch.len()));
+        let padded = head_mut(pass.scratch, rows * Self::PADDED);
         let kernel = MatRef::row_major(head(weights.params, Self::KERNEL_LEN), K * C, FL);
-        let packed = pack_b_once(isa, kernel, head_mut(packed, Self::PACKED_LEN));
+        let packed = Self::packed(isa, weights.packed);
         let bias = BIAS.then(|| part(weights.params, Self::KERNEL_LEN, FL));
         let one = |x: &[f32], y: &mut [f32], padded: &mut [f32]| {
             let source: &[f32] = if Self::PADDED == 0 {
@@ -132,7 +131,7 @@ impl<
                 activation: &self.activation,
                 pre_activation: None,
             };
-            gemm_fused_packed(isa, windows, kernel, Some(packed), y, false, epilogue);
+            gemm_fused_packed(isa, windows, kernel, packed, y, false, epilogue);
             if A::ROW_WISE {
                 for step in y.chunks_exact_mut(FL) {
                     self.activation.apply_row(step);
@@ -150,6 +149,17 @@ impl<
                 .zip(padded.par_chunks_mut(Self::PADDED))
                 .for_each(|((x, y), padded)| one(x, y, padded));
         }
+    }
+
+    /// The kernel's panels the model keeps packed, as the GEMM takes them (none: a pass
+    /// without the model's packs, where each product packs the kernel itself).
+    fn packed(isa: Isa, packed: &[f32]) -> Option<PackedB<'_>> {
+        (!packed.is_empty()).then(|| PackedB {
+            nr: panel_width(isa),
+            k: K * C,
+            n: FL,
+            data: packed,
+        })
     }
 
     fn dims(rows: usize) -> DenseDims {
@@ -178,6 +188,9 @@ impl<
     const OUTPUT_WIDTH: usize = Self::OUT;
     const PARAMS: usize = Self::KERNEL_LEN + if BIAS { FL } else { 0 };
     const MACS_PER_ROW: usize = Self::SHAPE.out_steps * K * C * FL;
+    /// The kernel kept in the GEMM's panels: every sequence's product (inference) and the
+    /// windows' product (training) read it instead of packing it again.
+    const PACKED: usize = packed_len_bound(K * C, FL);
 
     fn activation_name(&self) -> Option<String> {
         Some(self.activation.describe())
@@ -198,14 +211,18 @@ impl<
         bias.fill(0.0);
     }
 
+    fn pack(&self, params: &[f32], isa: Isa, out: &mut [f32]) {
+        let kernel = MatRef::row_major(head(params, Self::KERNEL_LEN), K * C, FL);
+        pack_b_once(isa, kernel, out);
+    }
+
     /// Training: the windows, the pre-activation and the windows' gradient. Inference: the
-    /// windows (dilated), or each padded sequence and the packed kernel (read in place). A
-    /// training tape holds an inference pass too (`evaluate` runs one on it): the packed kernel
-    /// does not shrink with the rows, and a padded sequence can be longer than a strided
-    /// one's windows.
+    /// windows (dilated), or each padded sequence (read in place). A training tape holds an
+    /// inference pass too (`evaluate` runs one on it): a padded sequence can be longer than a
+    /// strided one's windows.
     fn scratch_len(&self, rows: usize, training: bool) -> usize {
         let inference = if Self::IN_PLACE {
-            rows * Self::PADDED + Self::PACKED_LEN
+            rows * Self::PADDED
         } else {
             rows * Self::PATCHES
         };
@@ -240,7 +257,7 @@ impl<
             Self::dims(rows),
             pass.output,
             z,
-            None,
+            (!weights.packed.is_empty()).then_some(weights.packed),
         );
     }
 
