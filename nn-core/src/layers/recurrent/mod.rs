@@ -994,7 +994,7 @@ impl<
         parts: Parts<'_>,
         packed_t: PackedB<'_>,
         d_recurrent: &mut [f32],
-        d_recurrent_bias: Option<&mut [f32]>,
+        mut d_recurrent_bias: Option<&mut [f32]>,
     ) {
         use crate::par::prelude::*;
         let (t, gu, u, block_rows) = (T, Self::GU, U, Self::BPTT_BLOCK_ROWS);
@@ -1050,22 +1050,16 @@ impl<
                     None,
                 );
             });
-        let mut own = blocks.chunks_exact(Self::BLOCK_PART);
-        if let Some(first) = own.next() {
-            d_recurrent.copy_from_slice(&first[..Self::RECURRENT]);
-            if let Some(db) = d_recurrent_bias {
-                db.copy_from_slice(&first[Self::RECURRENT..][..gu]);
-                for block in own.clone() {
-                    db.iter_mut()
-                        .zip(&block[Self::RECURRENT..][..gu])
-                        .for_each(|(d, v)| *d += v);
-                }
-            }
-            for block in own {
-                d_recurrent
-                    .iter_mut()
-                    .zip(&block[..Self::RECURRENT])
-                    .for_each(|(d, v)| *d += v);
+        // The blocks' sums, in block order: the first copied, the others added.
+        for (b, block) in blocks.chunks_exact(Self::BLOCK_PART).enumerate() {
+            let (d_r, d_rb) = block.split_at(Self::RECURRENT);
+            let sum = |into: &mut [f32], from: &[f32]| match b {
+                0 => into.copy_from_slice(from),
+                _ => into.iter_mut().zip(from).for_each(|(d, v)| *d += v),
+            };
+            sum(d_recurrent, d_r);
+            if let Some(db) = d_recurrent_bias.as_deref_mut() {
+                sum(db, &d_rb[..gu]);
             }
         }
     }
