@@ -1,6 +1,7 @@
 //! Weights kept in the GEMM microkernel's panel layout, as MLAS and oneDNN keep them: a large
-//! Dense layer's forward pass reads its kernel already packed instead of repacking it for every
-//! 256-row chunk and every thread. The model owns one `PackedWeights`; the first forward pass
+//! Dense layer's forward pass (and every Conv1D's, whose inference runs one product per
+//! sequence) reads its kernel already packed instead of repacking it for every 256-row chunk
+//! and every thread. The model owns one `PackedWeights`; the first forward pass
 //! after the weights change packs every layer that asks for it (`Layer::PACKED`), once, whatever
 //! the number of threads; anything that changes the weights (`params_mut`: an optimizer step,
 //! `set_weights`, loading a file) goes through `&mut self` and marks the packs stale, so a
