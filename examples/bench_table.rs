@@ -521,11 +521,12 @@ macro_rules! recurrent_section {
                 );
             });
             // One sequence is bound by reading the recurrent kernel (U × G·U floats, 256 KB for
-            // the LSTM: L2) once per step, not by the FMA units: its floor is T reads of it at
-            // the measured L2 bandwidth.
+            // the LSTM: L2) once per step, not by the FMA units: its floor is T reads of it,
+            // and one of the input kernel (F × G·U, 64 KB), at the measured L2 bandwidth.
             let kernel_bytes = LSTM_UNITS * GATES * LSTM_UNITS * 4;
+            let input_bytes = LSTM_FEATURES * GATES * LSTM_UNITS * 4;
             let l2_gbs = read_gbs(isa, kernel_bytes, 200, 20);
-            let floor = (LSTM_STEPS * kernel_bytes) as f64 / (l2_gbs * 1e9);
+            let floor = (LSTM_STEPS * kernel_bytes + input_bytes) as f64 / (l2_gbs * 1e9);
             println!(
                 "| one sequence (predict_one) | {}; {:.0}% of the L2 bound ({:.1} µs at \
                  {l2_gbs:.0} GB/s) | - |",
@@ -567,7 +568,8 @@ macro_rules! recurrent_section {
                 t_index = (t_index + 1) % LSTM_STEPS;
                 std::hint::black_box(stream.step(&x[0][t_index]).expect("a step"));
             });
-            let step_floor = kernel_bytes as f64 / (l2_gbs * 1e9);
+            // A step reads both kernels: its input's projection and the recurrent product.
+            let step_floor = (kernel_bytes + input_bytes) as f64 / (l2_gbs * 1e9);
             println!(
                 "| one streaming step (Stream::step) | {}; {:.0}% of the L2 bound ({:.2} µs) | - |",
                 cell(t, step_flops(1)),

@@ -118,6 +118,37 @@ sequential! {
     }
 }
 
+sequential! {
+    /// A model that streams, its recurrent layers wider than one block of one row's step.
+    struct Live {
+        Input(shape = (10, 3)),
+        Conv1D(4, 3, padding = "causal", activation = relu),
+        LSTM(20, return_sequences = true),
+        GRU(18),
+        Dense(2),
+    }
+}
+
+/// A stream's first steps too: making the stream made the model's packed weights (one row's
+/// recurrent blocks) and its workspace. (Another model's stream grows this thread's GEMM
+/// buffers first, which every model shares.)
+#[test]
+fn a_streams_first_step_allocates_nothing() {
+    let x = [0.5f32, -0.25, 1.0];
+    let other = Live::new(4);
+    other.stream().step(&x).unwrap();
+    let model = Live::new(3);
+    let mut stream = model.stream();
+    assert_eq!(
+        allocations_in(|| {
+            for _ in 0..4 {
+                stream.step(&x).unwrap();
+            }
+        }),
+        0
+    );
+}
+
 #[test]
 fn predict_one_allocates_nothing_on_sequences() {
     let recurrent = Recurrent::new(4);

@@ -47,6 +47,18 @@ sequential! {
     }
 }
 
+sequential! {
+    /// Wider layers: one row's step (`predict_one`, a stream) runs its units in blocks of 16,
+    /// here a whole block and a partial one, and a bias-free GRU.
+    struct Wide {
+        Input(shape = (None, 3)),
+        LSTM(20, return_sequences = true),
+        GRU(37, return_sequences = true),
+        GRU(9, use_bias = false),
+        Dense(2),
+    }
+}
+
 fn series<const T: usize>(seed: u32) -> [[f32; 3]; T] {
     std::array::from_fn(|t| {
         std::array::from_fn(|f| ((t as f32 * 0.7 + f as f32 * 1.3 + seed as f32).sin()) * 1.5)
@@ -259,5 +271,24 @@ fn streams_move_between_threads() {
     for (k, out) in outputs.iter().enumerate() {
         let mut s = model.stream();
         assert_eq!(&s.step(&[k as i32 + 1]).unwrap(), out);
+    }
+}
+
+/// One row's step (the recurrent product and the cell block by block) gives what the batch's
+/// product-then-cell gives, through `predict_one` and through a stream.
+#[test]
+fn one_rows_blocked_steps_match_the_batch() {
+    let model = Wide::<12>::new(4);
+    let xs: Vec<[[f32; 3]; 12]> = (0..3).map(|s| series(s * 5 + 1)).collect();
+    let want = model.predict(&xs).unwrap();
+    for (x, want) in xs.iter().zip(&want) {
+        let one = model.predict_one(x).unwrap();
+        assert_close("predict_one", &one, want, 1e-5, 1e-6);
+        let mut stream = model.stream();
+        let mut out = [0.0; 2];
+        for step in x {
+            out = stream.step(step).unwrap();
+        }
+        assert_close("stream", &out, want, 1e-5, 1e-6);
     }
 }

@@ -1,14 +1,18 @@
 //! Weights kept in the GEMM microkernel's panel layout, as MLAS and oneDNN keep them: a large
 //! Dense layer's forward pass (and every Conv1D's, whose inference runs one product per
 //! sequence) reads its kernel already packed instead of repacking it for every 256-row chunk
-//! and every thread. The model owns one `PackedWeights`; the first forward pass
+//! and every thread; an LSTM's or GRU's recurrent kernel is kept in the blocks of units that
+//! one row's step reads (`layers/recurrent/one_row.rs`: `predict_one` and a stream's step). The
+//! model owns one `PackedWeights`; the first pass (forward, `predict_one`, or making a stream)
 //! after the weights change packs every layer that asks for it (`Layer::PACKED`), once, whatever
 //! the number of threads; anything that changes the weights (`params_mut`: an optimizer step,
 //! `set_weights`, loading a file) goes through `&mut self` and marks the packs stale, so a
 //! training step repacks once, right after its optimizer step, at its next forward pass.
 //!
 //! The packed values are a copy, never a source: saving, `get_weights` and the optimizers see
-//! only `params`. Outputs are bit-identical with or without the packs (`gemm_fused_packed`).
+//! only `params`. The GEMM's outputs are bit-identical with or without the packs
+//! (`gemm_fused_packed`); one row's recurrent step sums in two chains per gate where the GEMV
+//! it replaces sums in one, so those equal the path without packs to rounding.
 
 use crate::kernels::isa::Isa;
 use crate::params::AlignedBuf;

@@ -49,8 +49,8 @@ pub struct Weights<'a> {
     /// Non-trainable values (moving statistics), in Keras' order.
     pub state: &'a [f32],
     /// The layer's [`Layer::PACKED`](crate::layers::Layer::PACKED) values made by
-    /// [`Layer::pack`](crate::layers::Layer::pack) from `params` (empty for a
-    /// layer that packs nothing, and on paths that do not use them: backward, `predict_one`).
+    /// [`Layer::pack`](crate::layers::Layer::pack) from `params` (empty for a layer that
+    /// packs nothing, on the backward pass, and for the layers inside `Bidirectional`).
     pub packed: &'a [f32],
     /// The layer's int8 weights when a quantized model runs it (`Layer::QUANTIZE`): its
     /// kernel or table is then these, not `params`'s (which hold their dequantized values).

@@ -15,8 +15,9 @@
 //! layer and why ([`why`]).
 //!
 //! A step allocates nothing: the state and the workspace are allocated when the stream is
-//! made. The model is borrowed, so a stream is `Send` and a model can have many. A step that
-//! fails (a NaN or an unknown token id in, a non-finite output) changes no state.
+//! made (and the model's packed weights, if they were stale). The model is borrowed, so a
+//! stream is `Send` and a model can have many. A step that fails (a NaN or an unknown token id
+//! in, a non-finite output) changes no state.
 
 use crate::error::{check_finite, check_input, Error, Result};
 use crate::network::Network;
@@ -32,6 +33,10 @@ pub trait Stepper: Network {
 
     /// Workspace values for `rows` streams stepping together.
     fn step_workspace_len(rows: usize) -> usize;
+
+    /// Makes the model's packed weights now if they are stale, so that no step allocates
+    /// them (streams are made before they step; the weights cannot change while one lives).
+    fn pack_for_steps(&self);
 
     /// One timestep of `rows` streams: `x` (`rows` step rows), `state` (`rows ×
     /// STREAM_STATE`, updated), `workspace` (`step_workspace_len(rows)`), `y` (`rows` output
@@ -145,6 +150,7 @@ pub struct Streams<'m, N: Network> {
 impl<'m, N: Stepper> Streams<'m, N> {
     /// `n` streams of `model`, each at the start of a sequence.
     pub fn new(model: &'m N, n: usize) -> Self {
+        model.pack_for_steps();
         Streams {
             model,
             n,

@@ -235,8 +235,15 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
         .map(|t| quote!(<#t as #layer_trait>::COUPLES_ROWS))
         .collect();
 
-    let (predict_one, predict_one_with) = predict_one(rt, plan, &tys)?;
-    let stream = stream_impls(rt, plan, name, &decl_generics, &use_generics)?;
+    // The model's packed weights (`Layer::PACKED`), made on first use after a change; every
+    // inference path reads them (the backward pass reads the weights as they are).
+    let packs = quote! {
+        let k = self.packed.get_or_pack(0 #(+ <#tys as #layer_trait>::PACKED)*, |isa, out| {
+            #(#pack)*
+        });
+    };
+    let (predict_one, predict_one_with) = predict_one(rt, plan, &tys, &packs)?;
+    let stream = stream_impls(rt, plan, name, &decl_generics, &use_generics, &packs)?;
     let adapt = adapt_method(rt, plan, &tys);
     let input_impls = if steps {
         // Only the nested row: a flat one would be `[f32; T * F]`, not a type stable Rust has.
@@ -468,10 +475,7 @@ pub fn expand(model: &ModelDecl, plan: &Plan, rt: &TokenStream) -> syn::Result<T
                     phase.training().is_some(),
                 )?;
                 let (p, s) = (self.params.as_slice(), self.state.as_slice());
-                let packed_len = 0 #(+ <#tys as #layer_trait>::PACKED)*;
-                let k = self.packed.get_or_pack(packed_len, |isa, out| {
-                    #(#pack)*
-                });
+                #packs
                 #(#forward)*
                 ::core::result::Result::Ok(())
             }
@@ -608,6 +612,7 @@ fn predict_one(
     rt: &TokenStream,
     plan: &Plan,
     tys: &[TokenStream],
+    packs: &TokenStream,
 ) -> syn::Result<(TokenStream, TokenStream)> {
     let layer_trait = quote!(#rt::layers::Layer);
     let widths: Vec<Dim> = plan
@@ -636,6 +641,7 @@ fn predict_one(
     let mut prev = quote!(x);
     for (i, ((ty, out), layer)) in tys.iter().zip(&buffers).zip(&plan.layers).enumerate() {
         let (layer_c, p_c, s_c) = idents(i);
+        let k_c = packed_ident(i);
         // A layer that makes a mask keeps it in its own small array (its steps, on the stack).
         if layer.makes_mask {
             let mask = mask_ident(i);
@@ -653,7 +659,7 @@ fn predict_one(
             #rt::layers::Weights {
                 params: &p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
                 state: &s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
-                packed: &[],
+                packed: &k[Self::#k_c..Self::#k_c + <#ty as #layer_trait>::PACKED],
                 int8: int8.layer(#i),
             }
         };
@@ -752,6 +758,7 @@ fn predict_one(
             int8: &#rt::int8::Int8Layers,
         ) -> #rt::Result<[f32; #out_width]> {
             let (p, s) = (self.params.as_slice(), self.state.as_slice());
+            #packs
             let ids = <Self as #rt::Network>::INPUT_IDS;
             #rt::inference::checked_one(x, ids, |x: &[f32]| {
                 #buffer_decls
@@ -770,6 +777,7 @@ fn stream_impls(
     name: &syn::Ident,
     decl_generics: &TokenStream,
     use_generics: &TokenStream,
+    packs: &TokenStream,
 ) -> syn::Result<TokenStream> {
     let blocker = format_ident!("{}", plan.stream_blocker);
     let streaming = quote! {
@@ -799,6 +807,7 @@ fn stream_impls(
     for (i, ((ty, value), layer)) in steps.iter().zip(&plan.layers).enumerate() {
         let step_c = format_ident!("__STEP_{}", i);
         let (_, p_c, s_c) = idents(i);
+        let k_c = packed_ident(i);
         consts.push(quote! {
             #[doc(hidden)]
             const #step_c: #ty = #value;
@@ -808,6 +817,7 @@ fn stream_impls(
         checks.push(quote! {
             <#ty as #layer_trait>::PARAMS == <#full as #layer_trait>::PARAMS
                 && <#ty as #layer_trait>::STATE == <#full as #layer_trait>::STATE
+                && <#ty as #layer_trait>::PACKED == <#full as #layer_trait>::PACKED
         });
         let out = format_ident!("step_out_{}", i);
         let state = format_ident!("step_state_{}", i);
@@ -842,7 +852,7 @@ fn stream_impls(
                     #rt::layers::Weights {
                         params: &p[Self::#p_c..Self::#p_c + <#ty as #layer_trait>::PARAMS],
                         state: &s[Self::#s_c..Self::#s_c + <#ty as #layer_trait>::STATE],
-                        packed: &[],
+                        packed: &k[Self::#k_c..Self::#k_c + <#ty as #layer_trait>::PACKED],
                         int8: ::core::option::Option::None,
                     },
                     #rt::layers::Step {
@@ -879,6 +889,13 @@ fn stream_impls(
                 rows * (0 #(+ #outputs)*) + [0 #(, #scratch)*].into_iter().max().unwrap_or(0)
             }
 
+            fn pack_for_steps(&self) {
+                let p = self.params.as_slice();
+                let int8 = #rt::int8::Int8Layers::none();
+                #packs
+                let _ = k;
+            }
+
             fn step_rows(
                 &self,
                 x: &[f32],
@@ -889,6 +906,9 @@ fn stream_impls(
             ) {
                 let () = Self::__STEP_WEIGHTS;
                 let (p, s) = (self.params.as_slice(), self.state.as_slice());
+                // A float model's packs: the model's own (a quantized copy has no stream).
+                let int8 = #rt::int8::Int8Layers::none();
+                #packs
                 #(#splits)*
                 let _ = state;
                 let scratch = ws;

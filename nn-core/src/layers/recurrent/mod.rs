@@ -46,6 +46,7 @@
 #![allow(clippy::indexing_slicing)]
 
 mod dropout;
+mod one_row;
 
 use super::{head, head_mut, part, weight, Backward, Forward, Layer, Step, TrainingPass, Weights};
 use crate::kernels::activations::{Activation, Linear};
@@ -142,6 +143,9 @@ struct Shared<'a> {
     keep_steps: bool,
     packed_r: Option<PackedB<'a>>,
     packed_h: Option<PackedB<'a>>,
+    /// The model's packs of this layer (`Layer::PACKED`: `one_row`'s blocks), empty on a path
+    /// without them.
+    one_row: &'a [f32],
 }
 
 /// A block of `rows` rows of a forward pass: their input sequences, mask (empty: none) and a
@@ -221,7 +225,40 @@ fn lstm_cell<A: Activation, RA: Activation>(
     let (ri, rest) = rec.split_at(u);
     let (rf, rest) = rest.split_at(u);
     let (rg, ro) = rest.split_at(u);
-    let (zo, go, ro, c) = (&mut zo[..u], &mut go[..u], &ro[..u], &mut c[..u]);
+    lstm_units(
+        keep,
+        a,
+        ra,
+        [zi, zf, zg, zo],
+        [ri, rf, rg, ro],
+        [gi, gf, gg, go],
+        c,
+        c_prev,
+        h,
+    );
+}
+
+/// [`lstm_cell`] over units given gate by gate (i, f, g, o): `z`'s input projections, `rec`'s
+/// recurrent products and `gates`, each at least `h.len()` long. One row's step
+/// ([`one_row`]) runs it on a block of units at a time.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn lstm_units<A: Activation, RA: Activation>(
+    keep: bool,
+    a: &A,
+    ra: &RA,
+    z: [&mut [f32]; 4],
+    rec: [&[f32]; 4],
+    gates: [&mut [f32]; 4],
+    c: &mut [f32],
+    c_prev: Option<&[f32]>,
+    h: &mut [f32],
+) {
+    let u = h.len();
+    let [zi, zf, zg, zo] = z.map(|z| &mut z[..u]);
+    let [ri, rf, rg, ro] = rec.map(|r| &r[..u]);
+    let [gi, gf, gg, go] = gates.map(|g| &mut g[..u]);
+    let c = &mut c[..u];
     // One loop per case, the choices made before it. Left inside, LLVM compiled them into
     // masked stores, and inference's all-false masks on `z` and `gates` pages it never writes
     // cost a microcode assist per store: 64 LSTM streams stepping together ran 5× slower.
@@ -275,8 +312,43 @@ fn gru_cell<A: Activation, RA: Activation>(
     let (gr, gh) = rest.split_at_mut(u);
     let (ru, rest) = rec.split_at(u);
     let (rr, rh) = rest.split_at(u);
-    let (zh, gh, rh, extra) = (&mut zh[..u], &mut gh[..u], &rh[..u], &mut extra[..u]);
-    let bias = recurrent_bias.map(|b| (&b[..u], &b[u..2 * u], &b[2 * u..3 * u]));
+    let bias = recurrent_bias.map(|b| [&b[..u], &b[u..2 * u], &b[2 * u..3 * u]]);
+    gru_units(
+        keep,
+        a,
+        ra,
+        [zu, zr, zh],
+        [ru, rr, rh],
+        bias,
+        [gu, gr, gh],
+        extra,
+        h_prev,
+        h,
+    );
+}
+
+/// [`gru_cell`] over units given gate by gate (update, reset, candidate), as [`lstm_units`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn gru_units<A: Activation, RA: Activation>(
+    keep: bool,
+    a: &A,
+    ra: &RA,
+    z: [&mut [f32]; 3],
+    rec: [&[f32]; 3],
+    recurrent_bias: Option<[&[f32]; 3]>,
+    gates: [&mut [f32]; 3],
+    extra: &mut [f32],
+    h_prev: Option<&[f32]>,
+    h: &mut [f32],
+) {
+    let u = h.len();
+    let [zu, zr, zh] = z.map(|z| &mut z[..u]);
+    let [ru, rr, rh] = rec.map(|r| &r[..u]);
+    let [gu, gr, gh] = gates.map(|g| &mut g[..u]);
+    let extra = &mut extra[..u];
+    let bias = recurrent_bias.map(|b| b.map(|b| &b[..u]));
+    let bias = bias.map(|[bu, br, bh]| (bu, br, bh));
     let h_prev = h_prev.map(|h| &h[..u]);
     // A loop with the stores and one without, as in `lstm_cell` (masked stores otherwise).
     macro_rules! units {
@@ -588,7 +660,7 @@ impl<
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
-        params: &[f32],
+        weights: Weights<'_>,
         x: &[f32],
         mask: &[f32],
         rows: usize,
@@ -598,7 +670,7 @@ impl<
         initial: Option<&[f32]>,
     ) {
         let isa = Isa::current();
-        let split = Self::split(params);
+        let split = Self::split(weights.params);
         let keep_steps = training.is_some();
         let (scratch, rest) =
             scratch.split_at_mut(Self::scratch_for(rows, keep_steps).min(scratch.len()));
@@ -627,6 +699,7 @@ impl<
             keep_steps,
             packed_r,
             packed_h,
+            one_row: weights.packed,
         };
         let mut masks = training.filter(|_| self.drops()).map(|pass| {
             let mut masks = self.masks(rest, rows);
@@ -807,6 +880,14 @@ impl<
                 (0, None) => None,
                 _ => hs.get((s - 1) * u..s * u),
             };
+            let one_row = rows == 1 && !keep && no_recurrent_masks && !Self::masked(mask, 0, p);
+            if let (true, LSTM | GRU, Some(_), false) =
+                (one_row, KIND, previous, shared.one_row.is_empty())
+            {
+                // One row at inference: the product and the cell block by block (`one_row`).
+                self.one_row_step(isa, shared, s, z_at(0, p), z, gates, hs, extra, initial);
+                continue;
+            }
             if let (1, true, true, Some(h)) = (rows, rec_cols == gu, no_recurrent_masks, previous) {
                 // One sequence: the recurrent kernel streams through once per step, a GEMV
                 // (the bound is reading it, not the multiply-adds).
@@ -916,6 +997,44 @@ impl<
                     }
                 }
             }
+        }
+    }
+
+    /// Step `s` of one row at inference (LSTM, GRU with `reset_after`), from the h (and c)
+    /// before it: [`one_row`]'s product and cell, into `hs` (and the LSTM's `extra`).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn one_row_step(
+        &self,
+        isa: Isa,
+        shared: &Shared<'_>,
+        s: usize,
+        z_at: usize,
+        z: &mut [f32],
+        gates: &mut [f32],
+        hs: &mut [f32],
+        extra: &mut [f32],
+        initial: Option<&[f32]>,
+    ) {
+        let (gu, u) = (Self::GU, U);
+        let at = s * u;
+        let (before, now) = hs.split_at_mut(at);
+        let (ex_before, ex_now) = extra.split_at_mut(at);
+        let (h_prev, c_prev) = match s {
+            0 => (Self::initial_h(initial, 0), Self::initial_c(initial, 0)),
+            _ => (before.get(at - u..), ex_before.get(at - u..)),
+        };
+        let (Some(h_prev), Some(h), Some(ex)) = (h_prev, now.get_mut(..u), ex_now.get_mut(..u))
+        else {
+            return;
+        };
+        let (zs, gs) = (&mut z[z_at..][..gu], &mut gates[z_at..][..gu]);
+        let (a, ra, r) = (&self.activation, &self.recurrent_activation, shared.one_row);
+        if KIND == LSTM {
+            one_row::lstm_step(isa, a, ra, &h_prev[..u], r, zs, gs, ex, c_prev, h);
+        } else {
+            let bias = shared.split.recurrent_bias;
+            one_row::gru_step(isa, a, ra, &h_prev[..u], r, bias, zs, gs, ex, h);
         }
     }
 
@@ -1375,6 +1494,13 @@ impl<
     const MACS_PER_ROW: usize = T * (F + U) * Self::GU;
     /// Keras 3 keeps a recurrent layer's variables under its `cell`.
     const KERAS_VARS: &'static str = "cell/vars";
+    /// One row's recurrent kernel in blocks of units (`one_row`), for LSTM and GRU with
+    /// `reset_after`; the other kinds read theirs as it is.
+    const PACKED: usize = if KIND == LSTM || KIND == GRU {
+        one_row::packed_len(U, Self::GATES)
+    } else {
+        0
+    };
 
     fn activation_name(&self) -> Option<String> {
         Some(self.activation.describe())
@@ -1411,13 +1537,17 @@ impl<
         }
     }
 
+    fn pack(&self, params: &[f32], _isa: Isa, out: &mut [f32]) {
+        one_row::pack(Self::split(params).recurrent, U, Self::GATES, out);
+    }
+
     fn scratch_len(&self, rows: usize, training: bool) -> usize {
         Self::scratch_for(rows, training) + if training { self.masks_len(rows) } else { 0 }
     }
 
     fn forward(&self, weights: Weights<'_>, pass: Forward<'_>) {
         self.run(
-            weights.params,
+            weights,
             pass.input,
             pass.mask,
             pass.rows,
@@ -1546,7 +1676,7 @@ impl<
         let scratch = head_mut(pass.scratch, Self::scratch_for(rows, false));
         let state = &*pass.state;
         self.run(
-            weights.params,
+            weights,
             pass.input,
             pass.mask,
             rows,
@@ -1576,16 +1706,7 @@ impl<
             if buffer.len() < len {
                 buffer.resize(len, 0.0);
             }
-            self.run(
-                weights.params,
-                x,
-                mask,
-                1,
-                &mut buffer[..len],
-                y,
-                None,
-                None,
-            );
+            self.run(weights, x, mask, 1, &mut buffer[..len], y, None, None);
         });
     }
 }
