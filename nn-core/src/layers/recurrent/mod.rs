@@ -194,14 +194,16 @@ fn activated<A: Activation>(a: &A, gates: &mut [f32], z: &[f32]) {
     a.apply_slice(gates);
 }
 
-/// One LSTM step of one row, in one pass over the units: the gates' total pre-activations
+/// One LSTM step of one row, in two passes over the units: the gates' total pre-activations
 /// z += rec (kept in `z`: the backward pass reads them), their activations into `gates` (i, f,
-/// g, o; kept for the backward pass), the cell state c = f·c₋₁ + i·g (from a zero c₋₁ at the
-/// start, f·0 kept: NaN stays NaN) and h = o·act(c). Every activation is applied as
-/// [`Activation::fire`] (act(z) + z·0). One loop instead of one per operation: each row's
-/// 4·U values are read and written once, and the divisions of the four activations overlap.
-/// Slices cut to one length in a function of its own, so the loop vectorises. Inference
-/// (`keep` false) stores neither the totals nor the gates: nothing reads them after the step.
+/// g, o; kept for the backward pass) and the cell state c = f·c₋₁ + i·g (from a zero c₋₁ at
+/// the start, f·0 kept: NaN stays NaN); then h = o·act(c). Every activation is applied as
+/// [`Activation::fire`] (act(z) + z·0). Two loops rather than one per operation (each row's
+/// 4·U values are read and written once, and the four gates' activations overlap) or one in
+/// all (act(c) waits on the gates: one chain per iteration too long for iterations to overlap;
+/// splitting made a batch of 64 3 % faster). Slices cut to one length in a function of its
+/// own, so the loops vectorise. Inference (`keep` false) stores neither the totals nor the
+/// gates but o, which the second loop reads.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn lstm_cell<A: Activation, RA: Activation>(
@@ -270,11 +272,10 @@ fn lstm_units<A: Activation, RA: Activation>(
                 let (i, f, g, o) = (ra.fire(ti), ra.fire(tf), a.fire(tg), ra.fire(to));
                 if $keep {
                     (zi[$j], zf[$j], zg[$j], zo[$j]) = (ti, tf, tg, to);
-                    (gi[$j], gf[$j], gg[$j], go[$j]) = (i, f, g, o);
+                    (gi[$j], gf[$j], gg[$j]) = (i, f, g);
                 }
-                let cj = f * $c_prev + i * g;
-                c[$j] = cj;
-                h[$j] = a.fire(cj) * o;
+                go[$j] = o;
+                c[$j] = f * $c_prev + i * g;
             }
         };
     }
@@ -284,13 +285,20 @@ fn lstm_units<A: Activation, RA: Activation>(
         (false, Some(c_prev)) => units!(j, false, c_prev[j]),
         (false, None) => units!(j, false, 0.0),
     }
+    // h = o·act(c) in a loop of its own. In the loop above, act(c) waits for a gate's
+    // activation, so each iteration was one long chain (two exponentials and divisions deep),
+    // more than the core's window holds two of; split, each loop's iterations overlap.
+    for ((h, &c), &o) in h.iter_mut().zip(&*c).zip(&*go) {
+        *h = a.fire(c) * o;
+    }
 }
 
-/// One GRU (`reset_after`) step of one row, in one pass over the units, as [`lstm_cell`]: the
+/// One GRU (`reset_after`) step of one row, in two passes over the units as [`lstm_cell`]: the
 /// update and reset gates' totals z += rec + b_rec (kept in `z`), the candidate's recurrent part
 /// rec_h + b_rec,h into `extra` (the backward pass reads it), the candidate's total
-/// z_h += r·extra, the three activations into `gates` and h = u·h₋₁ + (1 − u)·ĥ (h₋₁ zero at the
-/// start). Inference (`keep` false) stores only h.
+/// z_h += r·extra, the gates' activations into `gates`; then the candidate ĥ and h = u·h₋₁ +
+/// (1 − u)·ĥ (h₋₁ zero at the start). Inference (`keep` false) stores the update gate and the
+/// candidate's total, which the second loop reads, and h (the split: a batch of 64 9 % faster).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn gru_cell<A: Activation, RA: Activation>(
@@ -350,30 +358,45 @@ fn gru_units<A: Activation, RA: Activation>(
     let bias = recurrent_bias.map(|b| b.map(|b| &b[..u]));
     let bias = bias.map(|[bu, br, bh]| (bu, br, bh));
     let h_prev = h_prev.map(|h| &h[..u]);
-    // A loop with the stores and one without, as in `lstm_cell` (masked stores otherwise).
-    macro_rules! units {
+    // A loop with the stores and one without, as in `lstm_cell` (masked stores otherwise);
+    // the candidate and h in a second loop, as there (the candidate waits on the reset gate).
+    // The first loop leaves the update gate in `gu` and the candidate's total in `zh`.
+    macro_rules! gates {
         ($keep:literal) => {
             for j in 0..u {
                 let (bu, br, bh) =
                     bias.map_or((0.0, 0.0, 0.0), |(bu, br, bh)| (bu[j], br[j], bh[j]));
-                let hp = h_prev.map_or(0.0, |h| h[j]);
                 let (tu, tr) = (zu[j] + (ru[j] + bu), zr[j] + (rr[j] + br));
                 let e = rh[j] + bh;
                 let (update, reset) = (ra.fire(tu), ra.fire(tr));
-                let th = zh[j] + reset * e;
-                let candidate = a.fire(th);
                 if $keep {
-                    (zu[j], zr[j], zh[j], extra[j]) = (tu, tr, th, e);
-                    (gu[j], gr[j], gh[j]) = (update, reset, candidate);
+                    (zu[j], zr[j], extra[j], gr[j]) = (tu, tr, e, reset);
                 }
-                h[j] = update * hp + (1.0 - update) * candidate;
+                (gu[j], zh[j]) = (update, zh[j] + reset * e);
+            }
+        };
+    }
+    macro_rules! outputs {
+        ($j:ident, $keep:literal, $hp:expr) => {
+            for $j in 0..u {
+                let candidate = a.fire(zh[$j]);
+                if $keep {
+                    gh[$j] = candidate;
+                }
+                h[$j] = gu[$j] * $hp + (1.0 - gu[$j]) * candidate;
             }
         };
     }
     if keep {
-        units!(true);
+        gates!(true);
     } else {
-        units!(false);
+        gates!(false);
+    }
+    match (keep, h_prev) {
+        (true, Some(hp)) => outputs!(j, true, hp[j]),
+        (true, None) => outputs!(j, true, 0.0),
+        (false, Some(hp)) => outputs!(j, false, hp[j]),
+        (false, None) => outputs!(j, false, 0.0),
     }
 }
 
