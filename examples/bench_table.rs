@@ -85,6 +85,11 @@ fn main() {
     }
     let top_peak = peak[&top];
 
+    // `-- gemm` prints only the dense sections (SGEMM, GEMV, the MLP shapes).
+    if only("gemm") {
+        dense_sections(&one, &two, &paths, &peak);
+        return;
+    }
     // `-- conv` prints only the convolution sections (Conv2D, Conv1D), `-- lstm` only the LSTM
     // and GRU rows; both together, both.
     let (conv, lstm) = (only("conv"), only("lstm"));
