@@ -44,8 +44,24 @@ const ROUNDER: f32 = 12_582_912.0;
 /// the result is 2.4e38 instead of larger or +inf (callers divide it away).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
+    let (p, n) = reduced_exp(gt_select(-104.0, x, -104.0, x));
+    let h = (n * 0.5 + ROUNDER) - ROUNDER;
+    p * pow2(h) * pow2(n - h)
+}
+
+/// e^x for x in [−87.33, 88.38] (clamped to it), where e^x is a normal float: [`exp`]'s
+/// reduction and polynomial, scaled by 2ⁿ in one multiply (exact there, so `exp`'s bits). For
+/// arguments known to stay in that range (tanh's, clamped where tanh rounds to 1).
+#[inline(always)]
+fn exp_normal(x: f32) -> f32 {
+    let (p, n) = reduced_exp(gt_select(-87.33, x, -87.33, x));
+    p * pow2(n)
+}
+
+/// e^x as (e^r, n) with e^x = e^r · 2ⁿ, x clamped above to 88.38 (the caller clamps below).
+#[inline(always)]
+fn reduced_exp(x: f32) -> (f32, f32) {
     let x = gt_select(x, 88.376_26, 88.376_26, x);
-    let x = gt_select(-104.0, x, -104.0, x);
     let n = (x * std::f32::consts::LOG2_E + ROUNDER) - ROUNDER;
     let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
     // Cephes' coefficients, evaluated as Estrin's scheme (three independent pairs, then r² and
@@ -56,27 +72,7 @@ pub fn exp(x: f32) -> f32 {
     let q = (1.666_666_5e-1 * r + 0.5)
         + r2 * (8.333_452e-3 * r + 4.166_579_6e-2)
         + r4 * (1.987_569_1e-4 * r + 1.398_2e-3);
-    let p = q * r2 + r + 1.0;
-    let h = (n * 0.5 + ROUNDER) - ROUNDER;
-    p * pow2(h) * pow2(n - h)
-}
-
-/// e^x for x in [−87.33, 88.37] (clamped to it), where e^x is a normal float: [`exp`]'s
-/// reduction and polynomial, scaled by 2ⁿ in one multiply (exact, so the same bits as `exp`
-/// there). For arguments known to stay in that range (tanh's, clamped where tanh rounds to 1).
-#[inline(always)]
-fn exp_normal(x: f32) -> f32 {
-    let x = gt_select(x, 88.376_26, 88.376_26, x);
-    let x = gt_select(-87.33, x, -87.33, x);
-    let n = (x * std::f32::consts::LOG2_E + ROUNDER) - ROUNDER;
-    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
-    let r2 = r * r;
-    let r4 = r2 * r2;
-    let q = (1.666_666_5e-1 * r + 0.5)
-        + r2 * (8.333_452e-3 * r + 4.166_579_6e-2)
-        + r4 * (1.987_569_1e-4 * r + 1.398_2e-3);
-    let p = q * r2 + r + 1.0;
-    p * pow2(n)
+    (q * r2 + r + 1.0, n)
 }
 
 /// The logistic function in its stable form: with e = e^−|z| (never overflows), 1/(1 + e) for
