@@ -1,5 +1,5 @@
-//! Large Dense kernels are kept packed for the GEMM (`nn_core::packed`): a cache of the weights
-//! that must never be stale. Every way of changing the weights (set_weights, set_params, an
+//! Large Dense kernels are kept packed for the GEMM, and LSTM/GRU recurrent kernels for one
+//! row's step (`nn_core::packed`): a cache of the weights that must never be stale. Every way of changing the weights (set_weights, set_params, an
 //! optimizer step, loading a file) must show in the next prediction, bit for bit what a fresh
 //! model with the same weights predicts, at any thread count.
 
@@ -123,4 +123,55 @@ fn batch_rows_match_rows_alone_and_predict_one_to_rounding() {
             );
         }
     }
+}
+
+sequential! {
+    /// Recurrent layers keep R packed for one row's step (`predict_one`, a stream).
+    struct Sequence {
+        Input(shape = (7, 4)),
+        LSTM(24, return_sequences = true),
+        GRU(18),
+        Dense(2),
+    }
+}
+
+/// One row's packs follow the weights too: after each change, `predict_one` and a new stream
+/// give what a fresh model with those weights gives, bit for bit.
+#[test]
+fn one_rows_recurrent_packs_follow_the_weights() {
+    let x: [[f32; 4]; 7] =
+        std::array::from_fn(|t| std::array::from_fn(|f| ((t * 4 + f) as f32 * 0.37).sin()));
+    let fresh = |weights: &[Vec<f32>]| {
+        let mut model = Sequence::new(99);
+        model.set_weights(weights).unwrap();
+        model.predict_one(&x).unwrap()
+    };
+    let streamed = |model: &Sequence| {
+        let mut stream = model.stream();
+        let mut out = [0.0; 2];
+        for step in &x {
+            out = stream.step(step).unwrap();
+        }
+        out
+    };
+    let mut model = Sequence::new(1);
+    let before = model.predict_one(&x).unwrap();
+    let first_stream = streamed(&model);
+    // The recurrent kernels (LSTM's is the second tensor, GRU's the fifth) scaled.
+    let mut weights = model.get_weights();
+    weights[1].iter_mut().for_each(|w| *w *= -0.5);
+    weights[4].iter_mut().for_each(|w| *w *= 1.5);
+    model.set_weights(&weights).unwrap();
+    let after = model.predict_one(&x).unwrap();
+    assert_ne!(
+        before, after,
+        "the new recurrent kernels changed nothing: stale packs"
+    );
+    assert_eq!(after, fresh(&weights));
+    assert_ne!(first_stream, streamed(&model));
+    assert_eq!(streamed(&model), {
+        let mut again = Sequence::new(99);
+        again.set_weights(&weights).unwrap();
+        streamed(&again)
+    });
 }

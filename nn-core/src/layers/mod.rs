@@ -102,8 +102,10 @@ pub trait Layer: Copy + Send + Sync + 'static {
     /// Where Keras' weight files keep the layer's variables under its group: `vars`, or
     /// `cell/vars` for a recurrent layer (Keras 3 keeps them on the layer's cell).
     const KERAS_VARS: &'static str = "vars";
-    /// Values the layer keeps packed for its forward GEMM ([`crate::packed`]), room for any
-    /// instruction set's layout; 0 for layers that read their weights as they are.
+    /// Values the layer keeps packed for its inference kernels ([`crate::packed`]: a GEMM's
+    /// panels, one row's recurrent blocks), room for any instruction set's layout; 0 for layers
+    /// that read their weights as they are. A layer built for one step (streams) must have its
+    /// model layer's `PACKED` and layout (the macro checks the length).
     const PACKED: usize = 0;
     /// What Keras' `quantize("int8")` does to the layer: nothing (the default), Dense's
     /// `kernel` or Embedding's `embeddings`. A layer that says so reads its int8 weights from
@@ -131,7 +133,8 @@ pub trait Layer: Copy + Send + Sync + 'static {
     }
 
     /// Writes the packed form of `params` (`PARAMS` long) into `out` (`PACKED` long) for the
-    /// kernels of `isa`; [`Layer::forward`] finds it in `Weights::packed`. Called once after
+    /// kernels of `isa`; [`Layer::forward`], [`Layer::forward_one`] and [`Layer::step`] find
+    /// it in `Weights::packed` (empty on paths without the model's packs). Called once after
     /// each change of the weights, never for a layer whose `PACKED` is 0.
     fn pack(&self, _params: &[f32], _isa: crate::kernels::isa::Isa, _out: &mut [f32]) {}
 

@@ -21,9 +21,10 @@
 //!   read back by the backward pass instead of recomputed;
 //! - (inference, GRU without reset_after aside: `z` and `gates` are `max(rows, T) × G·U`
 //!   (`step_rows`): over several rows they hold only the current step, projected just before
-//!   it, and one row's pass projects all T steps up front; the LSTM and GRU steps store
-//!   neither the totals nor the gates (nothing reads them after the step), SimpleRNN its
-//!   totals; GRU's `extra` is not written either;)
+//!   it, and one row's pass projects all T steps up front; the LSTM and GRU steps store only
+//!   what their cells' second loops read (the LSTM's o gate; GRU's update gate, and its
+//!   candidate's total over the projection in `z`), SimpleRNN its totals; GRU's `extra` is
+//!   not written;)
 //! - `hs`, `rows × T × U`: the output after each processed step (the layer's output sequence);
 //! - `extra`, `rows × T × U`: the LSTM's cell state; GRU's recurrent part of its candidate
 //!   (`reset_after`) or `r·h` (`reset_after = false`);
@@ -31,7 +32,9 @@
 //! - `carry`, `2 × rows × U`: dL/dh and the LSTM's dL/dc flowing to the previous step;
 //! - `square` (`U × U`, GRU without reset_after's dR_h), `row` (`G·U`, the LSTM's tanh(c) in the
 //!   backward pass) and `packed`: the recurrent kernel's GEMM panels, packed once per pass
-//!   (R forward, Rᵀ backward) instead of once per step; one row takes the GEMV instead.
+//!   (R forward, Rᵀ backward) instead of once per step. One row at inference takes
+//!   `one_row.rs` (the model's packs of R in blocks of units, the product and the cell block
+//!   by block) where the step has them, else the GEMV and then the cell.
 //!
 //! A training pass with dropout keeps its masks after these parts (`dropout.rs`). A stream's
 //! step runs the same forward code from the carried state (`run(.., initial)`).
@@ -707,8 +710,8 @@ impl<
             ..
         } = Self::parts(scratch, rows, keep_steps);
         // Several rows over several steps: the recurrent kernel's panels, packed once for every
-        // step and every block (one row takes the GEMV, which reads the kernel as it is; a
-        // stream's single step would pack it for one product).
+        // step and every block (one row takes `one_row` or the GEMV instead; a stream's single
+        // step would pack it for one product).
         let rec_cols = if KIND == GRU_V1 { 2 * U } else { Self::GU };
         let (packed_r, packed_h) =
             packed.split_at_mut(packed_len_bound(U, Self::GU).min(packed.len()));
@@ -749,8 +752,8 @@ impl<
     }
 
     /// Rows per block when `rows` sequences sweep on `threads` threads: `None` for one block.
-    /// Blocks of at least `MIN_BLOCK_ROWS`, and no block of one row (one row takes the GEMV
-    /// instead of the GEMM, which need not round alike).
+    /// Blocks of at least `MIN_BLOCK_ROWS`, and no block of one row (one row takes `one_row`
+    /// or the GEMV instead of the GEMM, which need not round alike).
     fn block_rows(rows: usize, threads: usize) -> Option<usize> {
         const MIN_BLOCK_ROWS: usize = 8;
         let blocks = threads.min(rows / MIN_BLOCK_ROWS);
@@ -912,8 +915,9 @@ impl<
                 continue;
             }
             if let (1, true, true, Some(h)) = (rows, rec_cols == gu, no_recurrent_masks, previous) {
-                // One sequence: the recurrent kernel streams through once per step, a GEMV
-                // (the bound is reading it, not the multiply-adds).
+                // One row without the model's packs (inside Bidirectional), in training or with
+                // a masked neighbour step: the recurrent kernel streams through once per step,
+                // a GEMV (the bound is reading it, not the multiply-adds).
                 gemv(isa, h, recurrent, None, tmp);
             } else if let (0, Some(initial)) = (s, initial) {
                 // A stream's step: the state it carried in (h first in each row's state).
@@ -1731,5 +1735,65 @@ impl<
             }
             self.run(weights, x, mask, 1, &mut buffer[..len], y, None, None);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::activations::{Sigmoid, Tanh};
+
+    /// One row at inference reads the model's packs of R (`one_row`) where it has them: with
+    /// them it gives the GEMV path's values to rounding, and with packs made from other weights
+    /// other values, so the packed path is the one taken.
+    #[test]
+    fn one_row_reads_the_models_packs() {
+        macro_rules! check {
+            ($kind:expr) => {{
+                type L = Recurrent<{ $kind }, 6, 3, 40, Tanh, Sigmoid, false, false, true>;
+                let layer = L::new(Tanh, Sigmoid, true);
+                let mut params = vec![0.0; L::PARAMS];
+                layer.init(&mut params, &mut [], &mut InitRng::seeded(7));
+                // Keras' zero bias would leave part of the cell untested.
+                let bias_at = L::KERNEL + L::RECURRENT;
+                for (i, b) in params[bias_at..].iter_mut().enumerate() {
+                    *b = (i % 7) as f32 * 0.1 - 0.3;
+                }
+                let pack = |params: &[f32]| {
+                    let mut packs = vec![0.0; L::PACKED];
+                    layer.pack(params, Isa::current(), &mut packs);
+                    packs
+                };
+                let halved: Vec<f32> = params.iter().map(|v| v * 0.5).collect();
+                let (packs, other) = (pack(&params), pack(&halved));
+                let x: Vec<f32> = (0..18).map(|i| ((i * 5) % 11) as f32 * 0.2 - 1.0).collect();
+                let run = |packed: &[f32]| {
+                    let mut y = [0.0f32; 40];
+                    let weights = Weights {
+                        params: &params,
+                        state: &[],
+                        packed,
+                        int8: None,
+                    };
+                    layer.forward_one(weights, &x, &mut y);
+                    y
+                };
+                let (with, without, wrong) = (run(&packs), run(&[]), run(&other));
+                let most = |a: &[f32; 40], b: &[f32; 40]| {
+                    a.iter()
+                        .zip(b)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0.0f32, f32::max)
+                };
+                assert!(most(&with, &without) < 1e-6, "kind {}", $kind);
+                assert!(
+                    most(&with, &wrong) > 1e-3,
+                    "kind {}: the packs were not read",
+                    $kind
+                );
+            }};
+        }
+        check!(LSTM);
+        check!(GRU);
     }
 }

@@ -120,8 +120,9 @@ fn units_of<const G: usize>(
 }
 
 /// One LSTM step of one row at inference: `z` holds the row's input projection (i, f, g, o,
-/// `U` each), `packed` is the recurrent kernel as [`pack`] lays it out; writes the cell state `c` and `h` from
-/// `h_prev` and `c_prev` (zero when `None`). `gates` is room the cell may use (not written).
+/// `U` each), `packed` is the recurrent kernel as [`pack`] lays it out; writes the cell state
+/// `c` and `h` from `h_prev` and `c_prev` (zero when `None`). `gates` receives the o gate
+/// (the cell's second loop reads it), its other values are left as they were.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn lstm_step<A: Activation, RA: Activation>(
@@ -166,8 +167,9 @@ pub(super) fn lstm_step<A: Activation, RA: Activation>(
 }
 
 /// One GRU (`reset_after`) step of one row at inference, as [`lstm_step`]: `z` the input
-/// projection (update, reset, candidate), `packed` the recurrent kernel as [`pack`] lays it out, the recurrent
-/// bias when the layer has one, `extra` room the cell may use (not written).
+/// projection (update, reset, candidate; the candidate's third is overwritten by its total),
+/// `packed` the recurrent kernel as [`pack`] lays it out, the recurrent bias when the layer
+/// has one. `gates` receives the update gate; `extra` is not written.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn gru_step<A: Activation, RA: Activation>(
