@@ -5,9 +5,10 @@
 //! reads of the recurrent kernel, which bound the step (256 KB for LSTM(128), read from L2 at
 //! every step), instead of following the whole product as a pass of its own.
 //!
-//! The sums are formed as two chains per output (even and odd rows of R) over each block of
-//! `KC` rows, the blocks added in turn, with fused multiply-adds where `gemv`'s kernels use
-//! them: GRU's three gates with one chain each waited on the FMA latency. A step therefore
+//! The sums are formed over each block of `KC` rows of R, the blocks added in turn, with fused
+//! multiply-adds where `gemv`'s kernels use them, as two chains per output (even and odd rows)
+//! where the registers hold them ([`pairs`]: GRU's three gates with one chain each waited on
+//! the FMA latency), else one. A step therefore
 //! equals the GEMV-then-cell path (a row without the model's packs, the batch's GEMM) to
 //! rounding, not bit for bit; the packs are made from the weights, so a model's one-row
 //! results do not depend on anything but the instruction set.
@@ -55,12 +56,29 @@ fn fused(isa: Isa) -> bool {
     isa != Isa::Portable || cfg!(any(not(target_arch = "x86_64"), target_feature = "fma"))
 }
 
+/// Whether [`gate_sums`] runs two chains per gate on `isa` for `gates` gates: when their
+/// accumulators (two per gate, a block's 16 lanes in `isa`'s vectors) fit in 12 registers, as
+/// on AVX-512 (LSTM 8, GRU 6) and for GRU on AVX2 (12); the LSTM on AVX2 (16) spilled to the
+/// stack and ran 15 % slower than with one chain. The portable build keeps one.
+fn pairs(isa: Isa, gates: usize) -> bool {
+    let lanes = match isa {
+        Isa::Avx512 => 16,
+        Isa::Avx2 => 8,
+        _ => return false,
+    };
+    2 * gates * BLOCK / lanes <= 12
+}
+
 /// The recurrent sums of one block of units, from its [`pack`]ed rows (`block`, `h.len() ×
-/// G × BLOCK`): `sums[g][l]` = Σₖ h[k]·R[k, g·U + j0 + l], over each `KC` rows as two chains
-/// (even and odd k) added at the end, so that GRU's three gates keep enough multiply-adds in
-/// flight to outrun the reads (one chain per gate waits on the FMA latency).
+/// G × BLOCK`): `sums[g][l]` = Σₖ h[k]·R[k, g·U + j0 + l], over each `KC` rows of R, the
+/// blocks of rows added in turn. `PAIRS`: as two chains (even and odd k) added at the end, so
+/// that GRU's three gates keep enough multiply-adds in flight to outrun the reads (one chain
+/// per gate waits on the FMA latency), where the registers hold them ([`pairs`]).
 #[inline(always)]
-fn gate_sums<const G: usize, const FMA: bool>(h: &[f32], block: &[f32]) -> [[f32; BLOCK]; G] {
+fn gate_sums<const G: usize, const FMA: bool, const PAIRS: bool>(
+    h: &[f32],
+    block: &[f32],
+) -> [[f32; BLOCK]; G] {
     let mut sums = [[0.0f32; BLOCK]; G];
     // A macro, not a closure: a closure is a function of its own, compiled without the
     // caller's `#[target_feature]`, so its `mul_add` would be a libm call.
@@ -76,7 +94,8 @@ fn gate_sums<const G: usize, const FMA: bool>(h: &[f32], block: &[f32]) -> [[f32
     let (block, _) = block.as_chunks::<BLOCK>();
     for (kb, (hs, rows)) in h.chunks(KC).zip(block.chunks(KC * G)).enumerate() {
         let (mut even, mut odd) = ([[0.0f32; BLOCK]; G], [[0.0f32; BLOCK]; G]);
-        for p in 0..hs.len() / 2 {
+        let paired = if PAIRS { hs.len() / 2 * 2 } else { 0 };
+        for p in 0..paired / 2 {
             let (h0, h1) = (hs[2 * p], hs[2 * p + 1]);
             let (r0, r1) = (&rows[2 * p * G..][..G], &rows[(2 * p + 1) * G..][..G]);
             for g in 0..G {
@@ -86,8 +105,8 @@ fn gate_sums<const G: usize, const FMA: bool>(h: &[f32], block: &[f32]) -> [[f32
                 }
             }
         }
-        if hs.len() % 2 == 1 {
-            let (hk, row) = (hs[hs.len() - 1], &rows[(hs.len() - 1) * G..][..G]);
+        for (k, &hk) in hs.iter().enumerate().skip(paired) {
+            let row = &rows[k * G..][..G];
             for g in 0..G {
                 for l in 0..BLOCK {
                     even[g][l] = fma!(hk, row[g][l], even[g][l]);
@@ -96,8 +115,12 @@ fn gate_sums<const G: usize, const FMA: bool>(h: &[f32], block: &[f32]) -> [[f32
         }
         for g in 0..G {
             for l in 0..BLOCK {
-                let pair = even[g][l] + odd[g][l];
-                sums[g][l] = if kb == 0 { pair } else { sums[g][l] + pair };
+                let total = if PAIRS {
+                    even[g][l] + odd[g][l]
+                } else {
+                    even[g][l]
+                };
+                sums[g][l] = if kb == 0 { total } else { sums[g][l] + total };
             }
         }
     }
@@ -138,12 +161,12 @@ pub(super) fn lstm_step<A: Activation, RA: Activation>(
     h: &mut [f32],
 ) {
     macro_rules! blocks {
-        ($fma:literal) => {{
+        ($fma:literal, $pairs:literal) => {{
             let u = h.len();
             for (b, block) in packed.chunks_exact(u * 4 * BLOCK).enumerate() {
                 let j0 = b * BLOCK;
                 let width = BLOCK.min(u - j0);
-                let sums = gate_sums::<4, $fma>(h_prev, block);
+                let sums = gate_sums::<4, $fma, $pairs>(h_prev, block);
                 let span = j0..j0 + width;
                 lstm_units(
                     false,
@@ -159,10 +182,10 @@ pub(super) fn lstm_step<A: Activation, RA: Activation>(
             }
         }};
     }
-    if fused(isa) {
-        blocks!(true)
-    } else {
-        blocks!(false)
+    match (fused(isa), pairs(isa, 4)) {
+        (true, true) => blocks!(true, true),
+        (true, false) => blocks!(true, false),
+        (false, _) => blocks!(false, false),
     }
 }
 
@@ -185,12 +208,12 @@ pub(super) fn gru_step<A: Activation, RA: Activation>(
     h: &mut [f32],
 ) {
     macro_rules! blocks {
-        ($fma:literal) => {{
+        ($fma:literal, $pairs:literal) => {{
             let u = h.len();
             for (b, block) in packed.chunks_exact(u * 3 * BLOCK).enumerate() {
                 let j0 = b * BLOCK;
                 let width = BLOCK.min(u - j0);
-                let sums = gate_sums::<3, $fma>(h_prev, block);
+                let sums = gate_sums::<3, $fma, $pairs>(h_prev, block);
                 let span = j0..j0 + width;
                 let bias = recurrent_bias.map(|b| {
                     let [bu, br, bh] = [0, 1, 2].map(|g| &b[g * u + j0..][..width]);
@@ -211,10 +234,10 @@ pub(super) fn gru_step<A: Activation, RA: Activation>(
             }
         }};
     }
-    if fused(isa) {
-        blocks!(true)
-    } else {
-        blocks!(false)
+    match (fused(isa), pairs(isa, 3)) {
+        (true, true) => blocks!(true, true),
+        (true, false) => blocks!(true, false),
+        (false, _) => blocks!(false, false),
     }
 }
 
@@ -287,7 +310,9 @@ mod tests {
             let mut packed = vec![0.0; packed_len(u, 4)];
             pack(&r, u, 4, &mut packed);
             let rec = sums64(&h_prev, &r, 4 * u);
-            for isa in [Isa::current(), Isa::Portable] {
+            // Every path this CPU has: FMA with two chains (AVX-512), with one (AVX2's LSTM),
+            // and the portable sums.
+            for isa in Isa::available() {
                 let (mut z, mut gates) = (z0.clone(), vec![0.0; 4 * u]);
                 let (mut c, mut h) = (vec![0.0; u], vec![0.0; u]);
                 let (a, ra) = (&Tanh, &Sigmoid);
@@ -336,11 +361,8 @@ mod tests {
             let mut packed = vec![0.0; packed_len(u, 3)];
             pack(&r, u, 3, &mut packed);
             let rec = sums64(&h_prev, &r, 3 * u);
-            for (isa, with_bias) in [
-                (Isa::current(), true),
-                (Isa::Portable, true),
-                (Isa::current(), false),
-            ] {
+            let cases = Isa::available().into_iter().map(|isa| (isa, true));
+            for (isa, with_bias) in cases.chain([(Isa::current(), false)]) {
                 let b = |g: usize, j: usize| {
                     if with_bias {
                         bias[g * u + j] as f64
