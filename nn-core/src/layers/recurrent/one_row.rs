@@ -215,10 +215,7 @@ pub(super) fn gru_step<A: Activation, RA: Activation>(
                 let width = BLOCK.min(u - j0);
                 let sums = gate_sums::<3, $fma, $pairs>(h_prev, block);
                 let span = j0..j0 + width;
-                let bias = recurrent_bias.map(|b| {
-                    let [bu, br, bh] = [0, 1, 2].map(|g| &b[g * u + j0..][..width]);
-                    [bu, br, bh]
-                });
+                let bias = recurrent_bias.map(|b| [0, 1, 2].map(|g| &b[g * u + j0..][..width]));
                 gru_units(
                     false,
                     a,
